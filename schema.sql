@@ -1,0 +1,133 @@
+-- Hearth's whole schema, in the order it was introduced.
+--
+-- Each `-- version N` line starts the migration that takes a database from
+-- PRAGMA user_version N-1 to N. A database is migrated forward one step at a
+-- time; a released step is never edited, only followed by a new one.
+-- Times are unix milliseconds, UTC.
+
+-- version 1: accounts and sessions
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    username            TEXT    NOT NULL COLLATE NOCASE UNIQUE,
+    display_name        TEXT    NOT NULL,
+    password_hash       TEXT    NOT NULL,
+    role                TEXT    NOT NULL DEFAULT 'member' CHECK (role IN ('admin', 'member')),
+    deactivated         INTEGER NOT NULL DEFAULT 0 CHECK (deactivated IN (0, 1)),
+    created_at          INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sessions (
+    token_hash          BLOB    PRIMARY KEY,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token          TEXT    NOT NULL,
+    created_at          INTEGER NOT NULL,
+    last_seen_at        INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+CREATE TABLE audit_log (
+    id                  INTEGER PRIMARY KEY,
+    at                  INTEGER NOT NULL,
+    actor               TEXT    NOT NULL,
+    action              TEXT    NOT NULL,
+    target              TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+-- version 2: conversations, messages, read state and the event log
+CREATE TABLE conversations (
+    id                  INTEGER PRIMARY KEY,
+    kind                TEXT    NOT NULL CHECK (kind IN ('channel', 'group', 'direct')),
+    name                TEXT    NOT NULL DEFAULT '',
+    topic               TEXT    NOT NULL DEFAULT '',
+    direct_key          TEXT    UNIQUE,
+    archived            INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+    created_by          INTEGER REFERENCES users(id),
+    created_at          INTEGER NOT NULL,
+    last_message_id     INTEGER NOT NULL DEFAULT 0,
+    last_activity_at    INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX conversations_channel_name ON conversations(name COLLATE NOCASE)
+    WHERE kind = 'channel';
+
+CREATE TABLE memberships (
+    conversation_id     INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role                TEXT    NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'member')),
+    last_read_message_id INTEGER NOT NULL DEFAULT 0,
+    notify              TEXT    NOT NULL DEFAULT 'all' CHECK (notify IN ('all', 'mentions', 'none')),
+    joined_at           INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX memberships_by_user ON memberships(user_id, conversation_id);
+
+CREATE TABLE messages (
+    id                  INTEGER PRIMARY KEY,
+    conversation_id     INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    sender_id           INTEGER NOT NULL REFERENCES users(id),
+    body                TEXT    NOT NULL,
+    reply_to            INTEGER REFERENCES messages(id),
+    client_id           TEXT,
+    created_at          INTEGER NOT NULL,
+    edited_at           INTEGER,
+    deleted_at          INTEGER
+) STRICT;
+CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_id)
+    WHERE client_id IS NOT NULL;
+
+CREATE TABLE reactions (
+    message_id          INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    emoji               TEXT    NOT NULL,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at          INTEGER NOT NULL,
+    PRIMARY KEY (message_id, emoji, user_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE mentions (
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    conversation_id     INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    message_id          INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, conversation_id, message_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE attachments (
+    id                  INTEGER PRIMARY KEY,
+    message_id          INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    uploader_id         INTEGER NOT NULL REFERENCES users(id),
+    sha256              TEXT    NOT NULL,
+    size                INTEGER NOT NULL,
+    mime                TEXT    NOT NULL,
+    filename            TEXT    NOT NULL,
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX attachments_by_message ON attachments(message_id);
+
+CREATE TABLE events (
+    seq                 INTEGER PRIMARY KEY,
+    conversation_id     INTEGER,
+    kind                TEXT    NOT NULL,
+    payload             TEXT    NOT NULL,
+    created_at          INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE invites (
+    token_hash          BLOB    PRIMARY KEY,
+    created_by          INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at          INTEGER NOT NULL,
+    expires_at          INTEGER NOT NULL,
+    used_by             INTEGER REFERENCES users(id)
+) STRICT, WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    body, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+END;

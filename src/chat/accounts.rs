@@ -1,0 +1,121 @@
+//! Account actions: create users, the first admin, passwords, roles, deactivation.
+
+use crate::db::Db;
+use crate::domain::{self, Role, User, Username};
+use crate::error::{Error, Result};
+use crate::store::{audit, sessions, users};
+
+use super::secrets::hash_password;
+
+/// What it takes to make an account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub role: Role,
+}
+
+/// Validates before hashing: bad input costs no argon2 work and changes nothing.
+fn validate(new: &NewUser) -> Result<(Username, String)> {
+    let username = Username::parse(&new.username)?;
+    let display = domain::display_name(new.display_name.as_deref().unwrap_or(username.as_str()))?;
+    domain::new_password(&new.password)?;
+    Ok((username, display))
+}
+
+/// Creates an account. `actor` is who did it, for the audit log.
+pub async fn create_user(db: &Db, actor: &str, new: NewUser) -> Result<User> {
+    let (username, display) = validate(&new)?;
+    let hash = hash_password(new.password).await?;
+    let actor = actor.to_owned();
+    db.write(move |ctx| {
+        let user = users::insert(ctx.conn, &username, &display, &hash, new.role)?;
+        audit::record(ctx.conn, &actor, "user.create", &user.username)?;
+        Ok(user)
+    })
+    .await
+}
+
+/// Creates the first admin; refused once any active admin exists (checked inside the write).
+pub async fn create_first_admin(db: &Db, new: NewUser) -> Result<User> {
+    let (username, display) = validate(&new)?;
+    let hash = hash_password(new.password).await?;
+    db.write(move |ctx| {
+        if users::any_admin(ctx.conn)? {
+            return Err(Error::Conflict(
+                "an admin already exists; add more users with `hearth user add`".into(),
+            ));
+        }
+        let user = users::insert(ctx.conn, &username, &display, &hash, Role::Admin)?;
+        audit::record(ctx.conn, "setup", "user.create", &user.username)?;
+        Ok(user)
+    })
+    .await
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<User>> {
+    db.read(users::list).await
+}
+
+/// Sets a new password and ends every session of that user.
+pub async fn set_password(db: &Db, actor: &str, username: &str, password: String) -> Result<User> {
+    domain::new_password(&password)?;
+    let user = find(db, username).await?;
+    let hash = hash_password(password).await?;
+    let actor = actor.to_owned();
+    db.write(move |ctx| {
+        users::set_password(ctx.conn, user.id, &hash)?;
+        sessions::delete_for_user(ctx.conn, user.id)?;
+        audit::record(ctx.conn, &actor, "user.password", &user.username)?;
+        Ok(user)
+    })
+    .await
+}
+
+pub async fn set_role(db: &Db, actor: &str, username: &str, role: Role) -> Result<User> {
+    let user = find(db, username).await?;
+    let actor = actor.to_owned();
+    db.write(move |ctx| {
+        users::set_role(ctx.conn, user.id, role)?;
+        audit::record(
+            ctx.conn,
+            &actor,
+            &format!("user.role.{}", role.as_str()),
+            &user.username,
+        )?;
+        users::get(ctx.conn, user.id)
+    })
+    .await
+}
+
+/// Deactivates (ending every session at once) or reactivates an account.
+pub async fn set_active(db: &Db, actor: &str, username: &str, active: bool) -> Result<User> {
+    let user = find(db, username).await?;
+    let actor = actor.to_owned();
+    db.write(move |ctx| {
+        users::set_deactivated(ctx.conn, user.id, !active)?;
+        if !active {
+            sessions::delete_for_user(ctx.conn, user.id)?;
+        }
+        let action = if active {
+            "user.enable"
+        } else {
+            "user.disable"
+        };
+        audit::record(ctx.conn, &actor, action, &user.username)?;
+        users::get(ctx.conn, user.id)
+    })
+    .await
+}
+
+/// The user of that name (any letter case), or `NoSuchUser` naming it.
+pub async fn find(db: &Db, username: &str) -> Result<User> {
+    let name = username.to_owned();
+    db.read(move |conn| users::by_name(conn, &name))
+        .await
+        .map_err(|e| match e {
+            Error::NotFound => Error::NoSuchUser(username.to_owned()),
+            other => other,
+        })
+}

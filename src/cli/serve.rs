@@ -1,0 +1,61 @@
+//! `hearth serve`: open the database, bind, print the setup link, serve until a signal.
+
+use tokio::net::TcpListener;
+
+use super::open_db;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::web::{self, App};
+
+pub fn run(config: Config) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let db = open_db(&config)?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (is another program, or another Hearth, using it? choose one with --listen)"
+        } else {
+            ""
+        };
+        Error::invalid(format!("cannot listen on {}: {e}{hint}", config.listen))
+    })?;
+    let addr = listener.local_addr()?;
+    let app = App::new(db, config)?;
+    tracing::info!(%addr, db = %app.db.path().display(), "Hearth is listening");
+    println!("Hearth is listening on http://{addr}");
+    if let Some(url) = app.setup_url(addr) {
+        println!("No admin exists yet. Create one in your browser (this link works once):");
+        println!("  {url}");
+    }
+    web::serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests and writes");
+}

@@ -1,0 +1,323 @@
+//! Typed configuration: defaults, then the TOML file, then `HEARTH_*` variables, then flags.
+
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// How hard SQLite works to survive power loss (see docs/operations.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The whole configuration of one Hearth instance.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// The public URL (`https://chat.example.org`); empty means "whatever Host says".
+    pub base_url: String,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub synchronous: Synchronous,
+    pub log_format: LogFormat,
+    pub session_idle_days: u32,
+    pub session_max_days: u32,
+    pub max_message_chars: usize,
+    pub send_per_minute: u32,
+    pub max_sockets_per_user: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./hearth-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: String::new(),
+            trusted_proxies: Vec::new(),
+            synchronous: Synchronous::Full,
+            log_format: LogFormat::Text,
+            session_idle_days: 14,
+            session_max_days: 90,
+            max_message_chars: 4000,
+            send_per_minute: 120,
+            max_sockets_per_user: 16,
+        }
+    }
+}
+
+/// The keys a config file may hold; any other key is an error that names it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    base_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    synchronous: Option<Synchronous>,
+    log_format: Option<LogFormat>,
+    session_idle_days: Option<u32>,
+    session_max_days: Option<u32>,
+    max_message_chars: Option<usize>,
+    send_per_minute: Option<u32>,
+    max_sockets_per_user: Option<usize>,
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Builds the configuration from every layer: defaults < file < env < flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        flags: &Overrides,
+    ) -> Result<Config> {
+        let mut config = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::invalid(format!("cannot read config file {}: {e}", path.display()))
+            })?;
+            let parsed: FileConfig = toml::from_str(&text).map_err(|e| {
+                Error::invalid(format!(
+                    "config file {}: {}",
+                    path.display(),
+                    e.message().trim()
+                ))
+            })?;
+            config.apply(parsed)?;
+        }
+        config.apply(from_env(env)?)?;
+        if let Some(dir) = &flags.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(listen) = &flags.listen {
+            config.listen = parse_listen(listen)?;
+        }
+        if let Some(format) = flags.log_format {
+            config.log_format = format;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&mut self, f: FileConfig) -> Result<()> {
+        if let Some(v) = f.data_dir {
+            self.data_dir = v;
+        }
+        if let Some(v) = f.listen {
+            self.listen = parse_listen(&v)?;
+        }
+        if let Some(v) = f.base_url {
+            self.base_url = v.trim_end_matches('/').to_owned();
+        }
+        if let Some(v) = f.trusted_proxies {
+            self.trusted_proxies = v
+                .iter()
+                .map(|p| {
+                    p.trim().parse().map_err(|_| {
+                        Error::invalid(format!("trusted_proxies: {p:?} is not an IP address"))
+                    })
+                })
+                .collect::<Result<_>>()?;
+        }
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
+        }
+        take!(
+            synchronous,
+            log_format,
+            session_idle_days,
+            session_max_days,
+            max_message_chars,
+            send_per_minute,
+            max_sockets_per_user
+        );
+        Ok(())
+    }
+
+    /// Checks values that each parse but make no sense.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.base_url.is_empty()
+            || self.base_url.starts_with("http://")
+            || self.base_url.starts_with("https://"))
+        {
+            return Err(Error::invalid(
+                "base_url must start with http:// or https://",
+            ));
+        }
+        if self.session_idle_days == 0 || self.session_max_days < self.session_idle_days {
+            return Err(Error::invalid(
+                "session_idle_days must be at least 1 and no more than session_max_days",
+            ));
+        }
+        if !(1..=100_000).contains(&self.max_message_chars) {
+            return Err(Error::invalid(
+                "max_message_chars must be between 1 and 100000",
+            ));
+        }
+        if self.send_per_minute == 0 || self.max_sockets_per_user == 0 {
+            return Err(Error::invalid(
+                "send_per_minute and max_sockets_per_user must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether cookies must carry `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("hearth.db")
+    }
+}
+
+fn parse_listen(raw: &str) -> Result<SocketAddr> {
+    raw.trim().parse().map_err(|_| {
+        Error::invalid(format!(
+            "listen address {raw:?} is not of the form IP:PORT (e.g. 127.0.0.1:8080)"
+        ))
+    })
+}
+
+/// Reads `HEARTH_<KEY>` variables as if they were file keys.
+fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
+    let mut table = toml::Table::new();
+    for (key, value) in env {
+        let Some(name) = key.strip_prefix("HEARTH_") else {
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        let value = match name.as_str() {
+            "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" => {
+                toml::Value::String(value.clone())
+            }
+            "trusted_proxies" => toml::Value::Array(
+                value
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| toml::Value::String(s.trim().to_owned()))
+                    .collect(),
+            ),
+            "session_idle_days"
+            | "session_max_days"
+            | "max_message_chars"
+            | "send_per_minute"
+            | "max_sockets_per_user" => {
+                toml::Value::Integer(value.trim().parse().map_err(|_| {
+                    Error::invalid(format!("{key} must be a whole number, not {value:?}"))
+                })?)
+            }
+            // Variables for other purposes (HEARTH_CONFIG, HEARTH_LOG) are not settings.
+            _ => continue,
+        };
+        table.insert(name, value);
+    }
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| Error::invalid(format!("environment: {}", e.message())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::load(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.db_path(), PathBuf::from("./hearth-data/hearth.db"));
+        assert_eq!(c.synchronous, Synchronous::Full);
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let file =
+            write("listen = \"127.0.0.1:1000\"\nsend_per_minute = 5\nmax_message_chars = 10\n");
+        let env = vec![
+            ("HEARTH_LISTEN".to_string(), "127.0.0.1:2000".to_string()),
+            ("HEARTH_SEND_PER_MINUTE".to_string(), "7".to_string()),
+        ];
+        let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
+        assert_eq!(c.listen.port(), 2000);
+        assert_eq!(c.send_per_minute, 7);
+        assert_eq!(c.max_message_chars, 10);
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3000".into()),
+            ..Default::default()
+        };
+        let c = Config::load(Some(file.path()), &env, &flags).unwrap();
+        assert_eq!(c.listen.port(), 3000);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let file = write("listen = \"127.0.0.1:1000\"\nlisten_port = 5\n");
+        let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let file = write("listen = \"nope\"\n");
+        assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err());
+        let env = vec![("HEARTH_SEND_PER_MINUTE".to_string(), "lots".to_string())];
+        let err = Config::load(None, &env, &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("HEARTH_SEND_PER_MINUTE"), "{err}");
+        let file = write("base_url = \"chat.example.org\"\n");
+        assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Every setting is present, commented out; uncommented it must parse and equal the default.
+        let uncommented: String = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = "))
+                    .or(Some(l))
+            })
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let file = write(&uncommented);
+        let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
+        let d = Config::default();
+        assert_eq!(format!("{c:?}"), format!("{d:?}"));
+        for key in [
+            "listen",
+            "base_url",
+            "trusted_proxies",
+            "synchronous",
+            "send_per_minute",
+        ] {
+            assert!(uncommented.contains(&format!("{key} = ")), "{key} missing");
+        }
+    }
+}

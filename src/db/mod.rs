@@ -1,0 +1,158 @@
+//! The database: opening and migrating `hearth.db`, the read pool and the single writer.
+
+mod migrate;
+mod writer;
+
+pub use migrate::{LATEST_VERSION, migrate};
+pub use writer::{WriteCtx, Writer, WriterStats};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::Synchronous;
+use crate::error::{Error, Result};
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// Cheap-to-clone handle to the database: a read pool and the writer.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    writer: Writer,
+    path: Arc<PathBuf>,
+}
+
+/// Pragmas every connection gets. `synchronous` matters only to the writer, but is harmless on readers.
+fn configure(conn: &Connection, sync: Synchronous) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let level = match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Opens the write connection: creates the file if missing, refuses what is not a Hearth database.
+pub fn open_writer_conn(path: &Path, sync: Synchronous) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| unusable(path, e))?;
+    // The first real read of the header: a foreign or corrupt file fails here, before any write.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| unusable(path, e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| unusable(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Database(format!(
+            "{}: could not switch to WAL mode (got {mode})",
+            path.display()
+        )));
+    }
+    configure(&conn, sync).map_err(|e| unusable(path, e))?;
+    Ok(conn)
+}
+
+fn unusable(path: &Path, err: rusqlite::Error) -> Error {
+    let why = match &err {
+        rusqlite::Error::SqliteFailure(e, _) => match e.code {
+            rusqlite::ErrorCode::NotADatabase => {
+                "is not a SQLite database (or is corrupt); Hearth will not touch it".to_string()
+            }
+            rusqlite::ErrorCode::DatabaseCorrupt => {
+                "is corrupt; restore it from a backup (Hearth will not repair it)".to_string()
+            }
+            rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied => {
+                format!("cannot be opened: {err}")
+            }
+            rusqlite::ErrorCode::ReadOnly => format!("is read-only: {err}"),
+            _ => format!("cannot be used: {err}"),
+        },
+        _ => format!("cannot be used: {err}"),
+    };
+    Error::Database(format!("database {} {why}", path.display()))
+}
+
+impl Db {
+    /// Opens (creating if needed) `<data_dir>/hearth.db`, migrates it and starts the writer.
+    pub fn open(data_dir: &Path, sync: Synchronous) -> Result<Db> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::Database(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join("hearth.db");
+        let mut conn = open_writer_conn(&path, sync)?;
+        migrate(&mut conn).map_err(|e| match e {
+            Error::Sqlite(err) => unusable(&path, err),
+            other => other,
+        })?;
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(move |c| configure(c, sync));
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Db {
+            pool,
+            writer: Writer::start(conn),
+            path: Arc::new(path),
+        })
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs a read on a pooled connection off the async runtime.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || f(&*pool.get()?))
+            .await
+            .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// Runs a read on the calling thread (for the CLI and for code already off the runtime).
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&*self.pool.get()?)
+    }
+
+    /// Runs a write job through the single writer and waits for its commit.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx) -> Result<T> + Send + 'static,
+    {
+        self.writer.run(f).await
+    }
+
+    /// The same as [`Db::write`], blocking the calling thread.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx) -> Result<T> + Send + 'static,
+    {
+        self.writer.run_blocking(f)
+    }
+}

@@ -1,0 +1,108 @@
+//! The crate's error type: each variant knows which HTTP status and error code it becomes.
+
+use axum::http::StatusCode;
+
+/// Everything that can go wrong below the web and CLI layers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that breaks a rule; the message names the rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("not found")]
+    NotFound,
+    /// A username that no account has.
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+    /// The thing already exists (a unique value taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No valid session or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A request body over its size limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The database file cannot be used as it is (corrupt, foreign, too new).
+    #[error("{0}")]
+    Database(String),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The writer thread is gone (the server is shutting down).
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        match err {
+            rusqlite::Error::QueryReturnedNoRows => Error::NotFound,
+            rusqlite::Error::SqliteFailure(e, ref msg)
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Error::Conflict(msg.clone().unwrap_or_else(|| "already exists".into()))
+            }
+            other => Error::Sqlite(other),
+        }
+    }
+}
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            Error::NotFound | Error::NoSuchUser(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::WriterGone => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code of the wire contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid",
+            Error::NotFound | Error::NoSuchUser(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Forbidden(_) => "forbidden",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::TooLarge(_) => "too_large",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::WriterGone => "unavailable",
+            _ => "internal",
+        }
+    }
+
+    /// What the client may be told: internals of 5xx errors stay in the log.
+    pub fn public_message(&self) -> String {
+        if self.status().is_server_error() {
+            "something went wrong on the server".into()
+        } else {
+            self.to_string()
+        }
+    }
+}

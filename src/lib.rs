@@ -1,0 +1,12 @@
+//! Hearth: a self-hosted chat appliance — one binary, one SQLite file.
+
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod web;
+
+pub use error::{Error, Result};

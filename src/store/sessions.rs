@@ -1,0 +1,88 @@
+//! Sessions: only the SHA-256 of each token is stored, with its CSRF token and times.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::domain::{User, UserId};
+use crate::error::Result;
+
+/// A live session as the web layer needs it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: Vec<u8>,
+    pub user: User,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+pub fn insert(
+    conn: &Connection,
+    token_hash: &[u8],
+    user_id: UserId,
+    csrf_token: &str,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?
+    .execute(params![token_hash, user_id, csrf_token, now])?;
+    Ok(())
+}
+
+/// The session with this token hash, if it exists and its user is active.
+/// Expiry is judged by the caller, who knows the configured limits.
+pub fn find(conn: &Connection, token_hash: &[u8]) -> Result<Option<Session>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT s.csrf_token, s.created_at, s.last_seen_at,
+                    u.id, u.username, u.display_name, u.role, u.deactivated, u.created_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1 AND u.deactivated = 0",
+        )?
+        .query_row([token_hash], |r| {
+            let role: String = r.get(6)?;
+            Ok(Session {
+                token_hash: token_hash.to_vec(),
+                csrf_token: r.get(0)?,
+                created_at: r.get(1)?,
+                last_seen_at: r.get(2)?,
+                user: User {
+                    id: r.get(3)?,
+                    username: r.get(4)?,
+                    display_name: r.get(5)?,
+                    role: crate::domain::Role::parse(&role).unwrap_or(crate::domain::Role::Member),
+                    deactivated: r.get(7)?,
+                    created_at: r.get(8)?,
+                },
+            })
+        })
+        .optional()?)
+}
+
+pub fn touch(conn: &Connection, token_hash: &[u8], now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
+        .execute(params![token_hash, now])?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, token_hash: &[u8]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+        .execute([token_hash])?;
+    Ok(())
+}
+
+/// Ends every session of a user; returns how many there were.
+pub fn delete_for_user(conn: &Connection, user_id: UserId) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([user_id])?)
+}
+
+/// Removes sessions idle since `idle_before` or created before `created_before`.
+pub fn delete_expired(conn: &Connection, idle_before: i64, created_before: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+        params![idle_before, created_before],
+    )?)
+}

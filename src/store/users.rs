@@ -1,0 +1,124 @@
+//! Users: accounts, roles, the deactivated flag and password hashes.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::domain::{Role, User, UserId, Username, now_ms};
+use crate::error::{Error, Result};
+
+const COLUMNS: &str = "id, username, display_name, role, deactivated, created_at";
+
+fn from_row(row: &Row) -> rusqlite::Result<User> {
+    let role: String = row.get(3)?;
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        display_name: row.get(2)?,
+        role: if role == "admin" {
+            Role::Admin
+        } else {
+            Role::Member
+        },
+        deactivated: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+/// Inserts a user; a name taken in any letter case is a `Conflict` that names it.
+pub fn insert(
+    conn: &Connection,
+    username: &Username,
+    display_name: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<User> {
+    let taken = conn
+        .prepare_cached("SELECT username FROM users WHERE username = ?1")?
+        .query_row([username.as_str()], |r| r.get::<_, String>(0))
+        .optional()?;
+    if let Some(existing) = taken {
+        return Err(Error::Conflict(format!(
+            "username {existing:?} is already taken"
+        )));
+    }
+    let id = conn
+        .prepare_cached(
+            "INSERT INTO users (username, display_name, password_hash, role, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        )?
+        .query_row(
+            params![
+                username.as_str(),
+                display_name,
+                password_hash,
+                role.as_str(),
+                now_ms()
+            ],
+            |r| r.get(0),
+        )?;
+    get(conn, id)
+}
+
+pub fn get(conn: &Connection, id: UserId) -> Result<User> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id], from_row)?)
+}
+
+/// Finds a user by name in any letter case.
+pub fn by_name(conn: &Connection, username: &str) -> Result<User> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE username = ?1"))?
+        .query_row([username.trim()], from_row)?)
+}
+
+/// The user and their password hash, for logging in.
+pub fn credentials(conn: &Connection, username: &str) -> Result<Option<(User, String)>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS}, password_hash FROM users WHERE username = ?1"
+        ))?
+        .query_row([username.trim()], |r| Ok((from_row(r)?, r.get(6)?)))
+        .optional()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<User>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))?;
+    let users = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(users)
+}
+
+pub fn any_admin(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND deactivated = 0)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+pub fn set_password(conn: &Connection, id: UserId, hash: &str) -> Result<()> {
+    affected(conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id, hash],
+    )?)
+}
+
+pub fn set_role(conn: &Connection, id: UserId, role: Role) -> Result<()> {
+    affected(conn.execute(
+        "UPDATE users SET role = ?2 WHERE id = ?1",
+        params![id, role.as_str()],
+    )?)
+}
+
+pub fn set_deactivated(conn: &Connection, id: UserId, deactivated: bool) -> Result<()> {
+    affected(conn.execute(
+        "UPDATE users SET deactivated = ?2 WHERE id = ?1",
+        params![id, deactivated],
+    )?)
+}
+
+fn affected(n: usize) -> Result<()> {
+    if n == 0 { Err(Error::NotFound) } else { Ok(()) }
+}

@@ -1,0 +1,136 @@
+//! The JSON API (v1): thin handlers over `chat`, and the JSON error shape.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::App;
+use super::auth::{ApiSession, ClientIp, cleared_cookie, session_cookie, session_token};
+use crate::chat::auth;
+use crate::domain::{Role, User};
+use crate::error::Error;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/session", post(create_session).delete(delete_session))
+        .route("/me", get(me))
+        .fallback(|| async { ApiError(Error::NotFound) })
+}
+
+/// An error as the API answers it: `{"error": {"code", "message"}}` with its status.
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        ApiError(err.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        if err.status().is_server_error() {
+            tracing::error!(error = %err, "request failed");
+        }
+        let body = json!({"error": {"code": err.code(), "message": err.public_message()}});
+        let mut res = (err.status(), Json(body)).into_response();
+        if let Error::RateLimited { retry_after } = err {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        res
+    }
+}
+
+/// `Json<T>` whose rejections (bad syntax, wrong shape, wrong content type) are API errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError(json_rejection(rejection))),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Error {
+    match rejection {
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::TooLarge("request body too large".into())
+        }
+        other => Error::invalid(other.body_text()),
+    }
+}
+
+/// A user as the API shows them.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// POST /api/v1/session
+async fn create_session(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    ApiJson(creds): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    if creds.username.len() > 256 || creds.password.len() > 4096 {
+        return Err(Error::invalid("username or password too long").into());
+    }
+    let session = auth::login(&app.db, &app.throttle, &creds.username, &creds.password, ip).await?;
+    let mut res = Json(json!({"user": UserView::from(&session.user)})).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&app.config, &session.token),
+    );
+    Ok(res)
+}
+
+/// DELETE /api/v1/session
+async fn delete_session(
+    State(app): State<App>,
+    ApiSession(_): ApiSession,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = session_token(&headers) {
+        auth::logout(&app.db, token).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, cleared_cookie(&app.config))],
+    )
+        .into_response())
+}
+
+/// GET /api/v1/me
+async fn me(ApiSession(session): ApiSession) -> Json<UserView> {
+    Json(UserView::from(&session.user))
+}

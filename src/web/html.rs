@@ -1,0 +1,249 @@
+//! Page handlers: sign in and out, first-admin setup, home, health. Thin: extract, call, render.
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::Markup;
+use serde::Deserialize;
+
+use super::App;
+use super::auth::{ClientIp, PageSession, cleared_cookie, session_cookie, session_token};
+use super::pages::{self, Shell, auth::LoginView, auth::SetupView};
+use crate::chat::accounts::{self, NewUser};
+use crate::chat::{auth, secrets};
+use crate::domain::Role;
+use crate::error::Error;
+
+/// An error shown as a page with its status.
+pub struct PageError(pub Error);
+
+impl From<Error> for PageError {
+    fn from(err: Error) -> Self {
+        PageError(err)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        if err.status().is_server_error() {
+            tracing::error!(error = %err, "page failed");
+        }
+        let shell = Shell {
+            assets: None,
+            user: None,
+        };
+        let page = pages::error_page(shell, err.status().as_u16(), &err.public_message());
+        let mut res = (err.status(), page).into_response();
+        if let Error::RateLimited { retry_after } = err {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        res
+    }
+}
+
+fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
+    Shell {
+        assets: Some(&app.assets),
+        user: session.map(|PageSession(s)| (&s.user, s.csrf_token.as_str())),
+    }
+}
+
+/// A form body, or a 400 page that says what was wrong with it.
+fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+    parsed.map(|Form(f)| f).map_err(|e| {
+        PageError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge("the form is too large".into())
+        } else {
+            Error::invalid(format!("the form could not be read: {}", e.body_text()))
+        })
+    })
+}
+
+/// GET /
+pub async fn home(State(app): State<App>, session: PageSession) -> Markup {
+    pages::home(shell(&app, Some(&session)), &session.0.user)
+}
+
+/// GET /login
+pub async fn login_page(State(app): State<App>, session: Option<PageSession>) -> Response {
+    if session.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let view = LoginView {
+        needs_setup: app.setup.current().is_some(),
+        ..Default::default()
+    };
+    pages::auth::login(shell(&app, None), view).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// POST /login
+pub async fn login(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    parsed: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = form(parsed)?;
+    let outcome = if f.username.len() > 256 || f.password.len() > 4096 {
+        Err(Error::invalid("username or password too long"))
+    } else {
+        auth::login(&app.db, &app.throttle, &f.username, &f.password, ip).await
+    };
+    match outcome {
+        Ok(session) => {
+            let cookie = session_cookie(&app.config, &session.token);
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+        }
+        Err(err @ (Error::Unauthorized(_) | Error::RateLimited { .. } | Error::Invalid(_))) => {
+            let message = err.to_string();
+            let view = LoginView {
+                username: &f.username,
+                error: Some(&message),
+                needs_setup: false,
+            };
+            let mut res =
+                (err.status(), pages::auth::login(shell(&app, None), view)).into_response();
+            if let Error::RateLimited { retry_after } = err {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            Ok(res)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// POST /logout (a form carrying the session's CSRF token)
+pub async fn logout(
+    State(app): State<App>,
+    session: Option<PageSession>,
+    headers: HeaderMap,
+    parsed: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Some(PageSession(session)) = session else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !secrets::same_secret(&form(parsed)?.csrf, &session.csrf_token) {
+        return Err(
+            Error::Forbidden("the form was stale or forged; reload and try again".into()).into(),
+        );
+    }
+    if let Some(token) = session_token(&headers) {
+        auth::logout(&app.db, token).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, cleared_cookie(&app.config))],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// GET /setup?token=…
+pub async fn setup_page(State(app): State<App>, Query(q): Query<SetupQuery>) -> Response {
+    if !app.setup.matches(&q.token) {
+        let closed = pages::auth::setup_closed(shell(&app, None), app.setup.current().is_none());
+        return (StatusCode::NOT_FOUND, closed).into_response();
+    }
+    pages::auth::setup(
+        shell(&app, None),
+        SetupView {
+            token: &q.token,
+            ..Default::default()
+        },
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    token: String,
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    password: String,
+    confirm: String,
+}
+
+/// POST /setup: creates the first admin and signs them in.
+pub async fn setup(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    parsed: Result<Form<SetupForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = form(parsed)?;
+    if !app.setup.matches(&f.token) {
+        let closed = pages::auth::setup_closed(shell(&app, None), app.setup.current().is_none());
+        return Ok((StatusCode::NOT_FOUND, closed).into_response());
+    }
+    let created = if f.password != f.confirm {
+        Err(Error::invalid("the two passwords differ"))
+    } else {
+        let display = Some(f.display_name.clone()).filter(|d| !d.trim().is_empty());
+        let new = NewUser {
+            username: f.username.clone(),
+            display_name: display,
+            password: f.password.clone(),
+            role: Role::Admin,
+        };
+        accounts::create_first_admin(&app.db, new).await
+    };
+    match created {
+        Ok(_) => {
+            app.setup.clear();
+            let session = auth::login(&app.db, &app.throttle, &f.username, &f.password, ip).await?;
+            let cookie = session_cookie(&app.config, &session.token);
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+        }
+        Err(err @ (Error::Invalid(_) | Error::Conflict(_))) => {
+            let message = err.to_string();
+            let view = SetupView {
+                token: &f.token,
+                username: &f.username,
+                display_name: &f.display_name,
+                error: Some(&message),
+            };
+            Ok((err.status(), pages::auth::setup(shell(&app, None), view)).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// GET /healthz: 200 when the database answers.
+pub async fn healthz(State(app): State<App>) -> Response {
+    let check = app
+        .db
+        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))?))
+        .await;
+    match check {
+        Ok(_) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok").into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Anything else.
+pub async fn not_found() -> PageError {
+    PageError(Error::NotFound)
+}

@@ -1,0 +1,121 @@
+//! The web server: application state, the router and its middleware, and the launch function.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod guard;
+pub mod html;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use crate::chat::throttle::Throttle;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::Result;
+use crate::store::users;
+
+pub use assets::Assets;
+
+/// Everything a handler may ask for; each field is a cheap handle.
+#[derive(Clone, FromRef)]
+pub struct App {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub throttle: Arc<Throttle>,
+    pub setup: Arc<SetupToken>,
+    pub assets: Arc<Assets>,
+}
+
+/// The one-time token that lets the first admin be created in the browser.
+#[derive(Default)]
+pub struct SetupToken(Mutex<Option<String>>);
+
+impl SetupToken {
+    pub fn current(&self) -> Option<String> {
+        self.0.lock().expect("setup lock").clone()
+    }
+
+    pub fn matches(&self, token: &str) -> bool {
+        self.current()
+            .is_some_and(|t| crate::chat::secrets::same_secret(&t, token))
+    }
+
+    pub fn clear(&self) {
+        *self.0.lock().expect("setup lock") = None;
+    }
+}
+
+impl App {
+    /// Builds the state; while no admin exists, a setup token is made.
+    pub fn new(db: Db, config: Config) -> Result<App> {
+        let setup = SetupToken::default();
+        if !db.read_blocking(users::any_admin)? {
+            *setup.0.lock().expect("setup lock") = Some(crate::chat::secrets::new_token());
+        }
+        Ok(App {
+            db,
+            config: Arc::new(config),
+            throttle: Arc::new(Throttle::for_logins()),
+            setup: Arc::new(setup),
+            assets: Arc::new(Assets::index()),
+        })
+    }
+
+    /// The URL where the first admin is created, while none exists.
+    pub fn setup_url(&self, addr: SocketAddr) -> Option<String> {
+        let token = self.setup.current()?;
+        let base = if self.config.base_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            self.config.base_url.clone()
+        };
+        Some(format!("{base}/setup?token={token}"))
+    }
+}
+
+/// Every route, with the middleware every response passes through.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(html::home))
+        .route("/login", get(html::login_page).post(html::login))
+        .route("/logout", post(html::logout))
+        .route("/setup", get(html::setup_page).post(html::setup))
+        .route("/healthz", get(html::healthz))
+        .route("/assets/{*path}", get(assets::serve))
+        .nest("/api/v1", api::routes())
+        .fallback(html::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::same_origin,
+        ))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(guard::security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests and writes finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let db = app.db.clone();
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tokio::task::spawn_blocking(move || db.writer().shutdown())
+        .await
+        .map_err(|e| crate::Error::Internal(format!("writer shutdown: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Views for signing in and for creating the first admin.
+
+use maud::{Markup, html};
+
+use super::{Shell, layout};
+
+/// What the login form shows again after a failed attempt.
+#[derive(Default)]
+pub struct LoginView<'a> {
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    /// No admin exists yet: point to the setup link instead.
+    pub needs_setup: bool,
+}
+
+pub fn login(shell: Shell, view: LoginView) -> Markup {
+    layout(
+        shell,
+        "Sign in",
+        html! {
+            section.card {
+                h1 { "Sign in" }
+                @if view.needs_setup {
+                    p.hint role="status" {
+                        "Nobody can sign in yet. Open the setup link that "
+                        code { "hearth serve" } " printed, or run "
+                        code { "hearth init --admin NAME" } "."
+                    }
+                }
+                @if let Some(error) = view.error { p.error role="alert" { (error) } }
+                form method="post" action="/login" {
+                    label for="username" { "Username" }
+                    input #username type="text" name="username" value=(view.username)
+                        autocomplete="username" autocapitalize="none" spellcheck="false"
+                        maxlength="32" required data-autofocus;
+                    label for="password" { "Password" }
+                    input #password type="password" name="password"
+                        autocomplete="current-password" required;
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// What the setup form shows again after a refused attempt.
+#[derive(Default)]
+pub struct SetupView<'a> {
+    pub token: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub fn setup(shell: Shell, view: SetupView) -> Markup {
+    layout(
+        shell,
+        "Set up",
+        html! {
+            section.card {
+                h1 { "Welcome to Hearth" }
+                p.lead { "Create the first admin account. You can invite everyone else afterwards." }
+                @if let Some(error) = view.error { p.error role="alert" { (error) } }
+                form method="post" action="/setup" {
+                    input type="hidden" name="token" value=(view.token);
+                    label for="username" { "Username" }
+                    input #username type="text" name="username" value=(view.username)
+                        autocomplete="username" autocapitalize="none" spellcheck="false"
+                        maxlength="32" required data-autofocus aria-describedby="username-hint";
+                    p.hint #username-hint { "1–32 letters, digits, “_”, “.” or “-”." }
+                    label for="display_name" { "Display name" }
+                    input #display_name type="text" name="display_name" value=(view.display_name)
+                        maxlength="64" autocomplete="name";
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="new-password"
+                        minlength="8" required aria-describedby="password-hint";
+                    p.hint #password-hint { "At least 8 characters." }
+                    label for="confirm" { "Password again" }
+                    input #confirm type="password" name="confirm" autocomplete="new-password"
+                        minlength="8" required;
+                    button type="submit" { "Create admin and sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// The setup link was wrong, used, or no longer needed.
+pub fn setup_closed(shell: Shell, admin_exists: bool) -> Markup {
+    layout(
+        shell,
+        "Set up",
+        html! {
+            section.card {
+                h1 { "Setup link not valid" }
+                @if admin_exists {
+                    p { "Hearth is already set up. " a href="/login" { "Sign in" } " instead." }
+                } @else {
+                    p { "This setup link is wrong or out of date. Use the link that "
+                        code { "hearth serve" } " printed most recently." }
+                }
+            }
+        },
+    )
+}
