@@ -65,6 +65,7 @@ CREATE TABLE messages (
     conversation_id     INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     sender_id           INTEGER NOT NULL REFERENCES users(id),
     body                TEXT    NOT NULL,
+    html                TEXT    NOT NULL,
     reply_to            INTEGER REFERENCES messages(id),
     client_id           TEXT,
     created_at          INTEGER NOT NULL,
@@ -102,11 +103,14 @@ CREATE TABLE attachments (
 ) STRICT;
 CREATE INDEX attachments_by_message ON attachments(message_id);
 
+-- The live event log. An event goes to one user when user_id is set, else to the members of
+-- conversation_id. `frame` is the exact JSON text sent over WebSocket.
 CREATE TABLE events (
     seq                 INTEGER PRIMARY KEY,
     conversation_id     INTEGER,
+    user_id             INTEGER,
     kind                TEXT    NOT NULL,
-    payload             TEXT    NOT NULL,
+    frame               TEXT    NOT NULL,
     created_at          INTEGER NOT NULL
 ) STRICT;
 

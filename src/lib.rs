@@ -6,6 +6,9 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fragments;
+pub mod hub;
+pub mod render;
 pub mod store;
 pub mod web;
 

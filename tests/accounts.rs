@@ -49,7 +49,7 @@ async fn the_first_admin_is_created_through_the_setup_link_once() {
         assert_eq!(res.status(), 400, "{why}");
         assert!(res.text().await.unwrap().contains(why), "{why}");
     }
-    assert!(accounts::list_users(&app.app.db).await.unwrap().is_empty());
+    assert!(accounts::list_users(&app.app.chat).await.unwrap().is_empty());
 
     let form = [
         ("token", token.as_str()),
@@ -89,7 +89,7 @@ async fn the_first_admin_is_created_through_the_setup_link_once() {
         .await
         .unwrap();
     assert_eq!(again.status(), 404);
-    assert_eq!(accounts::list_users(&app.app.db).await.unwrap().len(), 1);
+    assert_eq!(accounts::list_users(&app.app.chat).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -362,7 +362,7 @@ async fn a_password_change_or_deactivation_ends_every_session() {
             200
         );
     }
-    accounts::set_password(&app.app.db, "test", "ALAN", "a brand new password".into())
+    accounts::set_password(&app.app.chat, "test", "ALAN", "a brand new password".into())
         .await
         .unwrap();
     for c in [&laptop, &phone] {
@@ -373,7 +373,7 @@ async fn a_password_change_or_deactivation_ends_every_session() {
     }
     app.login(&laptop, "alan", "a brand new password").await;
 
-    accounts::set_active(&app.app.db, "test", "alan", false)
+    accounts::set_active(&app.app.chat, "test", "alan", false)
         .await
         .unwrap();
     assert_eq!(
@@ -392,7 +392,7 @@ async fn a_password_change_or_deactivation_ends_every_session() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401, "a deactivated user cannot sign in");
-    accounts::set_active(&app.app.db, "test", "alan", true)
+    accounts::set_active(&app.app.chat, "test", "alan", true)
         .await
         .unwrap();
     app.login(&laptop, "alan", "a brand new password").await;
@@ -623,7 +623,7 @@ async fn usernames_are_unique_in_any_letter_case() {
         password: PASSWORD.into(),
         role: Role::Member,
     };
-    let err = accounts::create_user(&app.app.db, "test", new)
+    let err = accounts::create_user(&app.app.chat, "test", new)
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "username \"Ada\" is already taken");

@@ -1,7 +1,9 @@
 //! Account actions: create users, the first admin, passwords, roles, deactivation.
 
-use crate::db::Db;
+use super::Chat;
+use super::conversations::join_general;
 use crate::domain::{self, Role, User, Username};
+use crate::hub::CLOSE_SESSION_ENDED;
 use crate::error::{Error, Result};
 use crate::store::{audit, sessions, users};
 
@@ -25,23 +27,26 @@ fn validate(new: &NewUser) -> Result<(Username, String)> {
 }
 
 /// Creates an account. `actor` is who did it, for the audit log.
-pub async fn create_user(db: &Db, actor: &str, new: NewUser) -> Result<User> {
+pub async fn create_user(chat: &Chat, actor: &str, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
     let hash = hash_password(new.password).await?;
-    let actor = actor.to_owned();
-    db.write(move |ctx| {
-        let user = users::insert(ctx.conn, &username, &display, &hash, new.role)?;
-        audit::record(ctx.conn, &actor, "user.create", &user.username)?;
-        Ok(user)
-    })
-    .await
+    let (actor, hub) = (actor.to_owned(), chat.hub.clone());
+    chat.db
+        .write(move |ctx| {
+            let user = users::insert(ctx.conn, &username, &display, &hash, new.role)?;
+            audit::record(ctx.conn, &actor, "user.create", &user.username)?;
+            join_general(ctx, &hub, &user)?;
+            Ok(user)
+        })
+        .await
 }
 
 /// Creates the first admin; refused once any active admin exists (checked inside the write).
-pub async fn create_first_admin(db: &Db, new: NewUser) -> Result<User> {
+pub async fn create_first_admin(chat: &Chat, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
     let hash = hash_password(new.password).await?;
-    db.write(move |ctx| {
+    let hub = chat.hub.clone();
+    chat.db.write(move |ctx| {
         if users::any_admin(ctx.conn)? {
             return Err(Error::Conflict(
                 "an admin already exists; add more users with `hearth user add`".into(),
@@ -49,34 +54,37 @@ pub async fn create_first_admin(db: &Db, new: NewUser) -> Result<User> {
         }
         let user = users::insert(ctx.conn, &username, &display, &hash, Role::Admin)?;
         audit::record(ctx.conn, "setup", "user.create", &user.username)?;
+        join_general(ctx, &hub, &user)?;
         Ok(user)
     })
     .await
 }
 
-pub async fn list_users(db: &Db) -> Result<Vec<User>> {
-    db.read(users::list).await
+pub async fn list_users(chat: &Chat) -> Result<Vec<User>> {
+    chat.db.read(users::list).await
 }
 
 /// Sets a new password and ends every session of that user.
-pub async fn set_password(db: &Db, actor: &str, username: &str, password: String) -> Result<User> {
+pub async fn set_password(chat: &Chat, actor: &str, username: &str, password: String) -> Result<User> {
     domain::new_password(&password)?;
-    let user = find(db, username).await?;
+    let user = find(chat, username).await?;
     let hash = hash_password(password).await?;
     let actor = actor.to_owned();
-    db.write(move |ctx| {
+    let user = chat.db.write(move |ctx| {
         users::set_password(ctx.conn, user.id, &hash)?;
         sessions::delete_for_user(ctx.conn, user.id)?;
         audit::record(ctx.conn, &actor, "user.password", &user.username)?;
         Ok(user)
     })
-    .await
+    .await?;
+    chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);
+    Ok(user)
 }
 
-pub async fn set_role(db: &Db, actor: &str, username: &str, role: Role) -> Result<User> {
-    let user = find(db, username).await?;
+pub async fn set_role(chat: &Chat, actor: &str, username: &str, role: Role) -> Result<User> {
+    let user = find(chat, username).await?;
     let actor = actor.to_owned();
-    db.write(move |ctx| {
+    chat.db.write(move |ctx| {
         users::set_role(ctx.conn, user.id, role)?;
         audit::record(
             ctx.conn,
@@ -90,10 +98,10 @@ pub async fn set_role(db: &Db, actor: &str, username: &str, role: Role) -> Resul
 }
 
 /// Deactivates (ending every session at once) or reactivates an account.
-pub async fn set_active(db: &Db, actor: &str, username: &str, active: bool) -> Result<User> {
-    let user = find(db, username).await?;
+pub async fn set_active(chat: &Chat, actor: &str, username: &str, active: bool) -> Result<User> {
+    let user = find(chat, username).await?;
     let actor = actor.to_owned();
-    db.write(move |ctx| {
+    let user = chat.db.write(move |ctx| {
         users::set_deactivated(ctx.conn, user.id, !active)?;
         if !active {
             sessions::delete_for_user(ctx.conn, user.id)?;
@@ -106,13 +114,18 @@ pub async fn set_active(db: &Db, actor: &str, username: &str, active: bool) -> R
         audit::record(ctx.conn, &actor, action, &user.username)?;
         users::get(ctx.conn, user.id)
     })
-    .await
+    .await?;
+    if !active {
+        chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);
+    }
+    Ok(user)
 }
 
 /// The user of that name (any letter case), or `NoSuchUser` naming it.
-pub async fn find(db: &Db, username: &str) -> Result<User> {
+pub async fn find(chat: &Chat, username: &str) -> Result<User> {
     let name = username.to_owned();
-    db.read(move |conn| users::by_name(conn, &name))
+    chat.db
+        .read(move |conn| users::by_name(conn, &name))
         .await
         .map_err(|e| match e {
             Error::NotFound => Error::NoSuchUser(username.to_owned()),

@@ -83,7 +83,10 @@ pub async fn authenticate(db: &Db, config: &Config, token: &str) -> Result<Sessi
 }
 
 /// Ends one session.
-pub async fn logout(db: &Db, token: &str) -> Result<()> {
+pub async fn logout(chat: &super::Chat, token: &str) -> Result<()> {
     let hash = token_hash(token);
-    db.write(move |ctx| sessions::delete(ctx.conn, &hash)).await
+    let key = hash.clone();
+    chat.db.write(move |ctx| sessions::delete(ctx.conn, &key)).await?;
+    chat.hub.kick_session(&hash, crate::hub::CLOSE_SESSION_ENDED);
+    Ok(())
 }

@@ -3,5 +3,101 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod conversations;
+pub mod json;
+pub mod messages;
+pub mod reads;
 pub mod secrets;
 pub mod throttle;
+
+use axum::extract::ws::Utf8Bytes;
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::{Db, WriteCtx};
+use crate::domain::chat::{Conversation, ConversationId, MemberRole};
+use crate::domain::{User, UserId, now_ms};
+use crate::error::{Error, Result};
+use crate::hub::{Hub, Outgoing};
+use crate::store::events::{self, Audience};
+use crate::store::{conversations as convs, memberships};
+
+/// The handles every action needs.
+#[derive(Clone)]
+pub struct Chat {
+    pub db: Db,
+    pub hub: Hub,
+    pub config: Arc<Config>,
+    pub send_limit: Arc<governor::DefaultKeyedRateLimiter<UserId>>,
+}
+
+impl Chat {
+    pub fn new(db: Db, config: Arc<Config>) -> Chat {
+        let send_limit = Arc::new(messages::send_limiter(config.send_per_minute));
+        Chat { db, hub: Hub::default(), config, send_limit }
+    }
+}
+
+/// Appends an event and, once the batch commits, delivers its frame to its audience.
+/// The frame is serialized here, once, and shared by every recipient.
+pub fn emit(
+    ctx: &mut WriteCtx,
+    hub: &Hub,
+    audience: Audience,
+    kind: &'static str,
+    conversation: Option<ConversationId>,
+    data: Value,
+) -> Result<i64> {
+    let recipients: Arc<[UserId]> = match audience {
+        Audience::Conversation(c) => hub.members(c, ctx.conn)?,
+        Audience::User(u) => Arc::from([u]),
+    };
+    let (seq, frame) = events::append(
+        ctx.conn,
+        audience,
+        kind,
+        conversation,
+        |seq| {
+            json!({"type": "event", "seq": seq, "event": kind, "conversation": conversation, "data": data})
+                .to_string()
+        },
+        now_ms(),
+    )?;
+    let hub = hub.clone();
+    ctx.after_commit(move || {
+        hub.deliver(&recipients, &Outgoing { seq, frame: Utf8Bytes::from(frame) });
+    });
+    Ok(seq)
+}
+
+/// A conversation `user` may see, with their role in it. Anything else is `NotFound`:
+/// a conversation one may not see does not exist for them.
+pub fn visible(conn: &Connection, user: &User, id: ConversationId) -> Result<(Conversation, Option<MemberRole>)> {
+    let conversation = convs::get(conn, id)?;
+    let role = memberships::role(conn, id, user.id)?;
+    match (conversation.kind, role) {
+        (_, Some(_)) => Ok((conversation, role)),
+        // Channels are open to every member of the instance.
+        (crate::domain::chat::Kind::Channel, None) => Ok((conversation, None)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// A conversation `user` is a member of.
+pub fn membership(conn: &Connection, user: &User, id: ConversationId) -> Result<(Conversation, MemberRole)> {
+    let conversation = convs::get(conn, id)?;
+    match memberships::role(conn, id, user.id)? {
+        Some(role) => Ok((conversation, role)),
+        None => Err(Error::NotFound),
+    }
+}
+
+/// Refuses changes to an archived conversation.
+pub fn writable(conversation: &Conversation) -> Result<()> {
+    if conversation.archived {
+        return Err(Error::Forbidden("this conversation is archived and read-only".into()));
+    }
+    Ok(())
+}

@@ -103,6 +103,12 @@ fn open_db(config: &Config) -> Result<Db> {
     Db::open(&config.data_dir, config.synchronous)
 }
 
+/// The chat actions, for commands that change accounts (no live sockets in this process).
+fn open_chat(config: Config) -> Result<crate::chat::Chat> {
+    let db = open_db(&config)?;
+    Ok(crate::chat::Chat::new(db, std::sync::Arc::new(config)))
+}
+
 /// A new password: from standard input (first line) or typed twice at a hidden prompt.
 fn read_new_password(from_stdin: bool) -> Result<String> {
     if from_stdin {

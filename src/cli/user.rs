@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{open_db, read_new_password};
+use super::{open_chat, read_new_password};
 use crate::chat::accounts::{self, NewUser};
 use crate::config::Config;
 use crate::domain::{Role, Username};
@@ -54,19 +54,20 @@ const ACTOR: &str = "cli";
 pub async fn init(config: Config, admin: String, password_stdin: bool) -> Result<()> {
     Username::parse(&admin)?;
     let password = read_new_password(password_stdin)?;
-    let db = open_db(&config)?;
+    let chat = open_chat(config)?;
     let new = NewUser {
         username: admin,
         display_name: None,
         password,
         role: Role::Admin,
     };
-    let user = accounts::create_first_admin(&db, new).await?;
+    let user = accounts::create_first_admin(&chat, new).await?;
     println!(
         "Created admin {:?} in {}. Start the server with `hearth serve`.",
         user.username,
-        db.path().display()
+        chat.db.path().display()
     );
+    chat.db.writer().shutdown();
     Ok(())
 }
 
@@ -81,7 +82,8 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<()> {
         }
         _ => {}
     }
-    let db = open_db(&config)?;
+    let chat = open_chat(config)?;
+    let db = &chat;
     match cmd {
         UserCommand::Add {
             name,
@@ -97,11 +99,11 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<()> {
                 password,
                 role,
             };
-            let user = accounts::create_user(&db, ACTOR, new).await?;
+            let user = accounts::create_user(db, ACTOR, new).await?;
             println!("Created {} {:?}.", user.role.as_str(), user.username);
         }
         UserCommand::List { json } => {
-            let users = accounts::list_users(&db).await?;
+            let users = accounts::list_users(db).await?;
             if json {
                 let rows: Vec<_> = users
                     .iter()
@@ -133,30 +135,30 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<()> {
             name,
             password_stdin,
         } => {
-            let user = accounts::find(&db, &name).await?;
+            let user = accounts::find(db, &name).await?;
             let password = read_new_password(password_stdin)?;
-            accounts::set_password(&db, ACTOR, &user.username, password).await?;
+            accounts::set_password(db, ACTOR, &user.username, password).await?;
             println!(
                 "Password of {:?} changed; their sessions have ended.",
                 user.username
             );
         }
         UserCommand::Role { name, role } => {
-            let user = accounts::set_role(&db, ACTOR, &name, Role::parse(&role)?).await?;
+            let user = accounts::set_role(db, ACTOR, &name, Role::parse(&role)?).await?;
             println!("{:?} is now {}.", user.username, user.role.as_str());
         }
         UserCommand::Disable { name } => {
-            let user = accounts::set_active(&db, ACTOR, &name, false).await?;
+            let user = accounts::set_active(db, ACTOR, &name, false).await?;
             println!(
                 "{:?} is disabled; their sessions have ended.",
                 user.username
             );
         }
         UserCommand::Enable { name } => {
-            let user = accounts::set_active(&db, ACTOR, &name, true).await?;
+            let user = accounts::set_active(db, ACTOR, &name, true).await?;
             println!("{:?} is enabled.", user.username);
         }
     }
-    db.writer().shutdown();
+    chat.db.writer().shutdown();
     Ok(())
 }

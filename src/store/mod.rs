@@ -1,5 +1,11 @@
 //! Storage: one module per aggregate; functions take `&Connection` so they compose in one transaction.
 
 pub mod audit;
+pub mod conversations;
+pub mod events;
+pub mod memberships;
+pub mod messages;
+pub mod reactions;
+pub mod reads;
 pub mod sessions;
 pub mod users;

@@ -121,7 +121,7 @@ async fn delete_session(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
-        auth::logout(&app.db, token).await?;
+        auth::logout(&app.chat, token).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,

@@ -143,7 +143,7 @@ pub async fn logout(
         );
     }
     if let Some(token) = session_token(&headers) {
-        auth::logout(&app.db, token).await?;
+        auth::logout(&app.chat, token).await?;
     }
     Ok((
         [(header::SET_COOKIE, cleared_cookie(&app.config))],
@@ -205,7 +205,7 @@ pub async fn setup(
             password: f.password.clone(),
             role: Role::Admin,
         };
-        accounts::create_first_admin(&app.db, new).await
+        accounts::create_first_admin(&app.chat, new).await
     };
     match created {
         Ok(_) => {

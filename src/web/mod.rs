@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
+use crate::chat::Chat;
 use crate::chat::throttle::Throttle;
 use crate::config::Config;
 use crate::db::Db;
@@ -32,6 +33,7 @@ pub struct App {
     pub throttle: Arc<Throttle>,
     pub setup: Arc<SetupToken>,
     pub assets: Arc<Assets>,
+    pub chat: Chat,
 }
 
 /// The one-time token that lets the first admin be created in the browser.
@@ -60,9 +62,11 @@ impl App {
         if !db.read_blocking(users::any_admin)? {
             *setup.0.lock().expect("setup lock") = Some(crate::chat::secrets::new_token());
         }
+        let config = Arc::new(config);
         Ok(App {
+            chat: Chat::new(db.clone(), config.clone()),
             db,
-            config: Arc::new(config),
+            config,
             throttle: Arc::new(Throttle::for_logins()),
             setup: Arc::new(setup),
             assets: Arc::new(Assets::index()),

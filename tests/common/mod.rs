@@ -69,7 +69,7 @@ impl TestApp {
             password: PASSWORD.into(),
             role,
         };
-        accounts::create_user(&self.app.db, "test", new)
+        accounts::create_user(&self.app.chat, "test", new)
             .await
             .expect("create user")
     }

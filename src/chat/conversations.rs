@@ -1,0 +1,285 @@
+//! Conversation actions: create, directs, rename, topic, archive, join, leave, members.
+
+use serde_json::json;
+
+use super::{Chat, emit, json as views, membership, visible, writable};
+use crate::db::WriteCtx;
+use crate::domain::chat::{self, Conversation, ConversationId, Kind, Member, MemberRole, Summary, UserRef};
+use crate::domain::{User, UserId, now_ms};
+use crate::error::{Error, Result};
+use crate::hub::Hub;
+use crate::store::events::Audience;
+use crate::store::{conversations as convs, memberships, reads, users};
+
+/// The channel every new user joins.
+pub const GENERAL: &str = "general";
+
+/// What it takes to open a channel or group.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewConversation {
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub members: Vec<UserId>,
+}
+
+fn may_manage(user: &User, role: Option<MemberRole>) -> bool {
+    user.is_admin() || role == Some(MemberRole::Owner)
+}
+
+/// Adds `user` to a conversation and tells everyone concerned.
+fn add_member(ctx: &mut WriteCtx, hub: &Hub, c: &Conversation, user: &UserRef, role: MemberRole, action: &str) -> Result<bool> {
+    if !memberships::add(ctx.conn, c.id, user.id, role, c.last_message_id, now_ms())? {
+        return Ok(false);
+    }
+    hub.forget_members(c.id);
+    let data = json!({"action": action, "user": user, "conversation": views::conversation(c)});
+    emit(ctx, hub, Audience::Conversation(c.id), "membership.changed", Some(c.id), data)?;
+    Ok(true)
+}
+
+/// Removes `user` and tells the remaining members and the one removed.
+fn remove_member(ctx: &mut WriteCtx, hub: &Hub, c: &Conversation, user: &UserRef, action: &str) -> Result<()> {
+    if !memberships::remove(ctx.conn, c.id, user.id)? {
+        return Err(Error::NotFound);
+    }
+    hub.forget_members(c.id);
+    let data = json!({"action": action, "user": user, "conversation": views::conversation(c)});
+    emit(ctx, hub, Audience::Conversation(c.id), "membership.changed", Some(c.id), data.clone())?;
+    emit(ctx, hub, Audience::User(user.id), "membership.changed", Some(c.id), data)?;
+    Ok(())
+}
+
+fn active_user(ctx: &WriteCtx, id: UserId) -> Result<UserRef> {
+    let user = users::get(ctx.conn, id).map_err(|_| Error::invalid(format!("no user with id {id}")))?;
+    if user.deactivated {
+        return Err(Error::invalid(format!("{} is deactivated", user.username)));
+    }
+    Ok(UserRef::from(&user))
+}
+
+/// Joins a user to `general`, creating it if needed (new accounts call this).
+pub fn join_general(ctx: &mut WriteCtx, hub: &Hub, user: &User) -> Result<()> {
+    let id = match convs::channel_by_name(ctx.conn, GENERAL)? {
+        Some(id) => id,
+        None => convs::insert(ctx.conn, Kind::Channel, GENERAL, "Everyone is here.", None, None, now_ms())?,
+    };
+    let c = convs::get(ctx.conn, id)?;
+    add_member(ctx, hub, &c, &UserRef::from(user), MemberRole::Member, "joined")?;
+    Ok(())
+}
+
+/// Opens a channel or group with its creator as owner.
+pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Conversation> {
+    let kind = Kind::parse(&new.kind)?;
+    if kind == Kind::Direct {
+        return Err(Error::invalid("open a direct conversation with POST /api/v1/directs"));
+    }
+    let name = chat::conversation_name(&new.name)?;
+    let topic = chat::topic(new.topic.as_deref().unwrap_or(""))?;
+    if new.members.len() > 1000 {
+        return Err(Error::invalid("at most 1000 members at once"));
+    }
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            if kind == Kind::Channel && convs::channel_by_name(ctx.conn, &name)?.is_some() {
+                return Err(Error::Conflict(format!("a channel named {name:?} already exists")));
+            }
+            let id = convs::insert(ctx.conn, kind, &name, &topic, None, Some(me.id), now_ms())?;
+            let c = convs::get(ctx.conn, id)?;
+            add_member(ctx, &hub, &c, &UserRef::from(&me), MemberRole::Owner, "created")?;
+            for member in new.members.iter().filter(|m| **m != me.id) {
+                let member = active_user(ctx, *member)?;
+                add_member(ctx, &hub, &c, &member, MemberRole::Member, "added")?;
+            }
+            Ok(c)
+        })
+        .await
+}
+
+/// The direct conversation between `user` and `other`, created on first use.
+pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversation> {
+    if other == user.id {
+        return Err(Error::invalid("a direct conversation needs someone else"));
+    }
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let key = convs::direct_key(me.id, other);
+            if let Some(id) = convs::direct(ctx.conn, &key)? {
+                return convs::get(ctx.conn, id);
+            }
+            let them = active_user(ctx, other).map_err(|_| Error::NotFound)?;
+            let id = convs::insert(ctx.conn, Kind::Direct, "", "", Some(&key), Some(me.id), now_ms())?;
+            let c = convs::get(ctx.conn, id)?;
+            add_member(ctx, &hub, &c, &UserRef::from(&me), MemberRole::Member, "created")?;
+            add_member(ctx, &hub, &c, &them, MemberRole::Member, "added")?;
+            Ok(c)
+        })
+        .await
+}
+
+/// What may change about a conversation.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub topic: Option<String>,
+    pub archived: Option<bool>,
+}
+
+/// Renames, sets the topic or (un)archives. Names and archiving: owners and admins;
+/// topics: any member. Directs have neither name nor topic.
+pub async fn update(chat: &Chat, user: &User, id: ConversationId, changes: Changes) -> Result<Conversation> {
+    let name = changes.name.as_deref().map(chat::conversation_name).transpose()?;
+    let topic = changes.topic.as_deref().map(chat::topic).transpose()?;
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let (c, role) = visible(ctx.conn, &me, id)?;
+            if role.is_none() && !me.is_admin() {
+                return Err(Error::NotFound);
+            }
+            if c.kind == Kind::Direct && (name.is_some() || topic.is_some()) {
+                return Err(Error::invalid("direct conversations have no name or topic"));
+            }
+            if (name.is_some() || changes.archived.is_some()) && !may_manage(&me, role) {
+                return Err(Error::Forbidden("only owners and admins may rename or archive".into()));
+            }
+            if changes.archived != Some(false) {
+                writable(&c)?;
+            }
+            if let Some(name) = &name {
+                if c.kind == Kind::Channel
+                    && convs::channel_by_name(ctx.conn, name)?.is_some_and(|other| other != id)
+                {
+                    return Err(Error::Conflict(format!("a channel named {name:?} already exists")));
+                }
+                convs::set_name(ctx.conn, id, name)?;
+            }
+            if let Some(topic) = &topic {
+                convs::set_topic(ctx.conn, id, topic)?;
+            }
+            if let Some(archived) = changes.archived {
+                convs::set_archived(ctx.conn, id, archived)?;
+            }
+            let c = convs::get(ctx.conn, id)?;
+            let data = json!({"conversation": views::conversation(&c), "by": UserRef::from(&me)});
+            emit(ctx, &hub, Audience::Conversation(id), "conversation.updated", Some(id), data)?;
+            Ok(c)
+        })
+        .await
+}
+
+/// Joins a channel (anyone may); groups and directs are not joinable.
+pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conversation> {
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let (c, _) = visible(ctx.conn, &me, id)?;
+            if c.kind != Kind::Channel {
+                return Err(Error::invalid("only channels can be joined; ask an owner to add you"));
+            }
+            writable(&c)?;
+            add_member(ctx, &hub, &c, &UserRef::from(&me), MemberRole::Member, "joined")?;
+            Ok(c)
+        })
+        .await
+}
+
+/// Leaves a channel or group.
+pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let (c, _) = membership(ctx.conn, &me, id)?;
+            if c.kind == Kind::Direct {
+                return Err(Error::invalid("a direct conversation cannot be left"));
+            }
+            remove_member(ctx, &hub, &c, &UserRef::from(&me), "left")
+        })
+        .await
+}
+
+/// Adds someone: to a group, owners and admins; to a channel, any member.
+pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -> Result<()> {
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let (c, role) = visible(ctx.conn, &me, id)?;
+            match c.kind {
+                Kind::Direct => return Err(Error::invalid("a direct conversation has exactly two people")),
+                Kind::Group if !may_manage(&me, role) => {
+                    return Err(Error::Forbidden("only owners and admins may add people".into()));
+                }
+                Kind::Channel if role.is_none() && !me.is_admin() => return Err(Error::NotFound),
+                _ => {}
+            }
+            writable(&c)?;
+            let them = active_user(ctx, target)?;
+            if !add_member(ctx, &hub, &c, &them, MemberRole::Member, "added")? {
+                return Err(Error::Conflict(format!("{} is already a member", them.username)));
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Removes someone (owners and admins); removing yourself is leaving.
+pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId) -> Result<()> {
+    if target == user.id {
+        return leave(chat, user, id).await;
+    }
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let (c, role) = visible(ctx.conn, &me, id)?;
+            if role.is_none() && !me.is_admin() {
+                return Err(Error::NotFound);
+            }
+            if c.kind == Kind::Direct {
+                return Err(Error::invalid("a direct conversation has exactly two people"));
+            }
+            if !may_manage(&me, role) {
+                return Err(Error::Forbidden("only owners and admins may remove people".into()));
+            }
+            let them = UserRef::from(&users::get(ctx.conn, target)?);
+            remove_member(ctx, &hub, &c, &them, "removed")
+        })
+        .await
+}
+
+/// The user's conversations, newest activity first.
+pub async fn list(chat: &Chat, user: &User) -> Result<Vec<Summary>> {
+    let id = user.id;
+    chat.db.read(move |conn| reads::summaries(conn, id)).await
+}
+
+/// One conversation as `user` sees it, with its members.
+pub async fn get(chat: &Chat, user: &User, id: ConversationId) -> Result<(Conversation, Option<MemberRole>, Vec<Member>)> {
+    let me = user.clone();
+    chat.db
+        .read(move |conn| {
+            let (c, role) = visible(conn, &me, id)?;
+            if role.is_none() && !me.is_admin() {
+                return Err(Error::NotFound);
+            }
+            Ok((c, role, memberships::members(conn, id)?))
+        })
+        .await
+}
+
+/// Every channel with its member count and whether `user` is in it.
+pub async fn channels(chat: &Chat, user: &User) -> Result<Vec<(Conversation, i64, bool)>> {
+    let id = user.id;
+    chat.db
+        .read(move |conn| {
+            convs::channels(conn)?
+                .into_iter()
+                .map(|(c, n)| Ok((c.clone(), n, memberships::role(conn, c.id, id)?.is_some())))
+                .collect()
+        })
+        .await
+}

@@ -1,0 +1,219 @@
+//! Message actions: send (idempotent by client id), edit, delete, react, and reading history.
+
+use governor::{DefaultKeyedRateLimiter, Quota};
+use serde_json::json;
+use std::num::NonZeroU32;
+
+use super::{Chat, emit, json as views, membership, writable};
+use crate::db::WriteCtx;
+use crate::domain::chat::{self, ConversationId, Message, MessageId};
+use crate::domain::{User, UserId, now_ms};
+use crate::error::{Error, Result};
+use crate::fragments;
+use crate::hub::Hub;
+use crate::render;
+use crate::store::events::Audience;
+use crate::store::messages::{self as store, Cursor};
+use crate::store::{conversations as convs, memberships, reactions, reads, users};
+
+/// The most distinct emoji one message may carry.
+const MAX_EMOJI_PER_MESSAGE: i64 = 20;
+
+/// Per-user send limit: `per_minute` sustained, with a burst of a quarter of that (at least 10).
+pub fn send_limiter(per_minute: u32) -> DefaultKeyedRateLimiter<UserId> {
+    let rate = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+    let burst = NonZeroU32::new((per_minute / 4).max(10)).expect("non-zero");
+    governor::RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
+}
+
+/// A message to send.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Draft {
+    pub body: String,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+}
+
+/// Renders a body, resolving @mentions among the conversation's members.
+fn render_body(ctx: &WriteCtx, conversation: ConversationId, body: &str) -> Result<(String, Vec<UserId>)> {
+    let mut mentioned = Vec::new();
+    for name in render::mentioned_names(body) {
+        if let Ok(user) = users::by_name(ctx.conn, &name)
+            && !user.deactivated
+            && memberships::role(ctx.conn, conversation, user.id)?.is_some()
+        {
+            mentioned.push((name, user.id));
+        }
+    }
+    let html = render::body_html(body, &|name: &str| {
+        let name = name.to_lowercase();
+        mentioned.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
+    });
+    Ok((html, mentioned.into_iter().map(|(_, id)| id).collect()))
+}
+
+/// Appends a message event with the message JSON and its one shared HTML fragment.
+fn emit_message(ctx: &mut WriteCtx, hub: &Hub, kind: &'static str, m: &Message) -> Result<i64> {
+    let data = json!({"message": views::message(m, None), "html": fragments::message(m).into_string()});
+    emit(ctx, hub, Audience::Conversation(m.conversation_id), kind, Some(m.conversation_id), data)
+}
+
+/// Sends a message. A retry with the same `client_id` returns the first message unchanged.
+pub async fn send(chat: &Chat, user: &User, conversation: ConversationId, draft: Draft) -> Result<Message> {
+    let body = chat::message_body(&draft.body, chat.config.max_message_chars)?;
+    let client_id = draft.client_id.as_deref().map(chat::client_id).transpose()?;
+    if chat.send_limit.check_key(&user.id).is_err() {
+        return Err(Error::RateLimited { retry_after: 1 });
+    }
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let (c, _) = membership(ctx.conn, &me, conversation)?;
+            if let Some(cid) = &client_id
+                && let Some(id) = store::by_client_id(ctx.conn, me.id, cid)?
+            {
+                let first = store::get(ctx.conn, id)?;
+                if first.conversation_id == conversation {
+                    return Ok(first);
+                }
+                return Err(Error::Conflict("client_id already used for another conversation".into()));
+            }
+            writable(&c)?;
+            if let Some(reply) = draft.reply_to
+                && !store::exists_in(ctx.conn, conversation, reply)?
+            {
+                return Err(Error::invalid(format!("no message {reply} in this conversation to reply to")));
+            }
+            let (html, mentioned) = render_body(ctx, conversation, &body)?;
+            let now = now_ms();
+            let new = store::NewMessage {
+                conversation_id: conversation,
+                sender_id: me.id,
+                body: &body,
+                html: &html,
+                reply_to: draft.reply_to,
+                client_id: client_id.as_deref(),
+                now,
+            };
+            let id = store::insert(ctx.conn, &new)?;
+            store::set_mentions(ctx.conn, id, conversation, &mentioned)?;
+            convs::touch(ctx.conn, conversation, id, now)?;
+            reads::mark_read(ctx.conn, conversation, me.id, id)?;
+            let message = store::get(ctx.conn, id)?;
+            emit_message(ctx, &hub, "message.created", &message)?;
+            Ok(message)
+        })
+        .await
+}
+
+/// A message `user` may see (a member of its conversation), with the conversation writable check left to callers.
+fn visible_message(ctx: &WriteCtx, user: &User, id: MessageId) -> Result<Message> {
+    let message = store::get(ctx.conn, id)?;
+    membership(ctx.conn, user, message.conversation_id)?;
+    Ok(message)
+}
+
+/// Edits one's own message.
+pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result<Message> {
+    let body = chat::message_body(body, chat.config.max_message_chars)?;
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let old = visible_message(ctx, &me, id)?;
+            if old.sender.id != me.id {
+                return Err(Error::Forbidden("you can only edit your own messages".into()));
+            }
+            if old.deleted {
+                return Err(Error::invalid("a deleted message cannot be edited"));
+            }
+            writable(&convs::get(ctx.conn, old.conversation_id)?)?;
+            if old.body == body {
+                return Ok(old);
+            }
+            let (html, mentioned) = render_body(ctx, old.conversation_id, &body)?;
+            store::edit(ctx.conn, id, &body, &html, now_ms())?;
+            store::set_mentions(ctx.conn, id, old.conversation_id, &mentioned)?;
+            let message = store::get(ctx.conn, id)?;
+            emit_message(ctx, &hub, "message.updated", &message)?;
+            Ok(message)
+        })
+        .await
+}
+
+/// Deletes a message: one's own, or any as an admin. The text is gone for everyone.
+pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> {
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let old = visible_message(ctx, &me, id)?;
+            if old.sender.id != me.id && !me.is_admin() {
+                return Err(Error::Forbidden("you can only delete your own messages".into()));
+            }
+            if old.deleted {
+                return Ok(old);
+            }
+            writable(&convs::get(ctx.conn, old.conversation_id)?)?;
+            store::soft_delete(ctx.conn, id, now_ms())?;
+            let message = store::get(ctx.conn, id)?;
+            emit_message(ctx, &hub, "message.deleted", &message)?;
+            Ok(message)
+        })
+        .await
+}
+
+/// Adds (`on`) or removes a reaction of `user`.
+pub async fn react(chat: &Chat, user: &User, id: MessageId, emoji: &str, on: bool) -> Result<Message> {
+    let emoji = chat::emoji(emoji)?;
+    let (hub, me) = (chat.hub.clone(), user.clone());
+    chat.db
+        .write(move |ctx| {
+            let message = visible_message(ctx, &me, id)?;
+            if message.deleted {
+                return Err(Error::invalid("a deleted message cannot be reacted to"));
+            }
+            writable(&convs::get(ctx.conn, message.conversation_id)?)?;
+            let changed = if on {
+                if !message.reactions.iter().any(|r| r.emoji == emoji)
+                    && reactions::distinct_count(ctx.conn, id)? >= MAX_EMOJI_PER_MESSAGE
+                {
+                    return Err(Error::invalid("this message has as many different reactions as it can hold"));
+                }
+                reactions::add(ctx.conn, id, &emoji, me.id, now_ms())?
+            } else {
+                reactions::remove(ctx.conn, id, &emoji, me.id)?
+            };
+            let message = store::get(ctx.conn, id)?;
+            if changed {
+                emit_message(ctx, &hub, "reaction.changed", &message)?;
+            }
+            Ok(message)
+        })
+        .await
+}
+
+/// A page of history for a member. `limit` is 1–100.
+pub async fn history(
+    chat: &Chat,
+    user: &User,
+    conversation: ConversationId,
+    cursor: Cursor,
+    limit: usize,
+) -> Result<(Vec<Message>, bool)> {
+    if !(1..=100).contains(&limit) {
+        return Err(Error::invalid("limit must be between 1 and 100"));
+    }
+    let me = user.clone();
+    chat.db
+        .read(move |conn| {
+            membership(conn, &me, conversation)?;
+            if let Cursor::Before(id) | Cursor::After(id) = cursor
+                && !store::exists_in(conn, conversation, id)?
+            {
+                return Err(Error::invalid(format!("no message {id} in this conversation")));
+            }
+            store::page(conn, conversation, cursor, limit)
+        })
+        .await
+}

@@ -1,0 +1,258 @@
+//! Conversations, memberships, messages and reactions as plain values, with their validation.
+
+use serde::{Deserialize, Serialize};
+
+use super::{User, UserId};
+use crate::error::{Error, Result};
+
+pub type ConversationId = i64;
+pub type MessageId = i64;
+
+/// What kind of place a conversation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Open: every member of the instance may find and join it.
+    Channel,
+    /// Private: owners add members; anyone may leave.
+    Group,
+    /// Exactly two people, one per pair.
+    Direct,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Channel => "channel",
+            Kind::Group => "group",
+            Kind::Direct => "direct",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Kind> {
+        match raw {
+            "channel" => Ok(Kind::Channel),
+            "group" => Ok(Kind::Group),
+            "direct" => Ok(Kind::Direct),
+            other => Err(Error::invalid(format!(
+                "kind must be channel or group, not {other:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub kind: Kind,
+    pub name: String,
+    pub topic: String,
+    pub archived: bool,
+    pub created_at: i64,
+    pub last_message_id: MessageId,
+    pub last_activity_at: i64,
+}
+
+/// A person as shown beside what they did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRef {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+impl From<&User> for UserRef {
+    fn from(u: &User) -> Self {
+        UserRef { id: u.id, username: u.username.clone(), display_name: u.display_name.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Owner,
+    Member,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    #[serde(flatten)]
+    pub user: UserRef,
+    pub role: MemberRole,
+    pub last_read_message_id: MessageId,
+}
+
+/// What a reply shows of the message it answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyPreview {
+    pub id: MessageId,
+    pub sender: UserRef,
+    /// The first characters of the body; empty when that message was deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: usize,
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender: UserRef,
+    pub body: String,
+    /// The body as safe HTML.
+    pub html: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted: bool,
+    pub reply_to: Option<MessageId>,
+    pub reply: Option<ReplyPreview>,
+    pub reactions: Vec<Reaction>,
+    pub client_id: Option<String>,
+}
+
+/// A conversation as one member sees it in their list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub role: MemberRole,
+    pub unread: i64,
+    pub mentions: i64,
+    pub last_read_message_id: MessageId,
+    /// For a direct: the other person.
+    pub other: Option<UserRef>,
+    pub last_message: Option<LastMessage>,
+}
+
+/// The newest message of a conversation, as a one-line preview.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastMessage {
+    pub id: MessageId,
+    pub sender: UserRef,
+    pub excerpt: String,
+    pub created_at: i64,
+}
+
+impl Summary {
+    /// What to call the conversation in lists: a direct is named after the other person.
+    pub fn title(&self) -> &str {
+        match (&self.other, self.conversation.kind) {
+            (Some(other), Kind::Direct) => &other.display_name,
+            _ => &self.conversation.name,
+        }
+    }
+}
+
+/// A conversation name: 1–80 characters, no control characters.
+pub fn conversation_name(raw: &str) -> Result<String> {
+    let name = raw.trim().trim_start_matches('#').trim();
+    if name.is_empty() {
+        return Err(Error::invalid("name must not be empty"));
+    }
+    if name.chars().count() > 80 {
+        return Err(Error::invalid("name must be at most 80 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("name must not hold control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// A topic: up to 250 characters, no control characters.
+pub fn topic(raw: &str) -> Result<String> {
+    let topic = raw.trim();
+    if topic.chars().count() > 250 {
+        return Err(Error::invalid("topic must be at most 250 characters"));
+    }
+    if topic.chars().any(char::is_control) {
+        return Err(Error::invalid("topic must not hold control characters"));
+    }
+    Ok(topic.to_owned())
+}
+
+/// A message body: not blank, at most `max_chars` characters; trailing white space trimmed.
+pub fn message_body(raw: &str, max_chars: usize) -> Result<String> {
+    let body = raw.trim_end();
+    if body.trim().is_empty() {
+        return Err(Error::invalid("message must not be empty"));
+    }
+    let len = body.chars().count();
+    if len > max_chars {
+        return Err(Error::invalid(format!(
+            "message is {len} characters; the limit is {max_chars}"
+        )));
+    }
+    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(Error::invalid("message must not hold control characters"));
+    }
+    Ok(body.replace("\r\n", "\n"))
+}
+
+/// A client-chosen id for idempotent sends: 1–64 visible ASCII characters.
+pub fn client_id(raw: &str) -> Result<String> {
+    if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid("client_id must be 1–64 visible ASCII characters"));
+    }
+    Ok(raw.to_owned())
+}
+
+/// A reaction must be exactly one emoji (one grapheme that is pictographic).
+pub fn emoji(raw: &str) -> Result<String> {
+    let e = raw.trim();
+    let ok = !e.is_empty()
+        && e.len() <= 32
+        && unicode_segmentation::UnicodeSegmentation::graphemes(e, true).count() == 1
+        && e.chars().any(is_pictographic);
+    if !ok {
+        return Err(Error::invalid("a reaction must be a single emoji"));
+    }
+    Ok(e.to_owned())
+}
+
+fn is_pictographic(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2300..=0x23FF | 0x2B00..=0x2BFF
+        | 0x2190..=0x21FF | 0x3030 | 0x303D | 0x3297 | 0x3299 | 0x00A9 | 0x00AE | 0x203C
+        | 0x2049 | 0x2122 | 0x2139 | 0x24C2 | 0x25AA..=0x25FE | 0x2934 | 0x2935)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_checked() {
+        assert!(message_body("", 10).is_err());
+        assert!(message_body(" \n\t ", 10).is_err());
+        assert_eq!(message_body("hi  \n", 10).unwrap(), "hi");
+        assert!(message_body(&"x".repeat(11), 10).is_err());
+        assert!(message_body("bell\u{7}", 10).is_err());
+        assert_eq!(message_body("a\r\nb", 10).unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn reactions_are_single_emoji() {
+        for ok in ["👍", "❤️", "👨‍👩‍👧", "🇳🇱", "👍🏽", "✅"] {
+            assert!(emoji(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "👍👍", ":+1:", "ab", "1", "<script>"] {
+            assert!(emoji(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_and_client_ids_are_checked() {
+        assert_eq!(conversation_name(" #general ").unwrap(), "general");
+        assert!(conversation_name("  ").is_err());
+        assert!(conversation_name(&"x".repeat(81)).is_err());
+        assert!(client_id("abc-123").is_ok());
+        assert!(client_id("has space").is_err());
+        assert!(client_id(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,295 @@
+//! Live fan-out: the open sockets of each user, conversation member caches, typing and presence.
+//!
+//! Every frame is serialized once and shared (`Utf8Bytes` clones are reference counts).
+//! Each socket has a bounded queue; a socket whose queue is full is closed with 4008 and
+//! resumes by `since`, so a slow reader never blocks a sender.
+
+use axum::extract::ws::Utf8Bytes;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc};
+
+use crate::domain::UserId;
+use crate::domain::chat::ConversationId;
+use crate::error::{Error, Result};
+use crate::store::memberships;
+
+/// Frames a socket may have queued before it counts as fallen behind.
+pub const QUEUE_FRAMES: usize = 512;
+/// Close codes the server uses.
+pub const CLOSE_LAGGING: u16 = 4008;
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+pub const CLOSE_SHUTDOWN: u16 = 1001;
+
+/// One frame on its way to a socket; `seq` is 0 for ephemeral frames (typing, presence).
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub seq: i64,
+    pub frame: Utf8Bytes,
+}
+
+/// The hub's side of one open socket.
+pub struct Conn {
+    pub id: u64,
+    pub user: UserId,
+    pub session: Vec<u8>,
+    tx: mpsc::Sender<Outgoing>,
+    kick: Notify,
+    close_code: AtomicU16,
+    away: AtomicBool,
+}
+
+impl Conn {
+    /// Waits until the hub wants this socket closed; returns the close code.
+    pub async fn kicked(&self) -> u16 {
+        loop {
+            let notified = self.kick.notified();
+            let code = self.close_code.load(Ordering::Acquire);
+            if code != 0 {
+                return code;
+            }
+            notified.await;
+        }
+    }
+
+    fn kick(&self, code: u16) {
+        if self
+            .close_code
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.kick.notify_waiters();
+            self.kick.notify_one();
+        }
+    }
+}
+
+/// Counters for `/metrics` and tests.
+#[derive(Default, Debug)]
+pub struct HubStats {
+    pub sockets: AtomicI64,
+    pub delivered: AtomicU64,
+    pub lagging_closed: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: RwLock<HashMap<UserId, Vec<Arc<Conn>>>>,
+    members: Mutex<HashMap<ConversationId, Arc<[UserId]>>>,
+    typing: Mutex<HashMap<(UserId, ConversationId), Instant>>,
+    next_id: AtomicU64,
+    stats: HubStats,
+}
+
+/// Handle to the hub; clones share it.
+#[derive(Clone, Default)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+/// Whether a person is around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+impl Hub {
+    pub fn stats(&self) -> &HubStats {
+        &self.inner.stats
+    }
+
+    /// Opens a socket's queue; refused when the user already has `max` sockets.
+    pub fn register(&self, user: UserId, session: Vec<u8>, max: usize) -> Result<(Arc<Conn>, mpsc::Receiver<Outgoing>)> {
+        let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
+        let conn = Arc::new(Conn {
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            user,
+            session,
+            tx,
+            kick: Notify::new(),
+            close_code: AtomicU16::new(0),
+            away: AtomicBool::new(false),
+        });
+        let mut conns = self.inner.conns.write().expect("hub lock");
+        let list = conns.entry(user).or_default();
+        if list.len() >= max {
+            return Err(Error::RateLimited { retry_after: 5 });
+        }
+        list.push(conn.clone());
+        self.inner.stats.sockets.fetch_add(1, Ordering::Relaxed);
+        Ok((conn, rx))
+    }
+
+    /// Forgets a socket; returns true when it was the user's last.
+    pub fn unregister(&self, conn: &Conn) -> bool {
+        let mut conns = self.inner.conns.write().expect("hub lock");
+        let Some(list) = conns.get_mut(&conn.user) else { return false };
+        let before = list.len();
+        list.retain(|c| c.id != conn.id);
+        if list.len() < before {
+            self.inner.stats.sockets.fetch_sub(1, Ordering::Relaxed);
+        }
+        let last = list.is_empty();
+        if last {
+            conns.remove(&conn.user);
+        }
+        last
+    }
+
+    /// Sends one frame to every socket of every recipient.
+    pub fn deliver(&self, recipients: &[UserId], out: &Outgoing) {
+        let conns = self.inner.conns.read().expect("hub lock");
+        let mut delivered = 0;
+        for user in recipients {
+            for conn in conns.get(user).into_iter().flatten() {
+                match conn.tx.try_send(out.clone()) {
+                    Ok(()) => delivered += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.inner.stats.lagging_closed.fetch_add(1, Ordering::Relaxed);
+                        conn.kick(CLOSE_LAGGING);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        self.inner.stats.delivered.fetch_add(delivered, Ordering::Relaxed);
+    }
+
+    /// Sends a frame to every socket of one user except `skip`.
+    pub fn deliver_to_user(&self, user: UserId, out: &Outgoing) {
+        self.deliver(&[user], out);
+    }
+
+    /// The members of a conversation, from the cache or (on a miss) from `conn`.
+    pub fn members(&self, conversation: ConversationId, conn: &Connection) -> Result<Arc<[UserId]>> {
+        if let Some(ids) = self.inner.members.lock().expect("hub lock").get(&conversation) {
+            return Ok(ids.clone());
+        }
+        let ids: Arc<[UserId]> = memberships::member_ids(conn, conversation)?.into();
+        self.inner.members.lock().expect("hub lock").insert(conversation, ids.clone());
+        Ok(ids)
+    }
+
+    /// Drops the cached members of a conversation (call inside the job that changes them).
+    pub fn forget_members(&self, conversation: ConversationId) {
+        self.inner.members.lock().expect("hub lock").remove(&conversation);
+    }
+
+    /// Closes every socket of a user (deactivated, password changed).
+    pub fn kick_user(&self, user: UserId, code: u16) {
+        let conns = self.inner.conns.read().expect("hub lock");
+        for conn in conns.get(&user).into_iter().flatten() {
+            conn.kick(code);
+        }
+    }
+
+    /// Closes the sockets opened with one session (signed out).
+    pub fn kick_session(&self, session: &[u8], code: u16) {
+        let conns = self.inner.conns.read().expect("hub lock");
+        for conn in conns.values().flatten().filter(|c| c.session == session) {
+            conn.kick(code);
+        }
+    }
+
+    /// Closes every socket (the server is stopping).
+    pub fn kick_all(&self, code: u16) {
+        let conns = self.inner.conns.read().expect("hub lock");
+        for conn in conns.values().flatten() {
+            conn.kick(code);
+        }
+    }
+
+    /// A user's presence: online with any active socket, away when all report idle.
+    pub fn presence(&self, user: UserId) -> Presence {
+        let conns = self.inner.conns.read().expect("hub lock");
+        match conns.get(&user) {
+            None => Presence::Offline,
+            Some(list) if list.iter().all(|c| c.away.load(Ordering::Relaxed)) => Presence::Away,
+            Some(_) => Presence::Online,
+        }
+    }
+
+    /// Marks one socket idle or active; returns the user's presence if it changed.
+    pub fn set_away(&self, conn: &Conn, away: bool) -> Option<Presence> {
+        let before = self.presence(conn.user);
+        conn.away.store(away, Ordering::Relaxed);
+        let after = self.presence(conn.user);
+        (before != after).then_some(after)
+    }
+
+    /// Whether a typing notice from `user` in `conversation` should go out now (at most one per 2 s).
+    pub fn typing_allowed(&self, user: UserId, conversation: ConversationId) -> bool {
+        let mut typing = self.inner.typing.lock().expect("hub lock");
+        let now = Instant::now();
+        if typing.len() > 10_000 {
+            typing.retain(|_, t| now.duration_since(*t) < Duration::from_secs(10));
+        }
+        match typing.get(&(user, conversation)) {
+            Some(t) if now.duration_since(*t) < Duration::from_secs(2) => false,
+            _ => {
+                typing.insert((user, conversation), now);
+                true
+            }
+        }
+    }
+
+    /// Users with at least one open socket.
+    pub fn connected_users(&self) -> Vec<UserId> {
+        self.inner.conns.read().expect("hub lock").keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(seq: i64) -> Outgoing {
+        Outgoing { seq, frame: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")) }
+    }
+
+    #[tokio::test]
+    async fn frames_reach_every_socket_of_each_recipient() {
+        let hub = Hub::default();
+        let (_a1, mut r1) = hub.register(1, vec![1], 4).unwrap();
+        let (_a2, mut r2) = hub.register(1, vec![2], 4).unwrap();
+        let (_b, mut r3) = hub.register(2, vec![3], 4).unwrap();
+        hub.deliver(&[1], &frame(7));
+        assert_eq!(r1.recv().await.unwrap().seq, 7);
+        assert_eq!(r2.recv().await.unwrap().seq, 7);
+        assert!(r3.try_recv().is_err());
+        assert!(hub.register(1, vec![4], 2).is_err(), "socket cap");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_closes_that_socket_only() {
+        let hub = Hub::default();
+        let (slow, _keep) = hub.register(1, vec![1], 4).unwrap();
+        let (_fast, mut fast_rx) = hub.register(2, vec![2], 4).unwrap();
+        for seq in 0..=QUEUE_FRAMES as i64 {
+            hub.deliver(&[1, 2], &frame(seq));
+            fast_rx.recv().await.unwrap();
+        }
+        assert_eq!(slow.kicked().await, CLOSE_LAGGING);
+        assert_eq!(hub.stats().lagging_closed.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn presence_follows_sockets() {
+        let hub = Hub::default();
+        assert_eq!(hub.presence(1), Presence::Offline);
+        let (a, _ra) = hub.register(1, vec![], 4).unwrap();
+        let (b, _rb) = hub.register(1, vec![], 4).unwrap();
+        assert_eq!(hub.presence(1), Presence::Online);
+        assert_eq!(hub.set_away(&a, true), None);
+        assert_eq!(hub.set_away(&b, true), Some(Presence::Away));
+        assert!(!hub.unregister(&a));
+        assert!(hub.unregister(&b));
+        assert_eq!(hub.presence(1), Presence::Offline);
+    }
+}

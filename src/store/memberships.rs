@@ -1,0 +1,82 @@
+//! Memberships: who is in which conversation, with what role.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::domain::UserId;
+use crate::domain::chat::{ConversationId, Member, MemberRole, UserRef};
+use crate::error::Result;
+
+/// The role of `user` in `conversation`, if a member.
+pub fn role(conn: &Connection, conversation: ConversationId, user: UserId) -> Result<Option<MemberRole>> {
+    Ok(conn
+        .prepare_cached("SELECT role FROM memberships WHERE conversation_id = ?1 AND user_id = ?2")?
+        .query_row(params![conversation, user], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(|r| if r == "owner" { MemberRole::Owner } else { MemberRole::Member }))
+}
+
+/// Adds a member (or leaves an existing one as is); true when newly added.
+/// A new member has read everything up to `read_up_to`.
+pub fn add(
+    conn: &Connection,
+    conversation: ConversationId,
+    user: UserId,
+    role: MemberRole,
+    read_up_to: i64,
+    now: i64,
+) -> Result<bool> {
+    let role = match role {
+        MemberRole::Owner => "owner",
+        MemberRole::Member => "member",
+    };
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO memberships (conversation_id, user_id, role, last_read_message_id, joined_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![conversation, user, role, read_up_to, now])?
+        == 1)
+}
+
+/// Removes a member; true when they were one.
+pub fn remove(conn: &Connection, conversation: ConversationId, user: UserId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM memberships WHERE conversation_id = ?1 AND user_id = ?2")?
+        .execute(params![conversation, user])?
+        == 1)
+}
+
+/// Member ids, for fan-out.
+pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec<UserId>> {
+    let mut stmt = conn.prepare_cached("SELECT user_id FROM memberships WHERE conversation_id = ?1")?;
+    let ids = stmt.query_map([conversation], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// Members with names, owners first, for the settings page and read receipts.
+pub fn members(conn: &Connection, conversation: ConversationId) -> Result<Vec<Member>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id, u.username, u.display_name, m.role, m.last_read_message_id
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.conversation_id = ?1 AND u.deactivated = 0
+         ORDER BY m.role = 'member', u.display_name COLLATE NOCASE",
+    )?;
+    let members = stmt
+        .query_map([conversation], |r| {
+            let role: String = r.get(3)?;
+            Ok(Member {
+                user: UserRef { id: r.get(0)?, username: r.get(1)?, display_name: r.get(2)? },
+                role: if role == "owner" { MemberRole::Owner } else { MemberRole::Member },
+                last_read_message_id: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(members)
+}
+
+/// How many owners a conversation has.
+pub fn owner_count(conn: &Connection, conversation: ConversationId) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM memberships WHERE conversation_id = ?1 AND role = 'owner'")?
+        .query_row([conversation], |r| r.get(0))?)
+}

@@ -1,0 +1,195 @@
+//! Messages: insert (idempotent per client id), pages of history, edits, soft deletes, mentions.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashMap;
+
+use crate::domain::UserId;
+use crate::domain::chat::{ConversationId, Message, MessageId, Reaction, ReplyPreview, UserRef};
+use crate::error::Result;
+
+/// Message columns with sender and the replied-to message's preview.
+const SELECT: &str = "SELECT m.id, m.conversation_id, m.body, m.html, m.created_at, m.edited_at,
+        m.deleted_at IS NOT NULL, m.reply_to, m.client_id,
+        u.id, u.username, u.display_name,
+        r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name
+    FROM messages m
+    JOIN users u ON u.id = m.sender_id
+    LEFT JOIN messages r ON r.id = m.reply_to
+    LEFT JOIN users ru ON ru.id = r.sender_id";
+
+const EXCERPT_CHARS: usize = 140;
+
+fn from_row(row: &Row) -> rusqlite::Result<Message> {
+    let reply_to: Option<MessageId> = row.get(7)?;
+    let reply = match (reply_to, row.get::<_, Option<UserId>>(14)?) {
+        (Some(id), Some(sender_id)) => {
+            let body: String = row.get(12)?;
+            Some(ReplyPreview {
+                id,
+                sender: UserRef { id: sender_id, username: row.get(15)?, display_name: row.get(16)? },
+                excerpt: body.chars().take(EXCERPT_CHARS).collect(),
+                deleted: row.get(13)?,
+            })
+        }
+        _ => None,
+    };
+    Ok(Message {
+        id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        body: row.get(2)?,
+        html: row.get(3)?,
+        created_at: row.get(4)?,
+        edited_at: row.get(5)?,
+        deleted: row.get(6)?,
+        reply_to,
+        client_id: row.get(8)?,
+        sender: UserRef { id: row.get(9)?, username: row.get(10)?, display_name: row.get(11)? },
+        reply,
+        reactions: Vec::new(),
+    })
+}
+
+/// What it takes to store a message.
+pub struct NewMessage<'a> {
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub body: &'a str,
+    pub html: &'a str,
+    pub reply_to: Option<MessageId>,
+    pub client_id: Option<&'a str>,
+    pub now: i64,
+}
+
+pub fn insert(conn: &Connection, m: &NewMessage) -> Result<MessageId> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, sender_id, body, html, reply_to, client_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        )?
+        .query_row(
+            params![m.conversation_id, m.sender_id, m.body, m.html, m.reply_to, m.client_id, m.now],
+            |r| r.get(0),
+        )?)
+}
+
+/// The message a sender already sent with this client id.
+pub fn by_client_id(conn: &Connection, sender: UserId, client_id: &str) -> Result<Option<MessageId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
+        .query_row(params![sender, client_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// One message with its reactions.
+pub fn get(conn: &Connection, id: MessageId) -> Result<Message> {
+    let mut message = conn
+        .prepare_cached(&format!("{SELECT} WHERE m.id = ?1"))?
+        .query_row([id], from_row)?;
+    attach_reactions(conn, std::slice::from_mut(&mut message))?;
+    Ok(message)
+}
+
+/// Which way a page of history goes from its cursor.
+#[derive(Debug, Clone, Copy)]
+pub enum Cursor {
+    Latest,
+    Before(MessageId),
+    After(MessageId),
+}
+
+/// Up to `limit` messages, oldest first, and whether more lie beyond in the cursor's direction.
+pub fn page(
+    conn: &Connection,
+    conversation: ConversationId,
+    cursor: Cursor,
+    limit: usize,
+) -> Result<(Vec<Message>, bool)> {
+    let fetch = (limit + 1) as i64;
+    let (sql, bound) = match cursor {
+        Cursor::Latest => (format!("{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"), i64::MAX),
+        Cursor::Before(id) => (format!("{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"), id),
+        Cursor::After(id) => (format!("{SELECT} WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"), id),
+    };
+    let mut messages: Vec<Message> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![conversation, bound, fetch], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let has_more = messages.len() > limit;
+    messages.truncate(limit);
+    if !matches!(cursor, Cursor::After(_)) {
+        messages.reverse();
+    }
+    attach_reactions(conn, &mut messages)?;
+    Ok((messages, has_more))
+}
+
+/// Whether a message exists in a conversation (for cursors and replies).
+pub fn exists_in(conn: &Connection, conversation: ConversationId, id: MessageId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2)")?
+        .query_row(params![id, conversation], |r| r.get(0))?)
+}
+
+pub fn edit(conn: &Connection, id: MessageId, body: &str, html: &str, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE messages SET body = ?2, html = ?3, edited_at = ?4 WHERE id = ?1")?
+        .execute(params![id, body, html, now])?;
+    Ok(())
+}
+
+/// Soft delete: the row stays (replies and order keep working), the text is gone.
+pub fn soft_delete(conn: &Connection, id: MessageId, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE messages SET body = '', html = '', deleted_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?;
+    conn.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Replaces the mentions of a message.
+pub fn set_mentions(
+    conn: &Connection,
+    message: MessageId,
+    conversation: ConversationId,
+    users: &[UserId],
+) -> Result<()> {
+    conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([message])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO mentions (user_id, conversation_id, message_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for user in users {
+        insert.execute(params![user, conversation, message])?;
+    }
+    Ok(())
+}
+
+/// Fills in each message's reactions (grouped by emoji, in order of first use).
+fn attach_reactions(conn: &Connection, messages: &mut [Message]) -> Result<()> {
+    let (Some(lo), Some(hi)) = (messages.iter().map(|m| m.id).min(), messages.iter().map(|m| m.id).max()) else {
+        return Ok(());
+    };
+    let mut by_message: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id, emoji, user_id FROM reactions
+         WHERE message_id BETWEEN ?1 AND ?2 ORDER BY message_id, created_at, user_id",
+    )?;
+    let rows = stmt.query_map(params![lo, hi], |r| {
+        Ok((r.get::<_, MessageId>(0)?, r.get::<_, String>(1)?, r.get::<_, UserId>(2)?))
+    })?;
+    for row in rows {
+        let (message, emoji, user) = row?;
+        let list = by_message.entry(message).or_default();
+        match list.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => {
+                r.count += 1;
+                r.user_ids.push(user);
+            }
+            None => list.push(Reaction { emoji, count: 1, user_ids: vec![user] }),
+        }
+    }
+    for m in messages {
+        if let Some(reactions) = by_message.remove(&m.id) {
+            m.reactions = reactions;
+        }
+    }
+    Ok(())
+}
