@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -36,6 +37,30 @@ pub struct Config {
     pub max_message_chars: usize,
     pub send_per_minute: u32,
     pub max_sockets_per_user: usize,
+    /// The Bearer token that reads `/metrics`; empty: `/metrics` answers 404.
+    pub metrics_token: String,
+    pub backup: BackupConfig,
+}
+
+/// Scheduled backups made by `serve` (the `[backup]` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// How often; `None` makes none.
+    pub interval: Option<Duration>,
+    /// How many scheduled backups stay; older ones are deleted.
+    pub keep: usize,
+    /// Where they go; a relative path is inside the data dir.
+    pub dir: PathBuf,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            interval: None,
+            keep: 7,
+            dir: PathBuf::from("backups"),
+        }
+    }
 }
 
 impl Default for Config {
@@ -52,6 +77,8 @@ impl Default for Config {
             max_message_chars: 4000,
             send_per_minute: 120,
             max_sockets_per_user: 16,
+            metrics_token: String::new(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -71,6 +98,17 @@ struct FileConfig {
     max_message_chars: Option<usize>,
     send_per_minute: Option<u32>,
     max_sockets_per_user: Option<usize>,
+    metrics_token: Option<String>,
+    backup: Option<FileBackup>,
+}
+
+/// The `[backup]` table of a config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBackup {
+    interval: Option<String>,
+    keep: Option<usize>,
+    dir: Option<PathBuf>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -146,8 +184,20 @@ impl Config {
             session_max_days,
             max_message_chars,
             send_per_minute,
-            max_sockets_per_user
+            max_sockets_per_user,
+            metrics_token
         );
+        if let Some(b) = f.backup {
+            if let Some(v) = b.interval {
+                self.backup.interval = parse_interval(&v)?;
+            }
+            if let Some(v) = b.keep {
+                self.backup.keep = v;
+            }
+            if let Some(v) = b.dir {
+                self.backup.dir = v;
+            }
+        }
         Ok(())
     }
 
@@ -176,6 +226,14 @@ impl Config {
                 "send_per_minute and max_sockets_per_user must be at least 1",
             ));
         }
+        if self.backup.keep == 0 {
+            return Err(Error::invalid("backup.keep must be at least 1"));
+        }
+        if !self.metrics_token.is_empty() && self.metrics_token.len() < 16 {
+            return Err(Error::invalid(
+                "metrics_token must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+            ));
+        }
         Ok(())
     }
 
@@ -187,6 +245,48 @@ impl Config {
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("hearth.db")
     }
+
+    /// The folder of scheduled backups (a relative `backup.dir` is inside the data dir).
+    pub fn backup_dir(&self) -> PathBuf {
+        self.data_dir.join(&self.backup.dir)
+    }
+}
+
+/// `"30m"`, `"6h"`, `"1d"`, `"1h30m"`, `"90s"`; `"off"` (or empty, or `"0"`) is none.
+fn parse_interval(raw: &str) -> Result<Option<Duration>> {
+    let text = raw.trim().to_ascii_lowercase();
+    if matches!(text.as_str(), "" | "off" | "0") {
+        return Ok(None);
+    }
+    let bad = || {
+        Error::invalid(format!(
+            "backup.interval {raw:?} is not a duration like \"30m\", \"6h\" or \"1d\" (or \"off\")"
+        ))
+    };
+    let (mut total, mut digits) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Some(Duration::from_secs(total)))
 }
 
 fn parse_listen(raw: &str) -> Result<SocketAddr> {
@@ -205,8 +305,24 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             continue;
         };
         let name = name.to_ascii_lowercase();
+        if let Some(field) = name.strip_prefix("backup_") {
+            let value = match field {
+                "interval" | "dir" => toml::Value::String(value.clone()),
+                "keep" => toml::Value::Integer(value.trim().parse().map_err(|_| {
+                    Error::invalid(format!("{key} must be a whole number, not {value:?}"))
+                })?),
+                _ => continue,
+            };
+            if let toml::Value::Table(backup) = table
+                .entry("backup")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            {
+                backup.insert(field.to_owned(), value);
+            }
+            continue;
+        }
         let value = match name.as_str() {
-            "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" => {
+            "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" | "metrics_token" => {
                 toml::Value::String(value.clone())
             }
             "trusted_proxies" => toml::Value::Array(
@@ -292,6 +408,31 @@ mod tests {
     }
 
     #[test]
+    fn backups_are_configured_by_file_and_environment() {
+        let file = write("[backup]\ninterval = \"1h30m\"\nkeep = 3\n");
+        let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
+        assert_eq!(c.backup.interval, Some(Duration::from_secs(5400)));
+        assert_eq!(c.backup.keep, 3);
+        assert_eq!(c.backup_dir(), PathBuf::from("./hearth-data/backups"));
+        let env = vec![
+            ("HEARTH_BACKUP_INTERVAL".to_string(), "off".to_string()),
+            ("HEARTH_BACKUP_DIR".to_string(), "/srv/backups".to_string()),
+            ("HEARTH_METRICS_TOKEN".to_string(), "0123456789abcdef".to_string()),
+        ];
+        let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
+        assert_eq!(c.backup.interval, None);
+        assert_eq!(c.backup_dir(), PathBuf::from("/srv/backups"));
+        assert_eq!(c.metrics_token, "0123456789abcdef");
+        for bad in ["[backup]\ninterval = \"soon\"\n", "[backup]\nkeep = 0\n", "[backup]\nkept = 1\n"] {
+            let file = write(bad);
+            assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err(), "{bad}");
+        }
+        let env = vec![("HEARTH_METRICS_TOKEN".to_string(), "short".to_string())];
+        let err = Config::load(None, &env, &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("metrics_token"), "{err}");
+    }
+
+    #[test]
     fn the_example_file_parses_to_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
         let text = std::fs::read_to_string(&path).unwrap();
@@ -316,6 +457,9 @@ mod tests {
             "trusted_proxies",
             "synchronous",
             "send_per_minute",
+            "metrics_token",
+            "interval",
+            "keep",
         ] {
             assert!(uncommented.contains(&format!("{key} = ")), "{key} missing");
         }

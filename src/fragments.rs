@@ -20,7 +20,10 @@ pub fn clock(ms: i64) -> String {
 pub fn iso(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -29,7 +32,10 @@ pub fn day(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| {
-            t.format(format_description!("[weekday], [day padding:none] [month repr:long] [year]")).ok()
+            t.format(format_description!(
+                "[weekday], [day padding:none] [month repr:long] [year]"
+            ))
+            .ok()
         })
         .unwrap_or_default()
 }
@@ -95,7 +101,11 @@ mod tests {
         Message {
             id: 7,
             conversation_id: 1,
-            sender: UserRef { id: 2, username: "ada".into(), display_name: "Ada <b>L</b>".into() },
+            sender: UserRef {
+                id: 2,
+                username: "ada".into(),
+                display_name: "Ada <b>L</b>".into(),
+            },
             body: "hi <there>".into(),
             html: "<p>hi &lt;there&gt;</p>".into(),
             created_at: 1_763_631_000_000,
@@ -103,7 +113,11 @@ mod tests {
             deleted: false,
             reply_to: None,
             reply: None,
-            reactions: vec![Reaction { emoji: "👍".into(), count: 2, user_ids: vec![2, 3] }],
+            reactions: vec![Reaction {
+                emoji: "👍".into(),
+                count: 2,
+                user_ids: vec![2, 3],
+            }],
             client_id: None,
         }
     }

@@ -105,7 +105,12 @@ impl Hub {
     }
 
     /// Opens a socket's queue; refused when the user already has `max` sockets.
-    pub fn register(&self, user: UserId, session: Vec<u8>, max: usize) -> Result<(Arc<Conn>, mpsc::Receiver<Outgoing>)> {
+    pub fn register(
+        &self,
+        user: UserId,
+        session: Vec<u8>,
+        max: usize,
+    ) -> Result<(Arc<Conn>, mpsc::Receiver<Outgoing>)> {
         let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
         let conn = Arc::new(Conn {
             id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
@@ -129,7 +134,9 @@ impl Hub {
     /// Forgets a socket; returns true when it was the user's last.
     pub fn unregister(&self, conn: &Conn) -> bool {
         let mut conns = self.inner.conns.write().expect("hub lock");
-        let Some(list) = conns.get_mut(&conn.user) else { return false };
+        let Some(list) = conns.get_mut(&conn.user) else {
+            return false;
+        };
         let before = list.len();
         list.retain(|c| c.id != conn.id);
         if list.len() < before {
@@ -151,14 +158,20 @@ impl Hub {
                 match conn.tx.try_send(out.clone()) {
                     Ok(()) => delivered += 1,
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        self.inner.stats.lagging_closed.fetch_add(1, Ordering::Relaxed);
+                        self.inner
+                            .stats
+                            .lagging_closed
+                            .fetch_add(1, Ordering::Relaxed);
                         conn.kick(CLOSE_LAGGING);
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }
             }
         }
-        self.inner.stats.delivered.fetch_add(delivered, Ordering::Relaxed);
+        self.inner
+            .stats
+            .delivered
+            .fetch_add(delivered, Ordering::Relaxed);
     }
 
     /// Sends a frame to every socket of one user except `skip`.
@@ -167,18 +180,36 @@ impl Hub {
     }
 
     /// The members of a conversation, from the cache or (on a miss) from `conn`.
-    pub fn members(&self, conversation: ConversationId, conn: &Connection) -> Result<Arc<[UserId]>> {
-        if let Some(ids) = self.inner.members.lock().expect("hub lock").get(&conversation) {
+    pub fn members(
+        &self,
+        conversation: ConversationId,
+        conn: &Connection,
+    ) -> Result<Arc<[UserId]>> {
+        if let Some(ids) = self
+            .inner
+            .members
+            .lock()
+            .expect("hub lock")
+            .get(&conversation)
+        {
             return Ok(ids.clone());
         }
         let ids: Arc<[UserId]> = memberships::member_ids(conn, conversation)?.into();
-        self.inner.members.lock().expect("hub lock").insert(conversation, ids.clone());
+        self.inner
+            .members
+            .lock()
+            .expect("hub lock")
+            .insert(conversation, ids.clone());
         Ok(ids)
     }
 
     /// Drops the cached members of a conversation (call inside the job that changes them).
     pub fn forget_members(&self, conversation: ConversationId) {
-        self.inner.members.lock().expect("hub lock").remove(&conversation);
+        self.inner
+            .members
+            .lock()
+            .expect("hub lock")
+            .remove(&conversation);
     }
 
     /// Closes every socket of a user (deactivated, password changed).
@@ -241,7 +272,13 @@ impl Hub {
 
     /// Users with at least one open socket.
     pub fn connected_users(&self) -> Vec<UserId> {
-        self.inner.conns.read().expect("hub lock").keys().copied().collect()
+        self.inner
+            .conns
+            .read()
+            .expect("hub lock")
+            .keys()
+            .copied()
+            .collect()
     }
 }
 
@@ -250,7 +287,10 @@ mod tests {
     use super::*;
 
     fn frame(seq: i64) -> Outgoing {
-        Outgoing { seq, frame: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")) }
+        Outgoing {
+            seq,
+            frame: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")),
+        }
     }
 
     #[tokio::test]

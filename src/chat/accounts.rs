@@ -3,8 +3,8 @@
 use super::Chat;
 use super::conversations::join_general;
 use crate::domain::{self, Role, User, Username};
-use crate::hub::CLOSE_SESSION_ENDED;
 use crate::error::{Error, Result};
+use crate::hub::CLOSE_SESSION_ENDED;
 use crate::store::{audit, sessions, users};
 
 use super::secrets::hash_password;
@@ -46,18 +46,19 @@ pub async fn create_first_admin(chat: &Chat, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
     let hash = hash_password(new.password).await?;
     let hub = chat.hub.clone();
-    chat.db.write(move |ctx| {
-        if users::any_admin(ctx.conn)? {
-            return Err(Error::Conflict(
-                "an admin already exists; add more users with `hearth user add`".into(),
-            ));
-        }
-        let user = users::insert(ctx.conn, &username, &display, &hash, Role::Admin)?;
-        audit::record(ctx.conn, "setup", "user.create", &user.username)?;
-        join_general(ctx, &hub, &user)?;
-        Ok(user)
-    })
-    .await
+    chat.db
+        .write(move |ctx| {
+            if users::any_admin(ctx.conn)? {
+                return Err(Error::Conflict(
+                    "an admin already exists; add more users with `hearth user add`".into(),
+                ));
+            }
+            let user = users::insert(ctx.conn, &username, &display, &hash, Role::Admin)?;
+            audit::record(ctx.conn, "setup", "user.create", &user.username)?;
+            join_general(ctx, &hub, &user)?;
+            Ok(user)
+        })
+        .await
 }
 
 pub async fn list_users(chat: &Chat) -> Result<Vec<User>> {
@@ -65,18 +66,25 @@ pub async fn list_users(chat: &Chat) -> Result<Vec<User>> {
 }
 
 /// Sets a new password and ends every session of that user.
-pub async fn set_password(chat: &Chat, actor: &str, username: &str, password: String) -> Result<User> {
+pub async fn set_password(
+    chat: &Chat,
+    actor: &str,
+    username: &str,
+    password: String,
+) -> Result<User> {
     domain::new_password(&password)?;
     let user = find(chat, username).await?;
     let hash = hash_password(password).await?;
     let actor = actor.to_owned();
-    let user = chat.db.write(move |ctx| {
-        users::set_password(ctx.conn, user.id, &hash)?;
-        sessions::delete_for_user(ctx.conn, user.id)?;
-        audit::record(ctx.conn, &actor, "user.password", &user.username)?;
-        Ok(user)
-    })
-    .await?;
+    let user = chat
+        .db
+        .write(move |ctx| {
+            users::set_password(ctx.conn, user.id, &hash)?;
+            sessions::delete_for_user(ctx.conn, user.id)?;
+            audit::record(ctx.conn, &actor, "user.password", &user.username)?;
+            Ok(user)
+        })
+        .await?;
     chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);
     Ok(user)
 }
@@ -84,37 +92,40 @@ pub async fn set_password(chat: &Chat, actor: &str, username: &str, password: St
 pub async fn set_role(chat: &Chat, actor: &str, username: &str, role: Role) -> Result<User> {
     let user = find(chat, username).await?;
     let actor = actor.to_owned();
-    chat.db.write(move |ctx| {
-        users::set_role(ctx.conn, user.id, role)?;
-        audit::record(
-            ctx.conn,
-            &actor,
-            &format!("user.role.{}", role.as_str()),
-            &user.username,
-        )?;
-        users::get(ctx.conn, user.id)
-    })
-    .await
+    chat.db
+        .write(move |ctx| {
+            users::set_role(ctx.conn, user.id, role)?;
+            audit::record(
+                ctx.conn,
+                &actor,
+                &format!("user.role.{}", role.as_str()),
+                &user.username,
+            )?;
+            users::get(ctx.conn, user.id)
+        })
+        .await
 }
 
 /// Deactivates (ending every session at once) or reactivates an account.
 pub async fn set_active(chat: &Chat, actor: &str, username: &str, active: bool) -> Result<User> {
     let user = find(chat, username).await?;
     let actor = actor.to_owned();
-    let user = chat.db.write(move |ctx| {
-        users::set_deactivated(ctx.conn, user.id, !active)?;
-        if !active {
-            sessions::delete_for_user(ctx.conn, user.id)?;
-        }
-        let action = if active {
-            "user.enable"
-        } else {
-            "user.disable"
-        };
-        audit::record(ctx.conn, &actor, action, &user.username)?;
-        users::get(ctx.conn, user.id)
-    })
-    .await?;
+    let user = chat
+        .db
+        .write(move |ctx| {
+            users::set_deactivated(ctx.conn, user.id, !active)?;
+            if !active {
+                sessions::delete_for_user(ctx.conn, user.id)?;
+            }
+            let action = if active {
+                "user.enable"
+            } else {
+                "user.disable"
+            };
+            audit::record(ctx.conn, &actor, action, &user.username)?;
+            users::get(ctx.conn, user.id)
+        })
+        .await?;
     if !active {
         chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);
     }

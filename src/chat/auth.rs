@@ -86,7 +86,10 @@ pub async fn authenticate(db: &Db, config: &Config, token: &str) -> Result<Sessi
 pub async fn logout(chat: &super::Chat, token: &str) -> Result<()> {
     let hash = token_hash(token);
     let key = hash.clone();
-    chat.db.write(move |ctx| sessions::delete(ctx.conn, &key)).await?;
-    chat.hub.kick_session(&hash, crate::hub::CLOSE_SESSION_ENDED);
+    chat.db
+        .write(move |ctx| sessions::delete(ctx.conn, &key))
+        .await?;
+    chat.hub
+        .kick_session(&hash, crate::hub::CLOSE_SESSION_ENDED);
     Ok(())
 }

@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::{Chat, emit, json as views, membership, visible, writable};
 use crate::db::WriteCtx;
-use crate::domain::chat::{self, Conversation, ConversationId, Kind, Member, MemberRole, Summary, UserRef};
+use crate::domain::chat::{
+    self, Conversation, ConversationId, Kind, Member, MemberRole, Summary, UserRef,
+};
 use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -30,30 +32,65 @@ fn may_manage(user: &User, role: Option<MemberRole>) -> bool {
 }
 
 /// Adds `user` to a conversation and tells everyone concerned.
-fn add_member(ctx: &mut WriteCtx, hub: &Hub, c: &Conversation, user: &UserRef, role: MemberRole, action: &str) -> Result<bool> {
+fn add_member(
+    ctx: &mut WriteCtx,
+    hub: &Hub,
+    c: &Conversation,
+    user: &UserRef,
+    role: MemberRole,
+    action: &str,
+) -> Result<bool> {
     if !memberships::add(ctx.conn, c.id, user.id, role, c.last_message_id, now_ms())? {
         return Ok(false);
     }
     hub.forget_members(c.id);
     let data = json!({"action": action, "user": user, "conversation": views::conversation(c)});
-    emit(ctx, hub, Audience::Conversation(c.id), "membership.changed", Some(c.id), data)?;
+    emit(
+        ctx,
+        hub,
+        Audience::Conversation(c.id),
+        "membership.changed",
+        Some(c.id),
+        data,
+    )?;
     Ok(true)
 }
 
 /// Removes `user` and tells the remaining members and the one removed.
-fn remove_member(ctx: &mut WriteCtx, hub: &Hub, c: &Conversation, user: &UserRef, action: &str) -> Result<()> {
+fn remove_member(
+    ctx: &mut WriteCtx,
+    hub: &Hub,
+    c: &Conversation,
+    user: &UserRef,
+    action: &str,
+) -> Result<()> {
     if !memberships::remove(ctx.conn, c.id, user.id)? {
         return Err(Error::NotFound);
     }
     hub.forget_members(c.id);
     let data = json!({"action": action, "user": user, "conversation": views::conversation(c)});
-    emit(ctx, hub, Audience::Conversation(c.id), "membership.changed", Some(c.id), data.clone())?;
-    emit(ctx, hub, Audience::User(user.id), "membership.changed", Some(c.id), data)?;
+    emit(
+        ctx,
+        hub,
+        Audience::Conversation(c.id),
+        "membership.changed",
+        Some(c.id),
+        data.clone(),
+    )?;
+    emit(
+        ctx,
+        hub,
+        Audience::User(user.id),
+        "membership.changed",
+        Some(c.id),
+        data,
+    )?;
     Ok(())
 }
 
 fn active_user(ctx: &WriteCtx, id: UserId) -> Result<UserRef> {
-    let user = users::get(ctx.conn, id).map_err(|_| Error::invalid(format!("no user with id {id}")))?;
+    let user =
+        users::get(ctx.conn, id).map_err(|_| Error::invalid(format!("no user with id {id}")))?;
     if user.deactivated {
         return Err(Error::invalid(format!("{} is deactivated", user.username)));
     }
@@ -64,10 +101,25 @@ fn active_user(ctx: &WriteCtx, id: UserId) -> Result<UserRef> {
 pub fn join_general(ctx: &mut WriteCtx, hub: &Hub, user: &User) -> Result<()> {
     let id = match convs::channel_by_name(ctx.conn, GENERAL)? {
         Some(id) => id,
-        None => convs::insert(ctx.conn, Kind::Channel, GENERAL, "Everyone is here.", None, None, now_ms())?,
+        None => convs::insert(
+            ctx.conn,
+            Kind::Channel,
+            GENERAL,
+            "Everyone is here.",
+            None,
+            None,
+            now_ms(),
+        )?,
     };
     let c = convs::get(ctx.conn, id)?;
-    add_member(ctx, hub, &c, &UserRef::from(user), MemberRole::Member, "joined")?;
+    add_member(
+        ctx,
+        hub,
+        &c,
+        &UserRef::from(user),
+        MemberRole::Member,
+        "joined",
+    )?;
     Ok(())
 }
 
@@ -75,7 +127,9 @@ pub fn join_general(ctx: &mut WriteCtx, hub: &Hub, user: &User) -> Result<()> {
 pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Conversation> {
     let kind = Kind::parse(&new.kind)?;
     if kind == Kind::Direct {
-        return Err(Error::invalid("open a direct conversation with POST /api/v1/directs"));
+        return Err(Error::invalid(
+            "open a direct conversation with POST /api/v1/directs",
+        ));
     }
     let name = chat::conversation_name(&new.name)?;
     let topic = chat::topic(new.topic.as_deref().unwrap_or(""))?;
@@ -86,11 +140,20 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
     chat.db
         .write(move |ctx| {
             if kind == Kind::Channel && convs::channel_by_name(ctx.conn, &name)?.is_some() {
-                return Err(Error::Conflict(format!("a channel named {name:?} already exists")));
+                return Err(Error::Conflict(format!(
+                    "a channel named {name:?} already exists"
+                )));
             }
             let id = convs::insert(ctx.conn, kind, &name, &topic, None, Some(me.id), now_ms())?;
             let c = convs::get(ctx.conn, id)?;
-            add_member(ctx, &hub, &c, &UserRef::from(&me), MemberRole::Owner, "created")?;
+            add_member(
+                ctx,
+                &hub,
+                &c,
+                &UserRef::from(&me),
+                MemberRole::Owner,
+                "created",
+            )?;
             for member in new.members.iter().filter(|m| **m != me.id) {
                 let member = active_user(ctx, *member)?;
                 add_member(ctx, &hub, &c, &member, MemberRole::Member, "added")?;
@@ -113,9 +176,24 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
                 return convs::get(ctx.conn, id);
             }
             let them = active_user(ctx, other).map_err(|_| Error::NotFound)?;
-            let id = convs::insert(ctx.conn, Kind::Direct, "", "", Some(&key), Some(me.id), now_ms())?;
+            let id = convs::insert(
+                ctx.conn,
+                Kind::Direct,
+                "",
+                "",
+                Some(&key),
+                Some(me.id),
+                now_ms(),
+            )?;
             let c = convs::get(ctx.conn, id)?;
-            add_member(ctx, &hub, &c, &UserRef::from(&me), MemberRole::Member, "created")?;
+            add_member(
+                ctx,
+                &hub,
+                &c,
+                &UserRef::from(&me),
+                MemberRole::Member,
+                "created",
+            )?;
             add_member(ctx, &hub, &c, &them, MemberRole::Member, "added")?;
             Ok(c)
         })
@@ -132,8 +210,17 @@ pub struct Changes {
 
 /// Renames, sets the topic or (un)archives. Names and archiving: owners and admins;
 /// topics: any member. Directs have neither name nor topic.
-pub async fn update(chat: &Chat, user: &User, id: ConversationId, changes: Changes) -> Result<Conversation> {
-    let name = changes.name.as_deref().map(chat::conversation_name).transpose()?;
+pub async fn update(
+    chat: &Chat,
+    user: &User,
+    id: ConversationId,
+    changes: Changes,
+) -> Result<Conversation> {
+    let name = changes
+        .name
+        .as_deref()
+        .map(chat::conversation_name)
+        .transpose()?;
     let topic = changes.topic.as_deref().map(chat::topic).transpose()?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
@@ -146,7 +233,9 @@ pub async fn update(chat: &Chat, user: &User, id: ConversationId, changes: Chang
                 return Err(Error::invalid("direct conversations have no name or topic"));
             }
             if (name.is_some() || changes.archived.is_some()) && !may_manage(&me, role) {
-                return Err(Error::Forbidden("only owners and admins may rename or archive".into()));
+                return Err(Error::Forbidden(
+                    "only owners and admins may rename or archive".into(),
+                ));
             }
             if changes.archived != Some(false) {
                 writable(&c)?;
@@ -155,7 +244,9 @@ pub async fn update(chat: &Chat, user: &User, id: ConversationId, changes: Chang
                 if c.kind == Kind::Channel
                     && convs::channel_by_name(ctx.conn, name)?.is_some_and(|other| other != id)
                 {
-                    return Err(Error::Conflict(format!("a channel named {name:?} already exists")));
+                    return Err(Error::Conflict(format!(
+                        "a channel named {name:?} already exists"
+                    )));
                 }
                 convs::set_name(ctx.conn, id, name)?;
             }
@@ -167,7 +258,14 @@ pub async fn update(chat: &Chat, user: &User, id: ConversationId, changes: Chang
             }
             let c = convs::get(ctx.conn, id)?;
             let data = json!({"conversation": views::conversation(&c), "by": UserRef::from(&me)});
-            emit(ctx, &hub, Audience::Conversation(id), "conversation.updated", Some(id), data)?;
+            emit(
+                ctx,
+                &hub,
+                Audience::Conversation(id),
+                "conversation.updated",
+                Some(id),
+                data,
+            )?;
             Ok(c)
         })
         .await
@@ -180,10 +278,19 @@ pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conver
         .write(move |ctx| {
             let (c, _) = visible(ctx.conn, &me, id)?;
             if c.kind != Kind::Channel {
-                return Err(Error::invalid("only channels can be joined; ask an owner to add you"));
+                return Err(Error::invalid(
+                    "only channels can be joined; ask an owner to add you",
+                ));
             }
             writable(&c)?;
-            add_member(ctx, &hub, &c, &UserRef::from(&me), MemberRole::Member, "joined")?;
+            add_member(
+                ctx,
+                &hub,
+                &c,
+                &UserRef::from(&me),
+                MemberRole::Member,
+                "joined",
+            )?;
             Ok(c)
         })
         .await
@@ -210,9 +317,15 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -
         .write(move |ctx| {
             let (c, role) = visible(ctx.conn, &me, id)?;
             match c.kind {
-                Kind::Direct => return Err(Error::invalid("a direct conversation has exactly two people")),
+                Kind::Direct => {
+                    return Err(Error::invalid(
+                        "a direct conversation has exactly two people",
+                    ));
+                }
                 Kind::Group if !may_manage(&me, role) => {
-                    return Err(Error::Forbidden("only owners and admins may add people".into()));
+                    return Err(Error::Forbidden(
+                        "only owners and admins may add people".into(),
+                    ));
                 }
                 Kind::Channel if role.is_none() && !me.is_admin() => return Err(Error::NotFound),
                 _ => {}
@@ -220,7 +333,10 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -
             writable(&c)?;
             let them = active_user(ctx, target)?;
             if !add_member(ctx, &hub, &c, &them, MemberRole::Member, "added")? {
-                return Err(Error::Conflict(format!("{} is already a member", them.username)));
+                return Err(Error::Conflict(format!(
+                    "{} is already a member",
+                    them.username
+                )));
             }
             Ok(())
         })
@@ -240,10 +356,14 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
                 return Err(Error::NotFound);
             }
             if c.kind == Kind::Direct {
-                return Err(Error::invalid("a direct conversation has exactly two people"));
+                return Err(Error::invalid(
+                    "a direct conversation has exactly two people",
+                ));
             }
             if !may_manage(&me, role) {
-                return Err(Error::Forbidden("only owners and admins may remove people".into()));
+                return Err(Error::Forbidden(
+                    "only owners and admins may remove people".into(),
+                ));
             }
             let them = UserRef::from(&users::get(ctx.conn, target)?);
             remove_member(ctx, &hub, &c, &them, "removed")
@@ -258,7 +378,11 @@ pub async fn list(chat: &Chat, user: &User) -> Result<Vec<Summary>> {
 }
 
 /// One conversation as `user` sees it, with its members.
-pub async fn get(chat: &Chat, user: &User, id: ConversationId) -> Result<(Conversation, Option<MemberRole>, Vec<Member>)> {
+pub async fn get(
+    chat: &Chat,
+    user: &User,
+    id: ConversationId,
+) -> Result<(Conversation, Option<MemberRole>, Vec<Member>)> {
     let me = user.clone();
     chat.db
         .read(move |conn| {

@@ -37,7 +37,11 @@ pub struct Draft {
 }
 
 /// Renders a body, resolving @mentions among the conversation's members.
-fn render_body(ctx: &WriteCtx, conversation: ConversationId, body: &str) -> Result<(String, Vec<UserId>)> {
+fn render_body(
+    ctx: &WriteCtx,
+    conversation: ConversationId,
+    body: &str,
+) -> Result<(String, Vec<UserId>)> {
     let mut mentioned = Vec::new();
     for name in render::mentioned_names(body) {
         if let Ok(user) = users::by_name(ctx.conn, &name)
@@ -49,21 +53,41 @@ fn render_body(ctx: &WriteCtx, conversation: ConversationId, body: &str) -> Resu
     }
     let html = render::body_html(body, &|name: &str| {
         let name = name.to_lowercase();
-        mentioned.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
+        mentioned
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, id)| *id)
     });
     Ok((html, mentioned.into_iter().map(|(_, id)| id).collect()))
 }
 
 /// Appends a message event with the message JSON and its one shared HTML fragment.
 fn emit_message(ctx: &mut WriteCtx, hub: &Hub, kind: &'static str, m: &Message) -> Result<i64> {
-    let data = json!({"message": views::message(m, None), "html": fragments::message(m).into_string()});
-    emit(ctx, hub, Audience::Conversation(m.conversation_id), kind, Some(m.conversation_id), data)
+    let data =
+        json!({"message": views::message(m, None), "html": fragments::message(m).into_string()});
+    emit(
+        ctx,
+        hub,
+        Audience::Conversation(m.conversation_id),
+        kind,
+        Some(m.conversation_id),
+        data,
+    )
 }
 
 /// Sends a message. A retry with the same `client_id` returns the first message unchanged.
-pub async fn send(chat: &Chat, user: &User, conversation: ConversationId, draft: Draft) -> Result<Message> {
+pub async fn send(
+    chat: &Chat,
+    user: &User,
+    conversation: ConversationId,
+    draft: Draft,
+) -> Result<Message> {
     let body = chat::message_body(&draft.body, chat.config.max_message_chars)?;
-    let client_id = draft.client_id.as_deref().map(chat::client_id).transpose()?;
+    let client_id = draft
+        .client_id
+        .as_deref()
+        .map(chat::client_id)
+        .transpose()?;
     if chat.send_limit.check_key(&user.id).is_err() {
         return Err(Error::RateLimited { retry_after: 1 });
     }
@@ -78,13 +102,17 @@ pub async fn send(chat: &Chat, user: &User, conversation: ConversationId, draft:
                 if first.conversation_id == conversation {
                     return Ok(first);
                 }
-                return Err(Error::Conflict("client_id already used for another conversation".into()));
+                return Err(Error::Conflict(
+                    "client_id already used for another conversation".into(),
+                ));
             }
             writable(&c)?;
             if let Some(reply) = draft.reply_to
                 && !store::exists_in(ctx.conn, conversation, reply)?
             {
-                return Err(Error::invalid(format!("no message {reply} in this conversation to reply to")));
+                return Err(Error::invalid(format!(
+                    "no message {reply} in this conversation to reply to"
+                )));
             }
             let (html, mentioned) = render_body(ctx, conversation, &body)?;
             let now = now_ms();
@@ -123,7 +151,9 @@ pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result
         .write(move |ctx| {
             let old = visible_message(ctx, &me, id)?;
             if old.sender.id != me.id {
-                return Err(Error::Forbidden("you can only edit your own messages".into()));
+                return Err(Error::Forbidden(
+                    "you can only edit your own messages".into(),
+                ));
             }
             if old.deleted {
                 return Err(Error::invalid("a deleted message cannot be edited"));
@@ -149,7 +179,9 @@ pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
         .write(move |ctx| {
             let old = visible_message(ctx, &me, id)?;
             if old.sender.id != me.id && !me.is_admin() {
-                return Err(Error::Forbidden("you can only delete your own messages".into()));
+                return Err(Error::Forbidden(
+                    "you can only delete your own messages".into(),
+                ));
             }
             if old.deleted {
                 return Ok(old);
@@ -164,7 +196,13 @@ pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
 }
 
 /// Adds (`on`) or removes a reaction of `user`.
-pub async fn react(chat: &Chat, user: &User, id: MessageId, emoji: &str, on: bool) -> Result<Message> {
+pub async fn react(
+    chat: &Chat,
+    user: &User,
+    id: MessageId,
+    emoji: &str,
+    on: bool,
+) -> Result<Message> {
     let emoji = chat::emoji(emoji)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
@@ -178,7 +216,9 @@ pub async fn react(chat: &Chat, user: &User, id: MessageId, emoji: &str, on: boo
                 if !message.reactions.iter().any(|r| r.emoji == emoji)
                     && reactions::distinct_count(ctx.conn, id)? >= MAX_EMOJI_PER_MESSAGE
                 {
-                    return Err(Error::invalid("this message has as many different reactions as it can hold"));
+                    return Err(Error::invalid(
+                        "this message has as many different reactions as it can hold",
+                    ));
                 }
                 reactions::add(ctx.conn, id, &emoji, me.id, now_ms())?
             } else {
@@ -211,7 +251,9 @@ pub async fn history(
             if let Cursor::Before(id) | Cursor::After(id) = cursor
                 && !store::exists_in(conn, conversation, id)?
             {
-                return Err(Error::invalid(format!("no message {id} in this conversation")));
+                return Err(Error::invalid(format!(
+                    "no message {id} in this conversation"
+                )));
             }
             store::page(conn, conversation, cursor, limit)
         })

@@ -9,6 +9,7 @@ pub mod messages;
 pub mod reads;
 pub mod secrets;
 pub mod throttle;
+pub mod upkeep;
 
 use axum::extract::ws::Utf8Bytes;
 use rusqlite::Connection;
@@ -36,7 +37,12 @@ pub struct Chat {
 impl Chat {
     pub fn new(db: Db, config: Arc<Config>) -> Chat {
         let send_limit = Arc::new(messages::send_limiter(config.send_per_minute));
-        Chat { db, hub: Hub::default(), config, send_limit }
+        Chat {
+            db,
+            hub: Hub::default(),
+            config,
+            send_limit,
+        }
     }
 }
 
@@ -67,14 +73,24 @@ pub fn emit(
     )?;
     let hub = hub.clone();
     ctx.after_commit(move || {
-        hub.deliver(&recipients, &Outgoing { seq, frame: Utf8Bytes::from(frame) });
+        hub.deliver(
+            &recipients,
+            &Outgoing {
+                seq,
+                frame: Utf8Bytes::from(frame),
+            },
+        );
     });
     Ok(seq)
 }
 
 /// A conversation `user` may see, with their role in it. Anything else is `NotFound`:
 /// a conversation one may not see does not exist for them.
-pub fn visible(conn: &Connection, user: &User, id: ConversationId) -> Result<(Conversation, Option<MemberRole>)> {
+pub fn visible(
+    conn: &Connection,
+    user: &User,
+    id: ConversationId,
+) -> Result<(Conversation, Option<MemberRole>)> {
     let conversation = convs::get(conn, id)?;
     let role = memberships::role(conn, id, user.id)?;
     match (conversation.kind, role) {
@@ -86,7 +102,11 @@ pub fn visible(conn: &Connection, user: &User, id: ConversationId) -> Result<(Co
 }
 
 /// A conversation `user` is a member of.
-pub fn membership(conn: &Connection, user: &User, id: ConversationId) -> Result<(Conversation, MemberRole)> {
+pub fn membership(
+    conn: &Connection,
+    user: &User,
+    id: ConversationId,
+) -> Result<(Conversation, MemberRole)> {
     let conversation = convs::get(conn, id)?;
     match memberships::role(conn, id, user.id)? {
         Some(role) => Ok((conversation, role)),
@@ -97,7 +117,9 @@ pub fn membership(conn: &Connection, user: &User, id: ConversationId) -> Result<
 /// Refuses changes to an archived conversation.
 pub fn writable(conversation: &Conversation) -> Result<()> {
     if conversation.archived {
-        return Err(Error::Forbidden("this conversation is archived and read-only".into()));
+        return Err(Error::Forbidden(
+            "this conversation is archived and read-only".into(),
+        ));
     }
     Ok(())
 }

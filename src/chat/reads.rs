@@ -14,14 +14,21 @@ use crate::store::events::Audience;
 use crate::store::{memberships, messages, reads};
 
 /// Marks a conversation read up to `up_to` (default: its newest message). Never moves back.
-pub async fn mark_read(chat: &Chat, user: &User, conversation: ConversationId, up_to: Option<MessageId>) -> Result<()> {
+pub async fn mark_read(
+    chat: &Chat,
+    user: &User,
+    conversation: ConversationId,
+    up_to: Option<MessageId>,
+) -> Result<()> {
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, _) = membership(ctx.conn, &me, conversation)?;
             let target = match up_to {
                 Some(id) if !messages::exists_in(ctx.conn, conversation, id)? => {
-                    return Err(Error::invalid(format!("no message {id} in this conversation")));
+                    return Err(Error::invalid(format!(
+                        "no message {id} in this conversation"
+                    )));
                 }
                 Some(id) => id,
                 None => c.last_message_id,
@@ -35,7 +42,14 @@ pub async fn mark_read(chat: &Chat, user: &User, conversation: ConversationId, u
                 Kind::Group | Kind::Direct => Audience::Conversation(conversation),
             };
             let data = json!({"user": UserRef::from(&me), "message_id": target});
-            emit(ctx, &hub, audience, "read.updated", Some(conversation), data)?;
+            emit(
+                ctx,
+                &hub,
+                audience,
+                "read.updated",
+                Some(conversation),
+                data,
+            )?;
             Ok(())
         })
         .await
@@ -53,12 +67,18 @@ pub struct Unread {
 pub async fn unread(chat: &Chat, user: &User) -> Result<Unread> {
     let id = user.id;
     let rows = chat.db.read(move |conn| reads::unread(conn, id)).await?;
-    let mut out = Unread { total: 0, mentions: 0, conversations: BTreeMap::new(), mention_counts: BTreeMap::new() };
+    let mut out = Unread {
+        total: 0,
+        mentions: 0,
+        conversations: BTreeMap::new(),
+        mention_counts: BTreeMap::new(),
+    };
     for (conversation, unread, mentions) in rows {
         out.total += unread;
         out.mentions += mentions;
         out.conversations.insert(conversation.to_string(), unread);
-        out.mention_counts.insert(conversation.to_string(), mentions);
+        out.mention_counts
+            .insert(conversation.to_string(), mentions);
     }
     Ok(out)
 }
@@ -78,7 +98,14 @@ pub async fn typing(chat: &Chat, user: &User, conversation: ConversationId) -> R
         return Ok(());
     }
     let others: Vec<UserId> = members.into_iter().filter(|m| *m != user.id).collect();
-    let frame = json!({"type": "typing", "conversation": conversation, "user": UserRef::from(user)});
-    chat.hub.deliver(&others, &Outgoing { seq: 0, frame: Utf8Bytes::from(frame.to_string()) });
+    let frame =
+        json!({"type": "typing", "conversation": conversation, "user": UserRef::from(user)});
+    chat.hub.deliver(
+        &others,
+        &Outgoing {
+            seq: 0,
+            frame: Utf8Bytes::from(frame.to_string()),
+        },
+    );
     Ok(())
 }

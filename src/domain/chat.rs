@@ -63,7 +63,11 @@ pub struct UserRef {
 
 impl From<&User> for UserRef {
     fn from(u: &User) -> Self {
-        UserRef { id: u.id, username: u.username.clone(), display_name: u.display_name.clone() }
+        UserRef {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+        }
     }
 }
 
@@ -188,7 +192,10 @@ pub fn message_body(raw: &str, max_chars: usize) -> Result<String> {
             "message is {len} characters; the limit is {max_chars}"
         )));
     }
-    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if body
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(Error::invalid("message must not hold control characters"));
     }
     Ok(body.replace("\r\n", "\n"))
@@ -197,7 +204,9 @@ pub fn message_body(raw: &str, max_chars: usize) -> Result<String> {
 /// A client-chosen id for idempotent sends: 1–64 visible ASCII characters.
 pub fn client_id(raw: &str) -> Result<String> {
     if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::invalid("client_id must be 1–64 visible ASCII characters"));
+        return Err(Error::invalid(
+            "client_id must be 1–64 visible ASCII characters",
+        ));
     }
     Ok(raw.to_owned())
 }

@@ -6,8 +6,7 @@ use crate::domain::UserId;
 use crate::domain::chat::{Conversation, ConversationId, Kind};
 use crate::error::Result;
 
-const COLUMNS: &str =
-    "c.id, c.kind, c.name, c.topic, c.archived, c.created_at, c.last_message_id, c.last_activity_at";
+const COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.archived, c.created_at, c.last_message_id, c.last_activity_at";
 
 pub fn from_row(row: &Row) -> rusqlite::Result<Conversation> {
     let kind: String = row.get(1)?;
@@ -42,7 +41,9 @@ pub fn insert(
 
 pub fn get(conn: &Connection, id: ConversationId) -> Result<Conversation> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM conversations c WHERE c.id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversations c WHERE c.id = ?1"
+        ))?
         .query_row([id], from_row)?)
 }
 
@@ -62,7 +63,9 @@ pub fn direct_key(a: UserId, b: UserId) -> String {
 /// A channel by name, any letter case.
 pub fn channel_by_name(conn: &Connection, name: &str) -> Result<Option<ConversationId>> {
     Ok(conn
-        .prepare_cached("SELECT id FROM conversations WHERE kind = 'channel' AND name = ?1 COLLATE NOCASE")?
+        .prepare_cached(
+            "SELECT id FROM conversations WHERE kind = 'channel' AND name = ?1 COLLATE NOCASE",
+        )?
         .query_row([name], |r| r.get(0))
         .optional()?)
 }
@@ -80,17 +83,26 @@ pub fn channels(conn: &Connection) -> Result<Vec<(Conversation, i64)>> {
 }
 
 pub fn set_name(conn: &Connection, id: ConversationId, name: &str) -> Result<()> {
-    conn.execute("UPDATE conversations SET name = ?2 WHERE id = ?1", params![id, name])?;
+    conn.execute(
+        "UPDATE conversations SET name = ?2 WHERE id = ?1",
+        params![id, name],
+    )?;
     Ok(())
 }
 
 pub fn set_topic(conn: &Connection, id: ConversationId, topic: &str) -> Result<()> {
-    conn.execute("UPDATE conversations SET topic = ?2 WHERE id = ?1", params![id, topic])?;
+    conn.execute(
+        "UPDATE conversations SET topic = ?2 WHERE id = ?1",
+        params![id, topic],
+    )?;
     Ok(())
 }
 
 pub fn set_archived(conn: &Connection, id: ConversationId, archived: bool) -> Result<()> {
-    conn.execute("UPDATE conversations SET archived = ?2 WHERE id = ?1", params![id, archived])?;
+    conn.execute(
+        "UPDATE conversations SET archived = ?2 WHERE id = ?1",
+        params![id, archived],
+    )?;
     Ok(())
 }
 

@@ -59,7 +59,12 @@ pub fn oldest_seq(conn: &Connection) -> Result<Option<i64>> {
 }
 
 /// Events for `user` after `since`, in order, at most `limit`.
-pub fn since(conn: &Connection, user: UserId, since: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+pub fn since(
+    conn: &Connection,
+    user: UserId,
+    since: i64,
+    limit: usize,
+) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, frame FROM events
          WHERE seq > ?2 AND (user_id = ?1 OR (user_id IS NULL AND conversation_id IN
@@ -67,7 +72,9 @@ pub fn since(conn: &Connection, user: UserId, since: i64, limit: usize) -> Resul
          ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt
-        .query_map(params![user, since, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![user, since, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

@@ -7,12 +7,22 @@ use crate::domain::chat::{ConversationId, Member, MemberRole, UserRef};
 use crate::error::Result;
 
 /// The role of `user` in `conversation`, if a member.
-pub fn role(conn: &Connection, conversation: ConversationId, user: UserId) -> Result<Option<MemberRole>> {
+pub fn role(
+    conn: &Connection,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<Option<MemberRole>> {
     Ok(conn
         .prepare_cached("SELECT role FROM memberships WHERE conversation_id = ?1 AND user_id = ?2")?
         .query_row(params![conversation, user], |r| r.get::<_, String>(0))
         .optional()?
-        .map(|r| if r == "owner" { MemberRole::Owner } else { MemberRole::Member }))
+        .map(|r| {
+            if r == "owner" {
+                MemberRole::Owner
+            } else {
+                MemberRole::Member
+            }
+        }))
 }
 
 /// Adds a member (or leaves an existing one as is); true when newly added.
@@ -48,8 +58,11 @@ pub fn remove(conn: &Connection, conversation: ConversationId, user: UserId) -> 
 
 /// Member ids, for fan-out.
 pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec<UserId>> {
-    let mut stmt = conn.prepare_cached("SELECT user_id FROM memberships WHERE conversation_id = ?1")?;
-    let ids = stmt.query_map([conversation], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT user_id FROM memberships WHERE conversation_id = ?1")?;
+    let ids = stmt
+        .query_map([conversation], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(ids)
 }
 
@@ -65,8 +78,16 @@ pub fn members(conn: &Connection, conversation: ConversationId) -> Result<Vec<Me
         .query_map([conversation], |r| {
             let role: String = r.get(3)?;
             Ok(Member {
-                user: UserRef { id: r.get(0)?, username: r.get(1)?, display_name: r.get(2)? },
-                role: if role == "owner" { MemberRole::Owner } else { MemberRole::Member },
+                user: UserRef {
+                    id: r.get(0)?,
+                    username: r.get(1)?,
+                    display_name: r.get(2)?,
+                },
+                role: if role == "owner" {
+                    MemberRole::Owner
+                } else {
+                    MemberRole::Member
+                },
                 last_read_message_id: r.get(4)?,
             })
         })?
@@ -77,6 +98,22 @@ pub fn members(conn: &Connection, conversation: ConversationId) -> Result<Vec<Me
 /// How many owners a conversation has.
 pub fn owner_count(conn: &Connection, conversation: ConversationId) -> Result<i64> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM memberships WHERE conversation_id = ?1 AND role = 'owner'")?
+        .prepare_cached(
+            "SELECT count(*) FROM memberships WHERE conversation_id = ?1 AND role = 'owner'",
+        )?
         .query_row([conversation], |r| r.get(0))?)
+}
+
+/// People who share a group or direct with `user`: who cares about their presence.
+pub fn contacts(conn: &Connection, user: UserId) -> Result<Vec<UserId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT other.user_id FROM memberships mine
+         JOIN conversations c ON c.id = mine.conversation_id AND c.kind != 'channel'
+         JOIN memberships other ON other.conversation_id = mine.conversation_id
+         WHERE mine.user_id = ?1 AND other.user_id != ?1",
+    )?;
+    let ids = stmt
+        .query_map([user], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
 }

@@ -26,7 +26,11 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
             let body: String = row.get(12)?;
             Some(ReplyPreview {
                 id,
-                sender: UserRef { id: sender_id, username: row.get(15)?, display_name: row.get(16)? },
+                sender: UserRef {
+                    id: sender_id,
+                    username: row.get(15)?,
+                    display_name: row.get(16)?,
+                },
                 excerpt: body.chars().take(EXCERPT_CHARS).collect(),
                 deleted: row.get(13)?,
             })
@@ -43,7 +47,11 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
         deleted: row.get(6)?,
         reply_to,
         client_id: row.get(8)?,
-        sender: UserRef { id: row.get(9)?, username: row.get(10)?, display_name: row.get(11)? },
+        sender: UserRef {
+            id: row.get(9)?,
+            username: row.get(10)?,
+            display_name: row.get(11)?,
+        },
         reply,
         reactions: Vec::new(),
     })
@@ -73,7 +81,11 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<MessageId> {
 }
 
 /// The message a sender already sent with this client id.
-pub fn by_client_id(conn: &Connection, sender: UserId, client_id: &str) -> Result<Option<MessageId>> {
+pub fn by_client_id(
+    conn: &Connection,
+    sender: UserId,
+    client_id: &str,
+) -> Result<Option<MessageId>> {
     Ok(conn
         .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
         .query_row(params![sender, client_id], |r| r.get(0))
@@ -106,9 +118,24 @@ pub fn page(
 ) -> Result<(Vec<Message>, bool)> {
     let fetch = (limit + 1) as i64;
     let (sql, bound) = match cursor {
-        Cursor::Latest => (format!("{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"), i64::MAX),
-        Cursor::Before(id) => (format!("{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"), id),
-        Cursor::After(id) => (format!("{SELECT} WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"), id),
+        Cursor::Latest => (
+            format!(
+                "{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+            ),
+            i64::MAX,
+        ),
+        Cursor::Before(id) => (
+            format!(
+                "{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+            ),
+            id,
+        ),
+        Cursor::After(id) => (
+            format!(
+                "{SELECT} WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
+            ),
+            id,
+        ),
     };
     let mut messages: Vec<Message> = conn
         .prepare_cached(&sql)?
@@ -126,7 +153,9 @@ pub fn page(
 /// Whether a message exists in a conversation (for cursors and replies).
 pub fn exists_in(conn: &Connection, conversation: ConversationId, id: MessageId) -> Result<bool> {
     Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2)")?
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2)",
+        )?
         .query_row(params![id, conversation], |r| r.get(0))?)
 }
 
@@ -140,8 +169,10 @@ pub fn edit(conn: &Connection, id: MessageId, body: &str, html: &str, now: i64) 
 pub fn soft_delete(conn: &Connection, id: MessageId, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE messages SET body = '', html = '', deleted_at = ?2 WHERE id = ?1")?
         .execute(params![id, now])?;
-    conn.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
@@ -152,7 +183,8 @@ pub fn set_mentions(
     conversation: ConversationId,
     users: &[UserId],
 ) -> Result<()> {
-    conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([message])?;
+    conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?
+        .execute([message])?;
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO mentions (user_id, conversation_id, message_id) VALUES (?1, ?2, ?3)",
     )?;
@@ -164,7 +196,10 @@ pub fn set_mentions(
 
 /// Fills in each message's reactions (grouped by emoji, in order of first use).
 fn attach_reactions(conn: &Connection, messages: &mut [Message]) -> Result<()> {
-    let (Some(lo), Some(hi)) = (messages.iter().map(|m| m.id).min(), messages.iter().map(|m| m.id).max()) else {
+    let (Some(lo), Some(hi)) = (
+        messages.iter().map(|m| m.id).min(),
+        messages.iter().map(|m| m.id).max(),
+    ) else {
         return Ok(());
     };
     let mut by_message: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
@@ -173,7 +208,11 @@ fn attach_reactions(conn: &Connection, messages: &mut [Message]) -> Result<()> {
          WHERE message_id BETWEEN ?1 AND ?2 ORDER BY message_id, created_at, user_id",
     )?;
     let rows = stmt.query_map(params![lo, hi], |r| {
-        Ok((r.get::<_, MessageId>(0)?, r.get::<_, String>(1)?, r.get::<_, UserId>(2)?))
+        Ok((
+            r.get::<_, MessageId>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, UserId>(2)?,
+        ))
     })?;
     for row in rows {
         let (message, emoji, user) = row?;
@@ -183,7 +222,11 @@ fn attach_reactions(conn: &Connection, messages: &mut [Message]) -> Result<()> {
                 r.count += 1;
                 r.user_ids.push(user);
             }
-            None => list.push(Reaction { emoji, count: 1, user_ids: vec![user] }),
+            None => list.push(Reaction {
+                emoji,
+                count: 1,
+                user_ids: vec![user],
+            }),
         }
     }
     for m in messages {

@@ -7,7 +7,13 @@ use crate::domain::chat::MessageId;
 use crate::error::Result;
 
 /// Adds a reaction; false when it was already there.
-pub fn add(conn: &Connection, message: MessageId, emoji: &str, user: UserId, now: i64) -> Result<bool> {
+pub fn add(
+    conn: &Connection,
+    message: MessageId,
+    emoji: &str,
+    user: UserId,
+    now: i64,
+) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "INSERT INTO reactions (message_id, emoji, user_id, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -20,7 +26,9 @@ pub fn add(conn: &Connection, message: MessageId, emoji: &str, user: UserId, now
 /// Removes a reaction; false when it was not there.
 pub fn remove(conn: &Connection, message: MessageId, emoji: &str, user: UserId) -> Result<bool> {
     Ok(conn
-        .prepare_cached("DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3")?
+        .prepare_cached(
+            "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+        )?
         .execute(params![message, emoji, user])?
         == 1)
 }

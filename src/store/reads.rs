@@ -10,7 +10,12 @@ use crate::error::Result;
 pub const COUNT_CAP: i64 = 1000;
 
 /// Moves a member's read marker forward (never back); true when it moved.
-pub fn mark_read(conn: &Connection, conversation: ConversationId, user: UserId, up_to: MessageId) -> Result<bool> {
+pub fn mark_read(
+    conn: &Connection,
+    conversation: ConversationId,
+    user: UserId,
+    up_to: MessageId,
+) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "UPDATE memberships SET last_read_message_id = ?3
@@ -41,7 +46,11 @@ pub fn unread(conn: &Connection, user: UserId) -> Result<Vec<(ConversationId, i6
 fn summary(row: &Row) -> rusqlite::Result<Summary> {
     let role: String = row.get(8)?;
     let other = match row.get::<_, Option<UserId>>(12)? {
-        Some(id) => Some(UserRef { id, username: row.get(13)?, display_name: row.get(14)? }),
+        Some(id) => Some(UserRef {
+            id,
+            username: row.get(13)?,
+            display_name: row.get(14)?,
+        }),
         None => None,
     };
     let last_message = match row.get::<_, Option<MessageId>>(15)? {
@@ -51,7 +60,11 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
                 id,
                 excerpt: body.chars().take(100).collect(),
                 created_at: row.get(17)?,
-                sender: UserRef { id: row.get(18)?, username: row.get(19)?, display_name: row.get(20)? },
+                sender: UserRef {
+                    id: row.get(18)?,
+                    username: row.get(19)?,
+                    display_name: row.get(20)?,
+                },
             })
         }
         None => None,
@@ -86,15 +99,28 @@ const SUMMARY: &str = "SELECT c.id, c.kind, c.name, c.topic, c.archived, c.creat
 
 /// A user's conversations, newest activity first, with counts and the last message.
 pub fn summaries(conn: &Connection, user: UserId) -> Result<Vec<Summary>> {
-    let sql = SUMMARY.replace("{UNREAD}", UNREAD).replace("{MENTIONS}", MENTIONS)
+    let sql = SUMMARY
+        .replace("{UNREAD}", UNREAD)
+        .replace("{MENTIONS}", MENTIONS)
         + " ORDER BY c.last_activity_at DESC, c.id DESC";
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([user], summary)?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt
+        .query_map([user], summary)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
 /// One conversation as `user` sees it in their list.
-pub fn summary_of(conn: &Connection, user: UserId, conversation: ConversationId) -> Result<Summary> {
-    let sql = SUMMARY.replace("{UNREAD}", UNREAD).replace("{MENTIONS}", MENTIONS) + " AND c.id = ?2";
-    Ok(conn.prepare_cached(&sql)?.query_row(params![user, conversation], summary)?)
+pub fn summary_of(
+    conn: &Connection,
+    user: UserId,
+    conversation: ConversationId,
+) -> Result<Summary> {
+    let sql = SUMMARY
+        .replace("{UNREAD}", UNREAD)
+        .replace("{MENTIONS}", MENTIONS)
+        + " AND c.id = ?2";
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![user, conversation], summary)?)
 }

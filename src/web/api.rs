@@ -19,6 +19,8 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/session", post(create_session).delete(delete_session))
         .route("/me", get(me))
+        .route("/ws", get(super::ws::upgrade))
+        .merge(super::api_chat::routes())
         .fallback(|| async { ApiError(Error::NotFound) })
 }
 
@@ -57,6 +59,24 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(ApiError(json_rejection(rejection))),
+        }
+    }
+}
+
+/// `Path<T>` whose rejections (an id that is not a number) are API errors.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            // A malformed id names nothing that exists.
+            Err(_) => Err(ApiError(Error::NotFound)),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The web server: application state, the router and its middleware, and the launch function.
 
 pub mod api;
+pub mod api_chat;
 pub mod assets;
 pub mod auth;
 pub mod guard;
 pub mod html;
 pub mod pages;
+pub mod rooms;
+pub mod ws;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -88,12 +91,12 @@ impl App {
 /// Every route, with the middleware every response passes through.
 pub fn router(app: App) -> Router {
     Router::new()
-        .route("/", get(html::home))
         .route("/login", get(html::login_page).post(html::login))
         .route("/logout", post(html::logout))
         .route("/setup", get(html::setup_page).post(html::setup))
         .route("/healthz", get(html::healthz))
         .route("/assets/{*path}", get(assets::serve))
+        .merge(rooms::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -114,10 +117,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let db = app.db.clone();
+    let hub = app.chat.hub.clone();
+    let upkeep = [
+        tokio::spawn(crate::chat::upkeep::watch_revocations(app.chat.clone())),
+        tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),
+    ];
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let shutdown = async move {
+        shutdown.await;
+        // Sockets outlive graceful HTTP shutdown unless told to close.
+        hub.kick_all(crate::hub::CLOSE_SHUTDOWN);
+    };
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
+    for task in upkeep {
+        task.abort();
+    }
     tokio::task::spawn_blocking(move || db.writer().shutdown())
         .await
         .map_err(|e| crate::Error::Internal(format!("writer shutdown: {e}")))?;

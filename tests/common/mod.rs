@@ -1,6 +1,7 @@
 //! TestApp: a real Hearth server on 127.0.0.1:0 in a temp dir, and cookie-aware clients.
 #![allow(dead_code)]
 
+pub mod browser;
 use hearth::chat::accounts::{self, NewUser};
 use hearth::config::Config;
 use hearth::db::Db;
@@ -111,4 +112,253 @@ pub async fn error_code(res: reqwest::Response) -> String {
         .as_str()
         .expect("error.code")
         .to_owned()
+}
+
+/// A signed-in person: an HTTP client and the raw session cookie for WebSockets.
+pub struct Person {
+    pub id: i64,
+    pub name: String,
+    pub http: reqwest::Client,
+    pub cookie: String,
+    pub base: String,
+}
+
+impl Person {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str) -> reqwest::Response {
+        self.http
+            .put(self.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET returning JSON, asserting 2xx.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let res = self.get(path).await;
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.unwrap()
+    }
+
+    /// Sends a message over HTTP and returns its JSON.
+    pub async fn say(&self, conversation: i64, body: &str) -> serde_json::Value {
+        let res = self
+            .post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                serde_json::json!({"body": body}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "send as {}", self.name);
+        res.json().await.unwrap()
+    }
+
+    /// Opens a WebSocket, says hello (with `since`), and reads `ready`.
+    pub async fn ws(&self, since: Option<i64>) -> Ws {
+        Ws::connect(&self.base, &self.cookie, since).await
+    }
+}
+
+impl TestApp {
+    /// A new member `name`, signed in.
+    pub async fn person(&self, name: &str) -> Person {
+        self.person_with_role(name, Role::Member).await
+    }
+
+    pub async fn person_with_role(&self, name: &str, role: Role) -> Person {
+        let user = self.create_user(name, role).await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = http
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"username": name, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let cookie = res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        Person {
+            id: user.id,
+            name: name.into(),
+            http,
+            cookie,
+            base: self.url(""),
+        }
+    }
+}
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client speaking the v1 contract.
+pub struct Ws {
+    pub stream: Stream,
+    pub ready: serde_json::Value,
+}
+
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Ws {
+    pub async fn open(
+        base: &str,
+        cookie: &str,
+    ) -> Result<Stream, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = base.replace("http://", "ws://") + "/api/v1/ws";
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        req.headers_mut().insert("origin", base.parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(stream)
+    }
+
+    pub async fn connect(base: &str, cookie: &str, since: Option<i64>) -> Ws {
+        let mut stream = Self::open(base, cookie).await.expect("ws connect");
+        let hello = match since {
+            Some(s) => serde_json::json!({"op": "hello", "since": s}),
+            None => serde_json::json!({"op": "hello"}),
+        };
+        use futures_util::SinkExt;
+        stream.send(hello.to_string().into()).await.unwrap();
+        let mut ws = Ws {
+            stream,
+            ready: serde_json::Value::Null,
+        };
+        let ready = ws.next().await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        ws.ready = ready;
+        ws
+    }
+
+    pub async fn send(&mut self, frame: serde_json::Value) {
+        use futures_util::SinkExt;
+        self.stream.send(frame.to_string().into()).await.unwrap();
+    }
+
+    /// The next JSON frame (panics after 5 s of silence).
+    pub async fn next(&mut self) -> serde_json::Value {
+        use futures_util::StreamExt;
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("socket open")
+                .expect("frame");
+            match msg {
+                tokio_tungstenite::tungstenite::Message::Text(t) => {
+                    return serde_json::from_str(&t).unwrap();
+                }
+                tokio_tungstenite::tungstenite::Message::Close(c) => panic!("closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame that is not presence (ephemeral presence may interleave).
+    pub async fn next_non_presence(&mut self) -> serde_json::Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] != "presence" {
+                return frame;
+            }
+        }
+    }
+
+    /// The next event frame, skipping ephemeral ones.
+    pub async fn event(&mut self) -> serde_json::Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == "event" {
+                return frame;
+            }
+        }
+    }
+
+    /// Whether a frame arrives within `ms` milliseconds (ephemeral presence ignored).
+    pub async fn quiet_for(&mut self, ms: u64) -> Option<serde_json::Value> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                    let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                    if v["type"] != "presence" {
+                        return Some(v);
+                    }
+                }
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c)))) => {
+                    return Some(serde_json::json!({"closed": c.map(|c| u16::from(c.code))}));
+                }
+                Ok(None) | Ok(Some(Err(_))) => return Some(serde_json::json!({"closed": null})),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        use futures_util::StreamExt;
+        loop {
+            match tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("closed within 5 s")
+            {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c))) => {
+                    return c.map(|c| u16::from(c.code));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
 }

@@ -1,0 +1,384 @@
+//! The WebSocket endpoint: hello and `since` resume, ops that call `chat`, live delivery.
+//!
+//! Order of a connection: register with the hub first (live events start queueing), answer
+//! `hello` with `ready`, replay what the client missed from the event log, then stream the
+//! queue, skipping any seq already sent. No gap, no duplicate.
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+use super::App;
+use super::api::ApiError;
+use super::auth::session_token;
+use crate::chat::{self, json as views};
+use crate::domain::User;
+use crate::domain::chat::{ConversationId, MessageId};
+use crate::error::Error;
+use crate::hub::{CLOSE_SHUTDOWN, Conn, Outgoing, Presence};
+use crate::store::events;
+use crate::store::memberships;
+
+/// Largest frame a client may send; a body of max_message_chars fits with room to spare.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// A client that misses more than this many events is told to resync.
+const MAX_REPLAY: usize = 10_000;
+const PING_EVERY: Duration = Duration::from_secs(25);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(70);
+const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+/// A socket that cannot take a frame for this long is dropped (its reader is gone).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn send(socket: &mut WebSocket, frame: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// GET /api/v1/ws
+pub async fn upgrade(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !super::guard::is_same_origin(&headers, &app.config.base_url) {
+        return ApiError(Error::Forbidden("cross-origin WebSocket refused".into())).into_response();
+    }
+    let Some(token) = session_token(&headers) else {
+        return ApiError(Error::Unauthorized("not signed in".into())).into_response();
+    };
+    let session = match chat::auth::authenticate(&app.db, &app.config, token).await {
+        Ok(session) => session,
+        Err(err) => return ApiError(err).into_response(),
+    };
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| connection(app, session.user, session.token_hash, socket))
+}
+
+fn text(value: Value) -> Message {
+    Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+fn error_frame(req: &Value, err: &Error) -> Message {
+    text(json!({"type": "error", "req": req, "code": err.code(), "message": err.public_message()}))
+}
+
+async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
+    let hub = app.chat.hub.clone();
+    let (conn, mut queue) = match hub.register(user.id, session, app.config.max_sockets_per_user) {
+        Ok(registered) => registered,
+        Err(_) => {
+            let _ = socket.send(close(1008, "too many open connections")).await;
+            return;
+        }
+    };
+    if hub.presence(user.id) == Presence::Online {
+        announce_presence(&app, user.id, Presence::Online);
+    }
+    let outcome = serve_socket(&app, &user, &conn, &mut queue, &mut socket).await;
+    if let Some(frame) = outcome {
+        send(&mut socket, frame).await;
+    }
+    if hub.unregister(&conn) {
+        announce_presence(&app, user.id, Presence::Offline);
+    }
+}
+
+/// Tells the people who share a group or direct with `user` how they are.
+fn announce_presence(app: &App, user: i64, status: Presence) {
+    let chat = app.chat.clone();
+    tokio::spawn(async move {
+        if let Ok(contacts) = chat
+            .db
+            .read(move |conn| memberships::contacts(conn, user))
+            .await
+        {
+            let frame = json!({"type": "presence", "user_id": user, "status": status}).to_string();
+            chat.hub.deliver(
+                &contacts,
+                &Outgoing {
+                    seq: 0,
+                    frame: Utf8Bytes::from(frame),
+                },
+            );
+        }
+    });
+}
+
+/// Runs one socket until it ends; returns the frame to close with, if any.
+async fn serve_socket(
+    app: &App,
+    user: &User,
+    conn: &Conn,
+    queue: &mut tokio::sync::mpsc::Receiver<Outgoing>,
+    socket: &mut WebSocket,
+) -> Option<Message> {
+    let mut last_sent = match await_hello(app, user, socket).await {
+        Ok(seq) => seq,
+        Err(frame) => return frame,
+    };
+    let mut heard = Instant::now();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(raw))) => {
+                        let reply = handle(app, user, conn, &raw).await;
+                        if let Some(reply) = reply && !send(socket, reply).await {
+                            return None;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let err = Error::invalid("frames must be JSON text");
+                        if !send(socket, error_frame(&Value::Null, &err)).await {
+                            return None;
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => return None,
+                    Some(Err(err)) => return too_big(&err).then(|| close(1009, "frame too large")),
+                }
+            }
+            out = queue.recv() => {
+                let out = out?;
+                if out.seq != 0 {
+                    if out.seq <= last_sent {
+                        continue;
+                    }
+                    last_sent = out.seq;
+                }
+                if !send(socket, Message::Text(out.frame)).await {
+                    return None;
+                }
+            }
+            code = conn.kicked() => {
+                let reason = match code {
+                    crate::hub::CLOSE_LAGGING => "fell behind; resume with since",
+                    CLOSE_SHUTDOWN => "server stopping",
+                    _ => "session ended",
+                };
+                return Some(close(code, reason));
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > IDLE_TIMEOUT {
+                    return Some(close(4000, "idle timeout"));
+                }
+                if !send(socket, Message::Ping(Default::default())).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn too_big(err: &axum::Error) -> bool {
+    let text = err.to_string();
+    text.contains("too long") || text.contains("Space limit") || text.contains("too big")
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    op: String,
+    since: Option<i64>,
+}
+
+/// Waits for `hello`, sends `ready` and the replay; returns the last seq sent.
+async fn await_hello(
+    app: &App,
+    user: &User,
+    socket: &mut WebSocket,
+) -> Result<i64, Option<Message>> {
+    let deadline = tokio::time::Instant::now() + HELLO_TIMEOUT;
+    let since = loop {
+        let frame = match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Err(_) => return Err(Some(close(4000, "no hello"))),
+            Ok(Some(Ok(Message::Text(raw)))) => raw,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Err(err))) => return Err(too_big(&err).then(|| close(1009, "frame too large"))),
+            Ok(_) => return Err(None),
+        };
+        match serde_json::from_str::<Hello>(&frame) {
+            Ok(hello) if hello.op == "hello" => break hello.since,
+            _ => {
+                let req = serde_json::from_str::<Value>(&frame)
+                    .ok()
+                    .and_then(|v| v.get("req").cloned());
+                let err = Error::invalid("send {\"op\":\"hello\"} first");
+                if socket
+                    .send(error_frame(&req.unwrap_or(Value::Null), &err))
+                    .await
+                    .is_err()
+                {
+                    return Err(None);
+                }
+            }
+        }
+    };
+    let (current, oldest) = app
+        .db
+        .read(|conn| Ok((events::current_seq(conn)?, events::oldest_seq(conn)?)))
+        .await
+        .map_err(|_| Some(close(1011, "database unavailable")))?;
+    let ready = json!({"type": "ready", "seq": current, "user": views_user(user)});
+    socket.send(text(ready)).await.map_err(|_| None)?;
+    let Some(since) = since.filter(|s| *s < current) else {
+        return Ok(current);
+    };
+    let too_old =
+        oldest.is_some_and(|oldest| since < oldest - 1) || current - since > MAX_REPLAY as i64;
+    if too_old || since < 0 {
+        socket
+            .send(text(json!({"type": "resync"})))
+            .await
+            .map_err(|_| None)?;
+        return Ok(current);
+    }
+    let (id, mut last) = (user.id, since);
+    loop {
+        let after = last;
+        let page = app
+            .db
+            .read(move |conn| events::since(conn, id, after, 1000))
+            .await
+            .map_err(|_| Some(close(1011, "database unavailable")))?;
+        let done = page.len() < 1000;
+        for (seq, frame) in page {
+            socket
+                .send(Message::Text(Utf8Bytes::from(frame)))
+                .await
+                .map_err(|_| None)?;
+            last = seq;
+        }
+        if done {
+            return Ok(last.max(current));
+        }
+    }
+}
+
+fn views_user(user: &User) -> Value {
+    json!({"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role})
+}
+
+/// Client ops after hello. Each calls the same `chat` function as the HTTP API.
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+enum Op {
+    Hello {},
+    Send {
+        conversation: ConversationId,
+        body: String,
+        client_id: Option<String>,
+        reply_to: Option<MessageId>,
+    },
+    Edit {
+        message: MessageId,
+        body: String,
+    },
+    Delete {
+        message: MessageId,
+    },
+    React {
+        message: MessageId,
+        emoji: String,
+        on: Option<bool>,
+    },
+    Read {
+        conversation: ConversationId,
+        message_id: Option<MessageId>,
+    },
+    Typing {
+        conversation: ConversationId,
+    },
+    Ping {},
+    Presence {
+        status: String,
+    },
+}
+
+async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Message> {
+    let Ok(value) = serde_json::from_str::<Value>(raw) else {
+        return Some(error_frame(
+            &Value::Null,
+            &Error::invalid("frame is not JSON"),
+        ));
+    };
+    let req = value.get("req").cloned().unwrap_or(Value::Null);
+    let op = match serde_json::from_value::<Op>(value) {
+        Ok(op) => op,
+        Err(e) => return Some(error_frame(&req, &Error::invalid(format!("bad op: {e}")))),
+    };
+    let chat = &app.chat;
+    let me = Some(user.id);
+    let data = match op {
+        Op::Hello {} => Err(Error::invalid("already said hello")),
+        Op::Send {
+            conversation,
+            body,
+            client_id,
+            reply_to,
+        } => {
+            let draft = chat::messages::Draft {
+                body,
+                client_id,
+                reply_to,
+            };
+            chat::messages::send(chat, user, conversation, draft)
+                .await
+                .map(|m| views::message(&m, me))
+        }
+        Op::Edit { message, body } => chat::messages::edit(chat, user, message, &body)
+            .await
+            .map(|m| views::message(&m, me)),
+        Op::Delete { message } => chat::messages::delete(chat, user, message)
+            .await
+            .map(|m| views::message(&m, me)),
+        Op::React { message, emoji, on } => {
+            chat::messages::react(chat, user, message, &emoji, on.unwrap_or(true))
+                .await
+                .map(|m| views::message(&m, me))
+        }
+        Op::Read {
+            conversation,
+            message_id,
+        } => chat::reads::mark_read(chat, user, conversation, message_id)
+            .await
+            .map(|()| json!({})),
+        Op::Typing { conversation } => match chat::reads::typing(chat, user, conversation).await {
+            // Typing is fire-and-forget: no ack unless asked with a req.
+            Ok(()) if req.is_null() => return None,
+            other => other.map(|()| json!({})),
+        },
+        Op::Ping {} => return Some(text(json!({"type": "pong", "req": req}))),
+        Op::Presence { status } => match status.as_str() {
+            "away" | "online" => {
+                if let Some(now) = chat.hub.set_away(conn, status == "away") {
+                    announce_presence(app, user.id, now);
+                }
+                if req.is_null() {
+                    return None;
+                }
+                Ok(json!({}))
+            }
+            _ => Err(Error::invalid("status must be away or online")),
+        },
+    };
+    Some(match data {
+        Ok(data) => text(json!({"type": "ack", "req": req, "data": data})),
+        Err(err) => error_frame(&req, &err),
+    })
+}

@@ -1,0 +1,404 @@
+//! Live messaging over real WebSockets: two and three clients, resume, retries, bad frames.
+
+mod common;
+
+use common::{Person, TestApp};
+use serde_json::{Value, json};
+
+async fn general(p: &Person) -> i64 {
+    let list = p.json("/api/v1/conversations").await;
+    list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "general")
+        .expect("everyone is in #general")["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn three_people_see_each_others_messages_edits_deletes_reactions_reads_and_typing() {
+    let app = TestApp::spawn().await;
+    let (ada, bob, cat) = (
+        app.person("ada").await,
+        app.person("bob").await,
+        app.person("cat").await,
+    );
+    let room = general(&ada).await;
+    let (mut wa, mut wb, mut wc) = (ada.ws(None).await, bob.ws(None).await, cat.ws(None).await);
+
+    wa.send(json!({"op": "send", "req": 1, "conversation": room, "body": "hello **all**", "client_id": "c1"})).await;
+    let ack = skip_to(&mut wa, "ack").await;
+    skip_to(&mut wa, "message.created").await;
+    assert_eq!(ack["req"], 1);
+    let id = ack["data"]["id"].as_i64().unwrap();
+    assert_eq!(ack["data"]["html"], "<p>hello <strong>all</strong></p>");
+    for ws in [&mut wb, &mut wc] {
+        let e = ws.event().await;
+        assert_eq!(e["event"], "message.created");
+        assert_eq!(e["conversation"], room);
+        assert_eq!(e["data"]["message"]["id"], id);
+        let html = e["data"]["html"].as_str().unwrap();
+        assert!(
+            html.contains("<strong>all</strong>") && html.contains(&format!("id=\"m-{id}\"")),
+            "{html}"
+        );
+    }
+
+    // Bob may not edit Ada's message: 403, and nothing changes.
+    wb.send(json!({"op": "edit", "req": "e1", "message": id, "body": "hacked"}))
+        .await;
+    let err = wb.next_non_presence().await;
+    assert_eq!(
+        (
+            err["type"].as_str(),
+            err["code"].as_str(),
+            err["req"].as_str()
+        ),
+        (Some("error"), Some("forbidden"), Some("e1"))
+    );
+    let res = bob
+        .patch(&format!("/api/v1/messages/{id}"), json!({"body": "hacked"}))
+        .await;
+    assert_eq!(res.status(), 403);
+
+    let res = ada
+        .patch(
+            &format!("/api/v1/messages/{id}"),
+            json!({"body": "hello everyone"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    for ws in [&mut wa, &mut wb, &mut wc] {
+        let e = ws.event().await;
+        assert_eq!(e["event"], "message.updated");
+        assert!(e["data"]["html"].as_str().unwrap().contains("(edited)"));
+        assert_eq!(e["data"]["message"]["body"], "hello everyone");
+    }
+
+    wb.send(json!({"op": "react", "req": 2, "message": id, "emoji": "👍"}))
+        .await;
+    for ws in [&mut wa, &mut wc] {
+        let e = ws.event().await;
+        assert_eq!(e["event"], "reaction.changed");
+        assert_eq!(
+            e["data"]["message"]["reactions"],
+            json!([{"emoji": "👍", "count": 1, "user_ids": [bob.id]}])
+        );
+    }
+    let page = cat
+        .json(&format!("/api/v1/conversations/{room}/messages"))
+        .await;
+    let last = page["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["reactions"][0]["me"], false);
+    let page = bob
+        .json(&format!("/api/v1/conversations/{room}/messages"))
+        .await;
+    assert_eq!(
+        page["messages"].as_array().unwrap().last().unwrap()["reactions"][0]["me"],
+        true
+    );
+
+    // Typing reaches the others, not the typist.
+    wc.send(json!({"op": "typing", "conversation": room})).await;
+    for ws in [&mut wa, &mut wb] {
+        let t = ws.next_non_presence().await;
+        // Bob's socket still holds his own reaction event and ack first.
+        let t = if t["type"] != "typing" {
+            skip_to(ws, "typing").await
+        } else {
+            t
+        };
+        assert_eq!(t["user"]["username"], "cat");
+        assert_eq!(t["conversation"], room);
+    }
+
+    // Reading in a channel tells only the reader's own sockets.
+    let res = bob
+        .post(&format!("/api/v1/conversations/{room}/read"), json!({}))
+        .await;
+    assert_eq!(res.status(), 204);
+    let r = skip_to(&mut wb, "read.updated").await;
+    assert_eq!(r["data"]["message_id"], id);
+
+    ada.delete(&format!("/api/v1/messages/{id}")).await;
+    for ws in [&mut wa, &mut wb, &mut wc] {
+        let e = skip_to(ws, "message.deleted").await;
+        assert_eq!(e["data"]["message"]["body"], "");
+        assert!(
+            e["data"]["html"]
+                .as_str()
+                .unwrap()
+                .contains("message deleted")
+        );
+        assert!(!e["data"]["html"].as_str().unwrap().contains("everyone"));
+    }
+    assert!(
+        wc.quiet_for(200).await.is_none(),
+        "cat saw nothing about bob's read or her own typing"
+    );
+    let page = cat
+        .json(&format!("/api/v1/conversations/{room}/messages"))
+        .await;
+    let gone = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            gone["deleted"].as_bool(),
+            gone["body"].as_str(),
+            gone["html"].as_str()
+        ),
+        (Some(true), Some(""), Some(""))
+    );
+}
+
+/// Reads frames until an event `kind` (or an ephemeral frame of that type) arrives.
+async fn skip_to(ws: &mut common::Ws, kind: &str) -> Value {
+    for _ in 0..50 {
+        let f = ws.next().await;
+        if f["event"] == kind || f["type"] == kind {
+            return f;
+        }
+    }
+    panic!("no {kind} within 50 frames");
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    let room = general(&ada).await;
+    let ws = bob.ws(None).await;
+    let since = ws.ready["seq"].as_i64().unwrap();
+    drop(ws);
+
+    let mut sent = Vec::new();
+    for i in 0..7 {
+        sent.push(
+            ada.say(room, &format!("missed {i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let mut ws = bob.ws(Some(since)).await;
+    let mut got = Vec::new();
+    let mut last_seq = since;
+    for _ in 0..7 {
+        let e = ws.event().await;
+        assert!(e["seq"].as_i64().unwrap() > last_seq, "in order");
+        last_seq = e["seq"].as_i64().unwrap();
+        got.push(e["data"]["message"]["id"].as_i64().unwrap());
+    }
+    assert_eq!(got, sent);
+    assert!(ws.quiet_for(200).await.is_none(), "nothing twice");
+    let live = ada.say(room, "live again").await;
+    assert_eq!(ws.event().await["data"]["message"]["id"], live["id"]);
+}
+
+#[tokio::test]
+async fn resuming_while_others_keep_sending_loses_and_duplicates_nothing() {
+    let app = TestApp::spawn_with(|c| c.send_per_minute = 10_000).await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    let room = general(&ada).await;
+    let since = bob.ws(None).await.ready["seq"].as_i64().unwrap();
+    let sender = {
+        let ada_http = ada.http.clone();
+        let (cookie, url) = (
+            ada.cookie.clone(),
+            ada.url(&format!("/api/v1/conversations/{room}/messages")),
+        );
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..60 {
+                let res = ada_http
+                    .post(&url)
+                    .header("cookie", &cookie)
+                    .json(&json!({"body": format!("m{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                ids.push(res.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+            }
+            ids
+        })
+    };
+    // Reconnect several times mid-stream, each time resuming from the last seq seen.
+    let mut seen: Vec<i64> = Vec::new();
+    let mut last = since;
+    for _ in 0..3 {
+        let mut ws = bob.ws(Some(last)).await;
+        for _ in 0..10 {
+            let e = ws.event().await;
+            let seq = e["seq"].as_i64().unwrap();
+            assert!(seq > last, "seq {seq} after {last}");
+            last = seq;
+            seen.push(e["data"]["message"]["id"].as_i64().unwrap());
+        }
+    }
+    let ids = sender.await.unwrap();
+    let mut ws = bob.ws(Some(last)).await;
+    while seen.len() < ids.len() {
+        let e = ws.event().await;
+        let seq = e["seq"].as_i64().unwrap();
+        assert!(seq > last);
+        last = seq;
+        seen.push(e["data"]["message"]["id"].as_i64().unwrap());
+    }
+    assert_eq!(seen, ids, "every message once, in order");
+}
+
+#[tokio::test]
+async fn a_since_older_than_the_log_asks_for_a_resync() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let room = general(&ada).await;
+    for i in 0..3 {
+        ada.say(room, &format!("{i}")).await;
+    }
+    app.sql()
+        .execute(
+            "DELETE FROM events WHERE seq < (SELECT max(seq) FROM events)",
+            [],
+        )
+        .unwrap();
+    let mut ws = ada.ws(Some(1)).await;
+    assert_eq!(ws.next_non_presence().await["type"], "resync");
+}
+
+#[tokio::test]
+async fn a_retried_send_returns_the_first_message() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let room = general(&ada).await;
+    let path = format!("/api/v1/conversations/{room}/messages");
+    let first: Value = ada
+        .post(&path, json!({"body": "once", "client_id": "abc-1"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = ada
+        .post(&path, json!({"body": "once", "client_id": "abc-1"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    let mut ws = ada.ws(None).await;
+    ws.send(
+        json!({"op": "send", "req": 9, "conversation": room, "body": "once", "client_id": "abc-1"}),
+    )
+    .await;
+    let ack = ws.next_non_presence().await;
+    assert_eq!(ack["data"]["id"], first["id"]);
+    let n: i64 = app
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM messages WHERE client_id = 'abc-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(ws.quiet_for(200).await.is_none(), "no second event either");
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let bob = app.person("bob").await;
+    let room = general(&ada).await;
+    let secret: Value = bob
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "group", "name": "secret"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut ws = ada.ws(None).await;
+    let cases = [
+        (json!("not an object"), "invalid"),
+        (json!({"op": "fly", "req": 1}), "invalid"),
+        (json!({"op": "send", "req": 2}), "invalid"),
+        (
+            json!({"op": "send", "req": 3, "conversation": room, "body": "   "}),
+            "invalid",
+        ),
+        (
+            json!({"op": "send", "req": 4, "conversation": secret["id"], "body": "hi"}),
+            "not_found",
+        ),
+        (
+            json!({"op": "send", "req": 5, "conversation": 999_999, "body": "hi"}),
+            "not_found",
+        ),
+        (
+            json!({"op": "react", "req": 6, "message": 999_999, "emoji": "👍"}),
+            "not_found",
+        ),
+        (
+            json!({"op": "read", "req": 7, "conversation": room, "message_id": 999_999}),
+            "invalid",
+        ),
+        (
+            json!({"op": "send", "req": 8, "conversation": room, "body": "x".repeat(4001)}),
+            "invalid",
+        ),
+    ];
+    for (frame, code) in cases {
+        ws.send(frame.clone()).await;
+        let err = ws.next_non_presence().await;
+        assert_eq!(err["type"], "error", "{frame}");
+        assert_eq!(err["code"], code, "{frame}: {err}");
+        assert!(!err["message"].as_str().unwrap().is_empty());
+    }
+    let msg = ada.say(room, "react to me").await;
+    for emoji in ["ab", "👍👍", "x"] {
+        ws.send(json!({"op": "react", "req": 10, "message": msg["id"], "emoji": emoji}))
+            .await;
+        let err = skip_to(&mut ws, "error").await;
+        assert_eq!(err["code"], "invalid", "{emoji}");
+    }
+    use futures_util::SinkExt;
+    ws.stream
+        .send(tokio_tungstenite::tungstenite::Message::text("{"))
+        .await
+        .unwrap();
+    assert_eq!(ws.next_non_presence().await["code"], "invalid");
+    ws.send(json!({"op": "ping", "req": "still here"})).await;
+    assert_eq!(
+        ws.next_non_presence().await,
+        json!({"type": "pong", "req": "still here"})
+    );
+
+    // A frame over the size limit closes the socket with 1009.
+    ws.send(json!({"op": "send", "conversation": room, "body": "y".repeat(70_000)}))
+        .await;
+    assert_eq!(ws.closed().await, Some(1009));
+}
+
+#[tokio::test]
+async fn the_socket_refuses_other_origins_and_strangers() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = app.url("/api/v1/ws").replace("http://", "ws://");
+    let mut req = url.clone().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("cookie", ada.cookie.parse().unwrap());
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    let req = url.into_client_request().unwrap();
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}
