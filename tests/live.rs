@@ -402,3 +402,54 @@ async fn the_socket_refuses_other_origins_and_strangers() {
     let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
 }
+
+#[tokio::test]
+async fn senders_over_their_rate_are_told_to_slow_down() {
+    let app = TestApp::spawn_with(|c| c.send_per_minute = 12).await;
+    let ada = app.person("ada").await;
+    let room = general(&ada).await;
+    let path = format!("/api/v1/conversations/{room}/messages");
+    // A burst of max(12 / 4, 10) = 10 passes, then the limit answers.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        statuses.push(
+            ada.post(&path, json!({"body": format!("b{i}")}))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
+    let res = ada.post(&path, json!({"body": "more"})).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(common::error_code(res).await, "rate_limited");
+    let mut ws = ada.ws(None).await;
+    ws.send(json!({"op": "send", "req": 1, "conversation": room, "body": "ws too"}))
+        .await;
+    assert_eq!(ws.next_non_presence().await["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn one_person_may_hold_only_so_many_sockets() {
+    let app = TestApp::spawn_with(|c| c.max_sockets_per_user = 2).await;
+    let ada = app.person("ada").await;
+    let _a = ada.ws(None).await;
+    let _b = ada.ws(None).await;
+    let mut third = common::Ws::open(&ada.base, &ada.cookie).await.unwrap();
+    use futures_util::StreamExt;
+    let frame = tokio::time::timeout(common::WAIT, third.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match frame {
+        tokio_tungstenite::tungstenite::Message::Close(Some(c)) => {
+            assert_eq!(u16::from(c.code), 1008)
+        }
+        other => panic!("expected a close, got {other:?}"),
+    }
+}

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::{Db, WriteCtx};
-use crate::domain::chat::{Conversation, ConversationId, MemberRole};
+use crate::domain::chat::{Conversation, ConversationId, Kind, MemberRole};
 use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::hub::{Hub, Outgoing};
@@ -95,8 +95,9 @@ pub fn visible(
     let role = memberships::role(conn, id, user.id)?;
     match (conversation.kind, role) {
         (_, Some(_)) => Ok((conversation, role)),
-        // Channels are open to every member of the instance.
-        (crate::domain::chat::Kind::Channel, None) => Ok((conversation, None)),
+        // Channels are open to every member of the instance; admins manage any group.
+        (Kind::Channel, None) => Ok((conversation, None)),
+        (Kind::Group, None) if user.is_admin() => Ok((conversation, None)),
         _ => Err(Error::NotFound),
     }
 }

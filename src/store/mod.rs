@@ -9,3 +9,6 @@ pub mod reactions;
 pub mod reads;
 pub mod sessions;
 pub mod users;
+
+#[cfg(test)]
+mod plans;

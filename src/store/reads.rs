@@ -25,10 +25,10 @@ pub fn mark_read(
         == 1)
 }
 
-const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM messages x
+pub(crate) const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM messages x
         WHERE x.conversation_id = m.conversation_id AND x.id > m.last_read_message_id
           AND x.sender_id != m.user_id AND x.deleted_at IS NULL LIMIT 1000))";
-const MENTIONS: &str = "(SELECT count(*) FROM mentions n
+pub(crate) const MENTIONS: &str = "(SELECT count(*) FROM mentions n
         WHERE n.user_id = m.user_id AND n.conversation_id = m.conversation_id
           AND n.message_id > m.last_read_message_id)";
 

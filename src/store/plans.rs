@@ -1,0 +1,72 @@
+//! Query-plan checks: the hot queries must use their indexes, never scan a whole table.
+
+use rusqlite::Connection;
+
+use crate::db::migrate;
+
+fn db() -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate(&mut conn).unwrap();
+    conn
+}
+
+/// The plan's detail lines for `sql`.
+fn plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let n = stmt.parameter_count();
+    let params: Vec<i64> = vec![1; n];
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>();
+    rows.join("\n")
+}
+
+fn assert_no_full_scan(plan: &str, table_alias: &str) {
+    for line in plan.lines() {
+        let scans = line.starts_with(&format!("SCAN {table_alias}")) && !line.contains("USING");
+        assert!(!scans, "full scan of {table_alias}:\n{plan}");
+    }
+}
+
+#[test]
+fn history_pages_use_the_conversation_index() {
+    let conn = db();
+    let sql = format!(
+        "{} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
+        super::messages::SELECT
+    );
+    let p = plan(&conn, &sql);
+    assert!(p.contains("messages_by_conversation"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "no sort step:\n{p}");
+    assert_no_full_scan(&p, "m");
+}
+
+#[test]
+fn unread_counts_use_indexes() {
+    let conn = db();
+    let sql = format!(
+        "SELECT m.conversation_id, {}, {} FROM memberships m WHERE m.user_id = ?1",
+        super::reads::UNREAD,
+        super::reads::MENTIONS
+    );
+    let p = plan(&conn, &sql);
+    assert!(p.contains("memberships_by_user"), "{p}");
+    assert!(p.contains("messages_by_conversation"), "{p}");
+    assert_no_full_scan(&p, "m");
+    assert_no_full_scan(&p, "x");
+}
+
+#[test]
+fn event_replay_is_a_range_on_seq() {
+    let conn = db();
+    let p = plan(
+        &conn,
+        "SELECT seq, frame FROM events WHERE seq > ?2 AND (user_id = ?1 OR (user_id IS NULL AND conversation_id IN
+         (SELECT conversation_id FROM memberships WHERE user_id = ?1))) ORDER BY seq LIMIT ?3",
+    );
+    assert!(p.contains("INTEGER PRIMARY KEY (rowid>?)"), "{p}");
+}
