@@ -573,3 +573,16 @@ fn real_tags(html: &str) -> Vec<&str> {
         .map(|(i, _)| &html[i..=html[i..].find('>').map_or(html.len() - 1, |j| i + j)])
         .collect()
 }
+
+#[tokio::test]
+async fn a_user_disabled_from_another_process_is_cut_off_within_moments() {
+    let app = TestApp::spawn().await;
+    let bob = app.person("bob").await;
+    let mut wb = bob.ws(None).await;
+    // The CLI has its own process and hub: only the database is shared.
+    let cli = hearth::chat::Chat::new(app.app.db.clone(), app.app.config.clone());
+    accounts::set_active(&cli, "cli", "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(wb.closed().await, Some(4001));
+}

@@ -453,3 +453,38 @@ async fn one_person_may_hold_only_so_many_sockets() {
         other => panic!("expected a close, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn people_in_a_direct_see_each_other_come_and_go() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    let d: Value = ada
+        .post("/api/v1/directs", json!({"user_id": bob.id}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["kind"], "direct");
+    let mut wa = ada.ws(None).await;
+    let wb = bob.ws(None).await;
+    let p = skip_to(&mut wa, "presence").await;
+    assert_eq!(
+        (p["user_id"].as_i64(), p["status"].as_str()),
+        (Some(bob.id), Some("online"))
+    );
+    let people = ada.json("/api/v1/users").await;
+    let row = people["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == bob.id)
+        .unwrap()
+        .clone();
+    assert_eq!(row["presence"], "online");
+    drop(wb);
+    let p = skip_to(&mut wa, "presence").await;
+    assert_eq!(
+        (p["user_id"].as_i64(), p["status"].as_str()),
+        (Some(bob.id), Some("offline"))
+    );
+}
