@@ -49,7 +49,12 @@ async fn the_first_admin_is_created_through_the_setup_link_once() {
         assert_eq!(res.status(), 400, "{why}");
         assert!(res.text().await.unwrap().contains(why), "{why}");
     }
-    assert!(accounts::list_users(&app.app.chat).await.unwrap().is_empty());
+    assert!(
+        accounts::list_users(&app.app.chat)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let form = [
         ("token", token.as_str()),

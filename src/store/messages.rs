@@ -8,7 +8,8 @@ use crate::domain::chat::{ConversationId, Message, MessageId, Reaction, ReplyPre
 use crate::error::Result;
 
 /// Message columns with sender and the replied-to message's preview.
-pub(crate) const SELECT: &str = "SELECT m.id, m.conversation_id, m.body, m.html, m.created_at, m.edited_at,
+pub(crate) const SELECT: &str =
+    "SELECT m.id, m.conversation_id, m.body, m.html, m.created_at, m.edited_at,
         m.deleted_at IS NOT NULL, m.reply_to, m.client_id,
         u.id, u.username, u.display_name,
         r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name

@@ -66,7 +66,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
 /// `Path<T>` whose rejections (an id that is not a number) are API errors.
 pub struct ApiPath<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for ApiPath<T>
+{
     type Rejection = ApiError;
 
     async fn from_request_parts(

@@ -262,7 +262,9 @@ impl Browser {
                  Install them: apt-get install chromium chromium-driver"
             ),
             Err(missing) => {
-                eprintln!(
+                // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "\n**********************************************************************\n\
                      SKIPPING BROWSER TESTS: chromium/chromedriver not installed \
                      (apt-get install chromium chromium-driver)\n  {missing}\n\
@@ -406,6 +408,11 @@ impl Browser {
             Some(json!({"url": url})),
         )
         .await;
+    }
+
+    /// Goes back one page in the history and waits for it to load (or be restored).
+    pub async fn back(&self) {
+        self.must("going back", Method::POST, "/back", None).await;
     }
 
     pub async fn current_url(&self) -> Url {
