@@ -417,15 +417,25 @@ mod tests {
         let env = vec![
             ("HEARTH_BACKUP_INTERVAL".to_string(), "off".to_string()),
             ("HEARTH_BACKUP_DIR".to_string(), "/srv/backups".to_string()),
-            ("HEARTH_METRICS_TOKEN".to_string(), "0123456789abcdef".to_string()),
+            (
+                "HEARTH_METRICS_TOKEN".to_string(),
+                "0123456789abcdef".to_string(),
+            ),
         ];
         let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
         assert_eq!(c.backup.interval, None);
         assert_eq!(c.backup_dir(), PathBuf::from("/srv/backups"));
         assert_eq!(c.metrics_token, "0123456789abcdef");
-        for bad in ["[backup]\ninterval = \"soon\"\n", "[backup]\nkeep = 0\n", "[backup]\nkept = 1\n"] {
+        for bad in [
+            "[backup]\ninterval = \"soon\"\n",
+            "[backup]\nkeep = 0\n",
+            "[backup]\nkept = 1\n",
+        ] {
             let file = write(bad);
-            assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err(), "{bad}");
+            assert!(
+                Config::load(Some(file.path()), &[], &Overrides::default()).is_err(),
+                "{bad}"
+            );
         }
         let env = vec![("HEARTH_METRICS_TOKEN".to_string(), "short".to_string())];
         let err = Config::load(None, &env, &Overrides::default()).unwrap_err();

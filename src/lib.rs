@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod fragments;
 pub mod hub;
+pub mod ops;
 pub mod render;
 pub mod store;
 pub mod web;

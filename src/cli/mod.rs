@@ -1,5 +1,6 @@
 //! The command line: the clap command tree and one small function per subcommand.
 
+mod ops;
 mod serve;
 mod user;
 
@@ -57,6 +58,18 @@ pub enum Command {
     /// Manage user accounts (works while the server runs)
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Write a consistent backup archive (works while the server runs)
+    Backup(ops::BackupArgs),
+    /// Restore a backup archive into the data dir (the server must be stopped)
+    Restore(ops::RestoreArgs),
+    /// Check the database, its search index and the attachment files; exit 1 on a problem
+    Check,
+    /// Show how many users, conversations and messages there are, and sizes on disk
+    Stats(ops::StatsArgs),
+    /// Export conversations as JSON Lines or as one readable HTML file
+    Export(ops::ExportArgs),
+    /// Exit 0 when the local server answers its health check (for containers)
+    Healthcheck(ops::HealthcheckArgs),
 }
 
 impl Cli {
@@ -88,6 +101,12 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             password_stdin,
         } => block_on(user::init(config, admin, password_stdin)),
         Command::User(cmd) => block_on(user::run(config, cmd)),
+        Command::Backup(args) => ops::backup(&config, args),
+        Command::Restore(args) => ops::restore(&config, args),
+        Command::Check => ops::check(&config),
+        Command::Stats(args) => ops::stats(&config, args),
+        Command::Export(args) => ops::export(&config, args),
+        Command::Healthcheck(args) => ops::healthcheck(&config, args),
     }
 }
 

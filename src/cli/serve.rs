@@ -15,6 +15,7 @@ pub fn run(config: Config) -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
+    let lock = super::ops::lock_data_dir(&config.data_dir)?;
     let db = open_db(&config)?;
     let listener = TcpListener::bind(config.listen).await.map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -25,7 +26,9 @@ async fn serve(config: Config) -> Result<()> {
         Error::invalid(format!("cannot listen on {}: {e}{hint}", config.listen))
     })?;
     let addr = listener.local_addr()?;
+    lock.set_listening(&format!("http://{addr}"))?;
     let app = App::new(db, config)?;
+    super::ops::schedule_backups(&app.config, app.metrics.clone());
     tracing::info!(%addr, db = %app.db.path().display(), "Hearth is listening");
     println!("Hearth is listening on http://{addr}");
     if let Some(url) = app.setup_url(addr) {
@@ -33,6 +36,7 @@ async fn serve(config: Config) -> Result<()> {
         println!("  {url}");
     }
     web::serve(listener, app, shutdown_signal()).await?;
+    drop(lock);
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod guard;
 pub mod html;
+pub mod metrics;
 pub mod pages;
 pub mod rooms;
 pub mod ws;
@@ -37,6 +38,7 @@ pub struct App {
     pub setup: Arc<SetupToken>,
     pub assets: Arc<Assets>,
     pub chat: Chat,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The one-time token that lets the first admin be created in the browser.
@@ -73,6 +75,7 @@ impl App {
             throttle: Arc::new(Throttle::for_logins()),
             setup: Arc::new(setup),
             assets: Arc::new(Assets::index()),
+            metrics: Arc::default(),
         })
     }
 
@@ -95,6 +98,7 @@ pub fn router(app: App) -> Router {
         .route("/logout", post(html::logout))
         .route("/setup", get(html::setup_page).post(html::setup))
         .route("/healthz", get(html::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
         .nest("/api/v1", api::routes())
@@ -107,6 +111,10 @@ pub fn router(app: App) -> Router {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::track,
+        ))
         .with_state(app)
 }
 
