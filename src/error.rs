@@ -27,7 +27,7 @@ pub enum Error {
     #[error("{0}")]
     TooLarge(String),
     /// Too many attempts; try again after this many seconds.
-    #[error("too many attempts; try again in {retry_after} s")]
+    #[error("too many requests; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
     /// The database file cannot be used as it is (corrupt, foreign, too new).
     #[error("{0}")]

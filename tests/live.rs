@@ -488,3 +488,72 @@ async fn people_in_a_direct_see_each_other_come_and_go() {
         (Some(bob.id), Some("offline"))
     );
 }
+
+#[tokio::test]
+async fn a_user_added_from_another_process_hears_general_live() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let room = general(&ada).await;
+    ada.say(room, "warm the member cache").await;
+    // The CLI has its own process and hub: only the database is shared.
+    let cli = hearth::chat::Chat::new(app.app.db.clone(), app.app.config.clone());
+    let new = hearth::chat::accounts::NewUser {
+        username: "dan".into(),
+        display_name: None,
+        password: common::PASSWORD.into(),
+        role: hearth::domain::Role::Member,
+    };
+    hearth::chat::accounts::create_user(&cli, "cli", new)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let res = http
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"username": "dan", "password": common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut ws = common::Ws::connect(&app.url(""), &cookie, None).await;
+    // The server notices the new account within a second; poll until a live message arrives.
+    let mut heard = false;
+    for i in 0..30 {
+        let m = ada.say(room, &format!("hello dan {i}")).await;
+        if let Some(frame) = ws.quiet_for(200).await {
+            assert_eq!(frame["data"]["message"]["id"], m["id"]);
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "dan never heard #general live");
+}
+
+#[tokio::test]
+async fn api_errors_are_json_whatever_goes_wrong() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let room = general(&ada).await;
+    let res = ada.post("/api/v1/me", json!({})).await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(common::error_code(res).await, "invalid");
+    let res = ada
+        .get(&format!(
+            "/api/v1/conversations/{room}/messages?before=1&before=2"
+        ))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(common::error_code(res).await, "invalid");
+    let res = ada
+        .patch(&format!("/api/v1/conversations/{room}"), json!({}))
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = ada.get("/api/v1/conversations/not-a-number").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(common::error_code(res).await, "not_found");
+}

@@ -216,6 +216,11 @@ pub async fn update(
     id: ConversationId,
     changes: Changes,
 ) -> Result<Conversation> {
+    if changes.name.is_none() && changes.topic.is_none() && changes.archived.is_none() {
+        return Err(Error::invalid(
+            "nothing to change: give name, topic or archived",
+        ));
+    }
     let name = changes
         .name
         .as_deref()

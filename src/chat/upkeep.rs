@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use super::Chat;
+use super::conversations::GENERAL;
 use crate::domain::now_ms;
 use crate::hub::CLOSE_SESSION_ENDED;
+use crate::store::conversations as convs;
 use crate::store::{audit, events, sessions, users};
 
 /// How long the event log keeps events for resuming clients (and at least this many).
@@ -28,7 +30,16 @@ pub async fn watch_revocations(chat: Chat) {
         };
         for (id, action, target) in rows {
             last = id;
-            if action == "user.disable" || action == "user.password" {
+            if action == "user.create" {
+                // A new account joined #general in another process: refresh who gets its events.
+                let general = chat
+                    .db
+                    .read(|conn| convs::channel_by_name(conn, GENERAL))
+                    .await;
+                if let Ok(Some(id)) = general {
+                    chat.hub.forget_members(id);
+                }
+            } else if action == "user.disable" || action == "user.password" {
                 let name = target.clone();
                 if let Ok(user) = chat.db.read(move |conn| users::by_name(conn, &name)).await {
                     chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);

@@ -22,6 +22,12 @@ pub fn routes() -> Router<App> {
         .route("/ws", get(super::ws::upgrade))
         .merge(super::api_chat::routes())
         .fallback(|| async { ApiError(Error::NotFound) })
+        .method_not_allowed_fallback(|| async {
+            let mut res =
+                ApiError(Error::invalid("method not allowed on this path")).into_response();
+            *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            res
+        })
 }
 
 /// An error as the API answers it: `{"error": {"code", "message"}}` with its status.

@@ -1,5 +1,6 @@
 //! The JSON API for conversations, messages, read state and the people directory.
 
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -212,8 +213,9 @@ async fn history(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
-    Query(page): Query<Page>,
+    page: Result<Query<Page>, QueryRejection>,
 ) -> ApiResult {
+    let Query(page) = page.map_err(|e| Error::invalid(format!("bad query: {}", e.body_text())))?;
     let (cursor, limit) = cursor(&page)?;
     let (list, has_more) = messages::history(&app.chat, &s.user, id, cursor, limit).await?;
     let me = Some(s.user.id);
@@ -291,8 +293,9 @@ async fn read(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> ApiResult<StatusCode> {
+    let body = body.map_err(|_| Error::TooLarge("request body too large".into()))?;
     let up_to: ReadUpTo = if body.iter().all(u8::is_ascii_whitespace) {
         ReadUpTo::default()
     } else {
