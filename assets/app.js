@@ -1,4 +1,15 @@
-// Hearth's page script: small progressive enhancements; every page works without it.
+// Hearth's page script: progressive enhancement; every page works without it.
+// Signed-in pages open the live connection; the conversation page comes alive.
+
+import { Edits, initActions } from "./actions.js";
+import { Composer } from "./composer.js";
+import { Conversation } from "./conversation.js";
+import { Reads } from "./reads.js";
+import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
+import { localizeTimes } from "./time.js";
+import { Live } from "./ws.js";
+
+document.documentElement.classList.add("js");
 
 /** Focuses the first field that asks for input, so keyboard users can type at once. */
 function focusFirstField() {
@@ -8,12 +19,152 @@ function focusFirstField() {
 
 /** Refuses to submit a form twice while the first submission is on its way. */
 function guardDoubleSubmit() {
-  for (const form of document.querySelectorAll("form")) {
+  for (const form of document.querySelectorAll("form:not(#composer)")) {
     form.addEventListener("submit", () => {
-      for (const b of form.querySelectorAll("button[type=submit]")) b.disabled = true;
+      setTimeout(() => {
+        for (const b of form.querySelectorAll("button[type=submit]")) b.disabled = true;
+      });
     });
+  }
+  addEventListener("pageshow", (e) => {
+    // A signed-in page restored by Back may be stale, or signed out since: ask again.
+    if (e.persisted && document.body.dataset.me) location.reload();
+    // Coming back through the history: the buttons work again.
+    for (const b of document.querySelectorAll("button[type=submit]:disabled")) b.disabled = false;
+  });
+}
+
+/** Everything about the conversation on screen. */
+function startConversation(section, live, me) {
+  const view = new Conversation(section, me);
+  const reads = new Reads(view, live, setCounts);
+  let composer = null;
+  const edits = new Edits(view, live, () => composer);
+  const form = document.getElementById("composer");
+  if (form) composer = new Composer(form, view, live, edits);
+  initActions(view, live, composer ?? { say: () => {}, reply: () => {}, focus: () => {} }, edits);
+
+  live.on("typing", (f) => {
+    if (String(f.conversation) === view.id && f.user) reads.typing(f.user);
+  });
+  live.on("event", (f) => {
+    if (String(f.conversation) !== view.id) return;
+    const data = f.data || {};
+    switch (f.event) {
+      case "message.created": {
+        const m = data.message;
+        if (m?.client_id && String(m.sender?.id) === view.me) view.settle(m.client_id);
+        const wasAtBottom = view.atBottom();
+        const article = view.upsert(data.html);
+        reads.stopTyping(m?.sender?.id);
+        if (!article && !view.latest) reads.offerNewBelow();
+        else if (article) {
+          reads.noteArrival(article);
+          if (!wasAtBottom && article.dataset.sender !== view.me) reads.offerNewBelow();
+        }
+        break;
+      }
+      case "message.updated":
+      case "message.deleted":
+      case "reaction.changed":
+        view.upsert(data.html);
+        break;
+      case "read.updated":
+        reads.onRead(data);
+        break;
+      case "conversation.updated":
+        conversationChanged(data.conversation);
+        break;
+      case "membership.changed":
+        membershipChanged(view, data);
+        break;
+    }
+  });
+  return view;
+}
+
+function conversationChanged(c) {
+  if (!c) return;
+  const section = document.querySelector("section.conversation");
+  const archivedNow = !!c.archived;
+  const archivedBefore = !!section.querySelector(".archived-notice");
+  if (archivedNow !== archivedBefore) {
+    location.reload(); // the composer comes or goes
+    return;
+  }
+  if (c.kind !== "direct") {
+    section.querySelector("#conv-title .conv-name").textContent = c.name;
+    const topic = section.querySelector(".conv-head .topic");
+    if (topic) topic.textContent = c.topic || "";
+    setBaseTitle(`${c.name} · Hearth`);
   }
 }
 
-focusFirstField();
-guardDoubleSubmit();
+function membershipChanged(view, data) {
+  const user = data.user;
+  if (!user) return;
+  const id = String(user.id);
+  if (["left", "removed"].includes(data.action)) {
+    view.members.delete(id);
+    if (id === view.me) {
+      const notice = document.createElement("p");
+      notice.className = "archived-notice";
+      notice.setAttribute("role", "status");
+      notice.textContent = "You are no longer a member of this conversation.";
+      document.getElementById("composer")?.replaceWith(notice);
+    }
+  } else if (!view.members.has(id)) {
+    view.members.set(id, { id, username: user.username, name: user.display_name, lastRead: 0 });
+  }
+}
+
+/** The members of the conversation, fresh from the API (the page's copy may be old after a reconnect). */
+async function refreshMembers(view) {
+  try {
+    const res = await fetch(`/api/v1/conversations/${view.id}`, { credentials: "same-origin" });
+    if (!res.ok) return;
+    const c = await res.json();
+    const members = c.members || c.conversation?.members;
+    if (!Array.isArray(members)) return;
+    view.members.clear();
+    for (const m of members) {
+      view.members.set(String(m.id), {
+        id: String(m.id),
+        username: m.username,
+        name: m.display_name,
+        lastRead: Number(m.last_read_message_id) || 0,
+      });
+    }
+  } catch {
+    /* keep what the page had */
+  }
+}
+
+function main() {
+  localizeTimes();
+  focusFirstField();
+  guardDoubleSubmit();
+  initMenu();
+  const me = document.body.dataset.me;
+  if (!me) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const live = new Live(`${scheme}//${location.host}/api/v1/ws`);
+  const section = document.querySelector("section.conversation");
+  const view = section ? startConversation(section, live, me) : null;
+  initSidebar(live, me, (id) => !!view && String(id) === view.id && view.latest && readingNow(view));
+  live.on("ready", ({ resumed }) => {
+    if (view && resumed) refreshMembers(view);
+  });
+  if (view) {
+    const target = /^#m-(\d+)$/.exec(location.hash)?.[1] ?? new URLSearchParams(location.search).get("at");
+    if (target) view.jumpTo(Number(target));
+    else view.toBottom();
+  }
+  live.connect();
+}
+
+function readingNow(view) {
+  return document.visibilityState === "visible" && document.hasFocus() && view.atBottom(80);
+}
+
+main();

@@ -8,6 +8,9 @@ use time::macros::format_description;
 
 use crate::domain::chat::Message;
 
+/// How many avatar colours the stylesheet defines (`.hue-0` … `.hue-7`).
+const HUES: i64 = 8;
+
 /// `HH:MM` (UTC) for a message time; the page script shows local time from `data-ms`.
 pub fn clock(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -45,47 +48,96 @@ pub fn day_number(ms: i64) -> i64 {
     ms.div_euclid(86_400_000)
 }
 
-/// One message as the conversation view shows it.
-pub fn message(m: &Message) -> Markup {
+/// Up to two initials of a name, for the avatar disc.
+pub fn initials(name: &str) -> String {
+    let mut words = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
+    let first = words.next();
+    let last = words.next_back();
+    first
+        .into_iter()
+        .chain(last)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A person's disc: initials on one of a few colours chosen by id (no inline style under the CSP).
+pub fn avatar(id: i64, name: &str) -> Markup {
+    html! { span.avatar.{ "hue-" (id.rem_euclid(HUES)) } aria-hidden="true" { (initials(name)) } }
+}
+
+/// The line that starts a new day in the conversation view.
+pub fn day_separator(ms: i64) -> Markup {
     html! {
-        article.msg id={ "m-" (m.id) } data-id=(m.id) data-sender=(m.sender.id)
+        div.day-sep role="separator" data-day=(day_number(ms)) data-ms=(ms) {
+            span { (day(ms)) }
+        }
+    }
+}
+
+/// One message as the conversation view shows it (and as live events carry it).
+pub fn message(m: &Message) -> Markup {
+    article(m, false)
+}
+
+/// One message, marked as continuing the run of the one before it (same sender, a few
+/// minutes apart), so the stylesheet can leave out the repeated name and avatar.
+pub fn message_in_run(m: &Message, continued: bool) -> Markup {
+    article(m, continued)
+}
+
+fn article(m: &Message, continued: bool) -> Markup {
+    html! {
+        article.msg.cont[continued] id={ "m-" (m.id) } data-id=(m.id) data-sender=(m.sender.id)
             data-ms=(m.created_at) data-deleted[m.deleted] data-edited[m.edited_at.is_some()]
             aria-labelledby={ "m-" (m.id) "-who" } {
-            @if let Some(reply) = &m.reply {
-                a.msg-reply href={ "#m-" (reply.id) } data-jump=(reply.id) {
-                    span.visually-hidden { "In reply to " }
-                    strong { (reply.sender.display_name) }
-                    " "
-                    @if reply.deleted { em { "message deleted" } } @else { span { (reply.excerpt) } }
+            div.msg-gutter { (avatar(m.sender.id, &m.sender.display_name)) }
+            div.msg-main {
+                @if let Some(reply) = &m.reply {
+                    a.msg-reply href={ "/c/" (m.conversation_id) "?at=" (reply.id) "#m-" (reply.id) }
+                        data-jump=(reply.id) {
+                        span.visually-hidden { "In reply to " }
+                        strong { (reply.sender.display_name) }
+                        " "
+                        @if reply.deleted { em { "message deleted" } } @else { span { (reply.excerpt) } }
+                    }
                 }
-            }
-            header.msg-head {
-                span.msg-author id={ "m-" (m.id) "-who" } title={ "@" (m.sender.username) } { (m.sender.display_name) }
-                " "
-                time.msg-time datetime=(iso(m.created_at)) data-ms=(m.created_at) { (clock(m.created_at)) }
-                @if m.edited_at.is_some() && !m.deleted { " " span.msg-edited { "(edited)" } }
-            }
-            @if m.deleted {
-                p.msg-body.msg-gone { em { "message deleted" } }
-            } @else {
-                // The body was rendered by `render::body_html`: markdown then ammonia.
-                div.msg-body data-body=(m.body) { (PreEscaped(&m.html)) }
-                @if !m.reactions.is_empty() {
-                    div.msg-reactions {
-                        @for r in &m.reactions {
-                            @let users = r.user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                            button.reaction type="button" data-emoji=(r.emoji) data-users=(users)
-                                aria-label={ (r.emoji) " " (r.count) } {
-                                (r.emoji) " " span.count { (r.count) }
+                header.msg-head {
+                    a.msg-author id={ "m-" (m.id) "-who" } href={ "/people/" (m.sender.username) }
+                        title={ "@" (m.sender.username) } { (m.sender.display_name) }
+                    " "
+                    a.msg-time href={ "/m/" (m.id) } {
+                        time datetime=(iso(m.created_at)) data-ms=(m.created_at) { (clock(m.created_at)) }
+                    }
+                    @if m.edited_at.is_some() && !m.deleted { " " span.msg-edited { "(edited)" } }
+                }
+                @if m.deleted {
+                    p.msg-body.msg-gone { em { "message deleted" } }
+                } @else {
+                    // The body was rendered by `render::body_html`: markdown then ammonia.
+                    div.msg-body data-body=(m.body) { (PreEscaped(&m.html)) }
+                    @if !m.reactions.is_empty() {
+                        div.msg-reactions {
+                            @for r in &m.reactions {
+                                @let users = r.user_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                                @let label = format!("{} {}, toggle your reaction", r.emoji, r.count);
+                                button.reaction type="button" data-emoji=(r.emoji) data-users=(users)
+                                    aria-label=(label) {
+                                    span.emoji { (r.emoji) } " " span.count { (r.count) }
+                                }
                             }
                         }
                     }
                 }
+            }
+            @if !m.deleted {
                 div.msg-actions role="toolbar" aria-label="Message actions" {
-                    button type="button" data-action="reply" aria-label="Reply" title="Reply" { "↩" }
-                    button type="button" data-action="react" aria-label="Add reaction" title="Add reaction" { "☺" }
-                    button.own-only type="button" data-action="edit" aria-label="Edit" title="Edit" { "✎" }
-                    button.own-only type="button" data-action="delete" aria-label="Delete" title="Delete" { "🗑" }
+                    button.js-only type="button" data-action="reply" aria-label="Reply" title="Reply" { "↩" }
+                    button.js-only type="button" data-action="react" aria-label="Add reaction" title="Add reaction" { "☺" }
+                    button.js-only.own-only type="button" data-action="edit" aria-label="Edit" title="Edit" { "✎" }
+                    button.js-only.own-only type="button" data-action="delete" aria-label="Delete" title="Delete" { "🗑" }
+                    a.more href={ "/m/" (m.id) } aria-label="More actions" title="More actions" { "⋯" }
                 }
             }
         }
@@ -95,7 +147,7 @@ pub fn message(m: &Message) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::chat::{Reaction, UserRef};
+    use crate::domain::chat::{Reaction, ReplyPreview, UserRef};
 
     fn sample() -> Message {
         Message {
@@ -129,6 +181,14 @@ mod tests {
         assert!(html.contains("<p>hi &lt;there&gt;</p>"));
         assert!(html.contains("data-users=\"2,3\""));
         assert!(html.contains("(edited)"));
+        assert!(
+            html.contains("href=\"/m/7\""),
+            "a link to the message's options page: {html}"
+        );
+        assert!(
+            !html.contains("cont"),
+            "a lone message is not a continuation"
+        );
         assert_eq!(clock(1_763_631_000_000), "09:30");
         assert_eq!(day(1_763_631_000_000), "Thursday, 20 November 2025");
     }
@@ -142,5 +202,37 @@ mod tests {
         let html = message(&m).into_string();
         assert!(html.contains("message deleted") && !html.contains("there"));
         assert!(!html.contains("data-action=\"edit\""));
+    }
+
+    #[test]
+    fn a_reply_links_to_the_original_even_when_it_is_not_on_the_page() {
+        let mut m = sample();
+        m.reply_to = Some(3);
+        m.reply = Some(ReplyPreview {
+            id: 3,
+            sender: UserRef {
+                id: 3,
+                username: "bo".into(),
+                display_name: "Bo".into(),
+            },
+            excerpt: "earlier <words>".into(),
+            deleted: false,
+        });
+        let html = message_in_run(&m, true).into_string();
+        assert!(
+            html.contains(r#"href="/c/1?at=3#m-3" data-jump="3""#),
+            "{html}"
+        );
+        assert!(html.contains("earlier &lt;words&gt;"));
+        assert!(html.starts_with(r#"<article class="msg cont""#), "{html}");
+    }
+
+    #[test]
+    fn avatars_show_initials() {
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("grace"), "G");
+        assert_eq!(initials("Jean-Luc de la Picard"), "JP");
+        assert_eq!(initials("  "), "");
+        assert!(avatar(11, "Bo").into_string().contains("hue-3"));
     }
 }

@@ -7,6 +7,20 @@ use hearth::chat::accounts;
 use hearth::domain::Role;
 use serde_json::json;
 
+/// The page `/` lands on for a signed-in client (following its redirect).
+async fn landing(app: &TestApp, client: &reqwest::Client) -> String {
+    let res = client.get(app.url("/")).send().await.unwrap();
+    let res = if res.status() == 303 {
+        let to = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with("/c/"), "{to}");
+        client.get(app.url(&to)).send().await.unwrap()
+    } else {
+        res
+    };
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_first_admin_is_created_through_the_setup_link_once() {
     let app = TestApp::spawn().await;
@@ -71,9 +85,12 @@ async fn the_first_admin_is_created_through_the_setup_link_once() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/");
-    let home = browser.get(app.url("/")).send().await.unwrap();
-    assert_eq!(home.status(), 200);
-    assert!(home.text().await.unwrap().contains("Welcome, Ada Lovelace"));
+    // Home is the newest conversation: #general, which every new account joins.
+    let home = landing(&app, &browser).await;
+    assert!(
+        home.contains("Ada Lovelace") && home.contains("general"),
+        "{home}"
+    );
     let me: serde_json::Value = browser
         .get(app.url("/api/v1/me"))
         .send()
@@ -155,14 +172,7 @@ async fn a_person_signs_in_and_out_with_the_forms() {
     assert_eq!(stored.len(), 32);
     assert!(!String::from_utf8_lossy(&stored).contains(token));
 
-    let page = browser
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = landing(&app, &browser).await;
     assert!(page.contains("Signed in as"));
     let csrf = page
         .split("name=\"csrf\" value=\"")
@@ -181,9 +191,9 @@ async fn a_person_signs_in_and_out_with_the_forms() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(
-        browser.get(app.url("/")).send().await.unwrap().status(),
-        200
+    assert!(
+        landing(&app, &browser).await.contains("Signed in as"),
+        "still signed in"
     );
     let res = browser
         .post(app.url("/logout"))
@@ -193,10 +203,8 @@ async fn a_person_signs_in_and_out_with_the_forms() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login");
-    assert_eq!(
-        browser.get(app.url("/")).send().await.unwrap().status(),
-        303
-    );
+    let res = browser.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/login", "signed out");
     let left: i64 = app
         .sql()
         .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
@@ -312,6 +320,7 @@ async fn forged_and_expired_cookies_are_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login");
 
     assert_eq!(
         client

@@ -77,12 +77,15 @@ async fn first_run_setup_sign_out_and_sign_in_in_a_browser() {
         browser
             .click("form[action='/setup'] button[type=submit]")
             .await;
-        browser.wait_for_path("/").await;
-        browser
-            .wait_for_text(&format!("Welcome, {ADMIN_NAME}"))
-            .await;
-        assert!(browser.body_text().await.contains(&format!("@{ADMIN}")));
-        assert_eq!(browser.title().await, "Home · Hearth");
+        // Signed in, `/` lands in #general, which every account joins.
+        browser.wait_for_conversation().await;
+        browser.wait_for_text(ADMIN_NAME).await;
+        assert!(browser.body_text().await.contains("Signed in as"));
+        assert!(
+            browser.title().await.contains("general"),
+            "{}",
+            browser.title().await
+        );
         let shot = screenshot_path("home.png");
         browser.screenshot(&shot).await;
         assert_png(&shot);
@@ -111,10 +114,8 @@ async fn first_run_setup_sign_out_and_sign_in_in_a_browser() {
 
         // Sign in again with the form.
         sign_in(&browser, &app, ADMIN, ADMIN_PASSWORD).await;
-        browser.wait_for_path("/").await;
-        browser
-            .wait_for_text(&format!("Welcome, {ADMIN_NAME}"))
-            .await;
+        browser.wait_for_conversation().await;
+        browser.wait_for_text(ADMIN_NAME).await;
         browser.assert_no_console_errors("signing in").await;
 
         // A wrong password: the login page again, saying so, with the username kept.
@@ -200,10 +201,13 @@ async fn two_browsers_run_side_by_side() {
             sign_in(&first, &app, "grace", common::PASSWORD),
             sign_in(&second, &app, "linus", common::PASSWORD),
         );
-        first.wait_for_text("Welcome, grace").await;
-        second.wait_for_text("Welcome, linus").await;
+        first.wait_for_conversation().await;
+        second.wait_for_conversation().await;
+        first.wait_for_text("grace").await;
+        second.wait_for_text("linus").await;
         first.goto(&app.url("/")).await;
-        first.wait_for_text("Welcome, grace").await;
+        first.wait_for_conversation().await;
+        first.wait_for_text("grace").await;
         first.assert_no_console_errors("grace signing in").await;
         second.assert_no_console_errors("linus signing in").await;
         app.stop().await.unwrap();
@@ -212,11 +216,9 @@ async fn two_browsers_run_side_by_side() {
     tokio::join!(first.close(), second.close());
 }
 
-// --- Known app bugs: these fail today and are ignored until the app is fixed. -------------
+// --- Going Back after signing out or submitting a form. ----------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "app bug: Back after signing out shows the signed-in page again, restored from \
-            the back/forward cache"]
 async fn back_after_signing_out_does_not_show_the_signed_in_page() {
     let Some(browser) = Browser::start().await else {
         return;
@@ -225,7 +227,7 @@ async fn back_after_signing_out_does_not_show_the_signed_in_page() {
         let app = TestApp::spawn().await;
         app.create_user("grace", hearth::domain::Role::Member).await;
         sign_in(&browser, &app, "grace", common::PASSWORD).await;
-        browser.wait_for_path("/").await;
+        browser.wait_for_conversation().await;
         browser.click_text("Sign out").await;
         browser.wait_for_path("/login").await;
         browser.back().await;
@@ -241,8 +243,6 @@ async fn back_after_signing_out_does_not_show_the_signed_in_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "app bug: app.js disables submit buttons on submit and never re-enables them, so a \
-            page restored by Back has dead buttons"]
 async fn a_form_page_restored_by_back_can_be_submitted_again() {
     let Some(browser) = Browser::start().await else {
         return;
@@ -251,7 +251,7 @@ async fn a_form_page_restored_by_back_can_be_submitted_again() {
         let app = TestApp::spawn().await;
         app.create_user("grace", hearth::domain::Role::Member).await;
         sign_in(&browser, &app, "grace", common::PASSWORD).await;
-        browser.wait_for_path("/").await;
+        browser.wait_for_conversation().await;
         browser.back().await;
         let disabled = browser
             .execute(

@@ -667,6 +667,24 @@ impl Browser {
     }
 
     /// Waits (up to `WAIT`) until the URL's path is `path` and the page has loaded.
+    /// Waits until a conversation page (`/c/{id}`) has loaded: where `/` lands when signed in.
+    pub async fn wait_for_conversation(&self) {
+        self.wait_until("a conversation page", async || {
+            let url = self.cmd(Method::GET, "/url", None).await;
+            let url = url
+                .ok()
+                .and_then(|u| u.as_str().and_then(|u| Url::parse(u).ok()));
+            if url.is_none_or(|u| !u.path().starts_with("/c/")) {
+                return false;
+            }
+            let state = self
+                .try_execute("return document.readyState;", vec![])
+                .await;
+            state.is_ok_and(|s| s == "complete")
+        })
+        .await;
+    }
+
     pub async fn wait_for_path(&self, path: &str) {
         self.wait_until(&format!("the path {path}"), async || {
             let url = self.cmd(Method::GET, "/url", None).await;

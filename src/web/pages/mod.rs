@@ -1,11 +1,21 @@
 //! Views: pure functions from values to `Markup`, all composed by one `layout`.
 
 pub mod auth;
+pub mod channels;
+pub mod chat;
+pub mod message;
+pub mod people;
+pub mod settings;
+pub mod sidebar;
+pub mod timeline;
 
 use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::User;
+use crate::domain::chat::ConversationId;
 use crate::web::Assets;
+
+pub use sidebar::Nav;
 
 /// What the frame around every page needs to know.
 #[derive(Clone, Copy)]
@@ -25,6 +35,31 @@ impl Shell<'_> {
 
 /// The page frame: head, top bar, and the page's own content in `main`.
 pub fn layout(shell: Shell, title: &str, content: Markup) -> Markup {
+    document(shell, title, None, None, content)
+}
+
+/// The signed-in frame: the conversation list beside the page's content.
+/// `conversation` is the one on screen, for the page script.
+pub fn app_layout(
+    shell: Shell,
+    title: &str,
+    nav: &Nav,
+    conversation: Option<ConversationId>,
+    content: Markup,
+) -> Markup {
+    document(shell, title, Some(nav), conversation, content)
+}
+
+fn document(
+    shell: Shell,
+    title: &str,
+    nav: Option<&Nav>,
+    conversation: Option<ConversationId>,
+    content: Markup,
+) -> Markup {
+    let me = shell.user.map(|(u, _)| u.id);
+    let csrf = shell.user.map(|(_, c)| c);
+    let admin = shell.user.is_some_and(|(u, _)| u.is_admin());
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -37,18 +72,37 @@ pub fn layout(shell: Shell, title: &str, content: Markup) -> Markup {
                 link rel="stylesheet" href=(shell.asset("hearth.css"));
                 script type="module" src=(shell.asset("app.js")) {}
             }
-            body {
+            body.app-page[nav.is_some()] data-me=[me] data-csrf=[csrf] data-admin[admin]
+                data-conversation=[conversation] {
                 a.skip href="#main" { "Skip to content" }
                 header.topbar {
+                    @if nav.is_some() {
+                        a.menu-toggle href="#sidebar" role="button" aria-controls="sidebar"
+                            aria-expanded="false" aria-label="Conversations" title="Conversations" {
+                            span aria-hidden="true" { "☰" }
+                            span.badge.total-badge hidden {}
+                        }
+                    }
                     a.brand href="/" { "Hearth" }
                     @if let Some((user, csrf)) = shell.user {
                         div.who {
-                            span { "Signed in as " strong { (user.display_name) } }
+                            a.me href={ "/people/" (user.username) } {
+                                span.presence data-user-id=(user.id) data-status="online" {}
+                                span.me-name { "Signed in as " strong { (user.display_name) } }
+                            }
                             (logout_form(csrf))
                         }
                     }
                 }
-                main #main { (content) }
+                @if let Some(nav) = nav {
+                    div.app {
+                        (sidebar::sidebar(nav))
+                        main #main.pane tabindex="-1" { (content) }
+                    }
+                    div #banner.banner role="status" aria-live="polite" hidden { "Reconnecting…" }
+                } @else {
+                    main #main { (content) }
+                }
             }
         }
     }
@@ -56,11 +110,16 @@ pub fn layout(shell: Shell, title: &str, content: Markup) -> Markup {
 
 fn logout_form(csrf: &str) -> Markup {
     html! {
-        form method="post" action="/logout" {
+        form.logout method="post" action="/logout" {
             input type="hidden" name="csrf" value=(csrf);
             button.quiet type="submit" { "Sign out" }
         }
     }
+}
+
+/// The hidden CSRF field every signed-in form carries.
+pub fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
 /// A page that says what went wrong, in words a person can act on.
@@ -78,16 +137,27 @@ pub fn error_page(shell: Shell, status: u16, message: &str) -> Markup {
     )
 }
 
-/// The signed-in landing page.
+/// The plain signed-in landing page (kept for `html::home`; `/` now goes to `welcome`).
 pub fn home(shell: Shell, user: &User) -> Markup {
-    layout(
-        shell,
-        "Home",
-        html! {
-            section.welcome {
-                h1 { "Welcome, " (user.display_name) }
-                p { "You are signed in as " strong { "@" (user.username) } "." }
+    layout(shell, "Home", welcome_text(user))
+}
+
+/// The signed-in landing page when there is no conversation to open yet.
+pub fn welcome(shell: Shell, nav: &Nav, user: &User) -> Markup {
+    app_layout(shell, "Home", nav, None, welcome_text(user))
+}
+
+fn welcome_text(user: &User) -> Markup {
+    html! {
+        section.welcome {
+            h1 { "Welcome, " (user.display_name) }
+            p { "You are signed in as " strong { "@" (user.username) } "." }
+            p { "You are not in any conversation yet. Find a channel to join, or start a conversation with someone." }
+            p.actions {
+                a.button href="/channels" { "Browse channels" }
+                " "
+                a.button.quiet href="/people" { "People" }
             }
-        },
-    )
+        }
+    }
 }

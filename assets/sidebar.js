@@ -1,0 +1,230 @@
+// The conversation list: unread and mention badges, the "(N) " in the tab title,
+// presence dots, and the menu button that opens the list on narrow screens.
+
+let baseTitle = document.title.replace(/^\(\d+\) /, "");
+
+/** The tab title without the unread count (after a rename). */
+export function setBaseTitle(title) {
+  baseTitle = title;
+  updateTitle();
+}
+
+function link(id) {
+  return document.querySelector(`#sidebar a.conv[data-conversation-id="${id}"]`);
+}
+
+function setBadge(badge, n) {
+  if (!badge) return;
+  badge.hidden = n <= 0;
+  badge.dataset[badge.classList.contains("unread-badge") ? "unread" : "mentions"] = String(n);
+  const count = badge.querySelector(".n");
+  if (count) count.textContent = String(n);
+}
+
+/** Sets a conversation's unread count (and optionally its mention count). */
+export function setCounts(id, unread, mentions) {
+  const a = link(id);
+  if (!a) return;
+  setBadge(a.querySelector(".unread-badge"), unread);
+  if (mentions !== undefined) setBadge(a.querySelector(".mention-badge"), mentions);
+  if (unread <= 0) setBadge(a.querySelector(".mention-badge"), 0);
+  a.classList.toggle("unread", unread > 0);
+  updateTitle();
+}
+
+function count(a, kind) {
+  return Number(a?.querySelector(`.${kind}-badge`)?.dataset[kind === "unread" ? "unread" : "mentions"] || 0);
+}
+
+/** "(N) Name · Hearth" with N the unread total; the menu button shows it too. */
+export function updateTitle() {
+  let total = 0;
+  for (const a of document.querySelectorAll("#sidebar a.conv")) total += count(a, "unread");
+  document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
+  const menu = document.querySelector(".total-badge");
+  if (menu) {
+    menu.hidden = total === 0;
+    menu.textContent = String(total);
+  }
+}
+
+/** Moves a conversation to the top of its section (newest activity first). */
+function toTop(id) {
+  const li = link(id)?.closest("li");
+  if (li && li.parentElement.firstElementChild !== li) li.parentElement.prepend(li);
+}
+
+/** Presence dots (and words) of one person, wherever they are on the page. */
+export function setPresence(userId, status) {
+  for (const dot of document.querySelectorAll(`.presence[data-user-id="${userId}"]`)) {
+    dot.dataset.status = status;
+    dot.setAttribute("aria-label", status);
+    dot.title = status;
+  }
+  for (const word of document.querySelectorAll(`[data-status-for="${userId}"]`)) word.textContent = status;
+}
+
+/** Re-reads every count from the server (after a reconnect, or when counts may be off). */
+export async function refreshUnread() {
+  try {
+    const res = await fetch("/api/v1/unread", { credentials: "same-origin" });
+    if (!res.ok) return;
+    const u = await res.json();
+    for (const a of document.querySelectorAll("#sidebar a.conv")) {
+      const id = a.dataset.conversationId;
+      setCounts(id, u.conversations?.[id] || 0, u.mention_counts?.[id] || 0);
+    }
+  } catch {
+    /* offline: the badges stay as they are */
+  }
+}
+
+/** Adds conversations the list does not show yet (joined or added elsewhere). */
+async function refreshList() {
+  try {
+    const res = await fetch("/api/v1/conversations", { credentials: "same-origin" });
+    if (!res.ok) return;
+    const body = await res.json();
+    for (const c of body.conversations || body) {
+      if (!link(c.id)) addEntry(c);
+      setCounts(c.id, c.unread || 0, c.mentions || 0);
+    }
+  } catch {
+    /* try again on the next change */
+  }
+}
+
+function addEntry(c) {
+  const section = { channel: "nav-channels", group: "nav-groups", direct: "nav-directs" }[c.kind];
+  const list = document.querySelector(`#sidebar ul[data-kind="${section}"]`);
+  if (!list) return;
+  const li = document.createElement("li");
+  const a = document.createElement("a");
+  a.className = "conv";
+  a.href = `/c/${c.id}`;
+  a.dataset.conversationId = c.id;
+  a.dataset.kind = c.kind;
+  const icon = document.createElement("span");
+  if (c.kind === "direct" && c.other) {
+    icon.className = "presence";
+    icon.dataset.userId = c.other.id;
+    icon.dataset.status = "offline";
+  } else {
+    icon.className = "conv-icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = c.kind === "group" ? "🔒" : "#";
+  }
+  const name = document.createElement("span");
+  name.className = "conv-name";
+  name.textContent = c.title || c.name || "Direct message";
+  a.append(icon, name, badge("mention", "@", " mentions"), badge("unread", "", " unread"));
+  li.append(a);
+  list.prepend(li);
+  list.parentElement.querySelector(".nav-empty")?.remove();
+}
+
+function badge(kind, prefix, words) {
+  const b = document.createElement("span");
+  b.className = `badge ${kind}-badge`;
+  b.hidden = true;
+  const n = document.createElement("span");
+  n.className = "n";
+  n.textContent = "0";
+  const hidden = document.createElement("span");
+  hidden.className = "visually-hidden";
+  hidden.textContent = words;
+  b.append(prefix, n, hidden);
+  return b;
+}
+
+/** Whether a message fragment mentions `me` (parsed inert, in a template). */
+function mentionsMe(html, me) {
+  const t = document.createElement("template");
+  t.innerHTML = html || "";
+  return !!t.content.querySelector(`.mention[data-user-id="${me}"]`);
+}
+
+/**
+ * Keeps the list current from live events. `reading(id)` says whether the person is
+ * looking at that conversation's newest messages right now (then nothing is unread).
+ */
+export function initSidebar(live, me, reading) {
+  let refreshTimer;
+  const refreshSoon = () => {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refreshUnread, 300);
+  };
+  live.on("ready", () => refreshUnread());
+  live.on("presence", (f) => setPresence(f.user_id, f.status));
+  live.on("event", (f) => {
+    const id = f.conversation;
+    const data = f.data || {};
+    switch (f.event) {
+      case "message.created": {
+        toTop(id);
+        const m = data.message;
+        if (!m || String(m.sender?.id) === me || reading(id)) return;
+        const a = link(id);
+        if (!a) return refreshList();
+        const mentioned = mentionsMe(data.html, me);
+        setCounts(id, count(a, "unread") + 1, count(a, "mention") + (mentioned ? 1 : 0));
+        break;
+      }
+      case "message.deleted":
+        refreshSoon();
+        break;
+      case "read.updated":
+        if (String(data.user?.id) === me) refreshSoon();
+        break;
+      case "conversation.updated": {
+        const c = data.conversation;
+        const a = link(id);
+        if (!a || !c) return;
+        if (c.kind !== "direct") a.querySelector(".conv-name").textContent = c.name;
+        a.classList.toggle("archived", !!c.archived);
+        break;
+      }
+      case "membership.changed": {
+        if (String(data.user?.id) !== me) return;
+        if (["left", "removed"].includes(data.action)) link(id)?.closest("li")?.remove();
+        else if (!link(id)) refreshList();
+        updateTitle();
+        break;
+      }
+    }
+  });
+}
+
+/** The menu button opens the list as a panel on narrow screens (a plain link without script). */
+export function initMenu() {
+  const toggle = document.querySelector(".menu-toggle");
+  const nav = document.getElementById("sidebar");
+  if (!toggle || !nav) return;
+  const set = (open) => {
+    nav.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) nav.querySelector("a[aria-current], a")?.focus();
+  };
+  toggle.addEventListener("click", (e) => {
+    e.preventDefault();
+    set(!nav.classList.contains("open"));
+  });
+  toggle.addEventListener("keydown", (e) => {
+    if (e.key === " ") {
+      e.preventDefault();
+      set(!nav.classList.contains("open"));
+    }
+  });
+  nav.querySelector(".close-nav")?.addEventListener("click", (e) => {
+    e.preventDefault();
+    set(false);
+    toggle.focus();
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && nav.classList.contains("open")) {
+      set(false);
+      toggle.focus();
+    }
+  });
+  updateTitle();
+}

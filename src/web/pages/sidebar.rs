@@ -1,0 +1,129 @@
+//! The conversation list beside every signed-in page: channels, groups and directs with
+//! unread and mention badges, plus the ways to find more (channel browser, people).
+
+use maud::{Markup, html};
+use std::collections::HashMap;
+
+use crate::domain::UserId;
+use crate::domain::chat::{ConversationId, Kind, Summary};
+use crate::hub::Presence;
+
+/// Who is around, for presence dots.
+pub type Presences = HashMap<UserId, Presence>;
+
+/// Which of the sidebar's own links is the page on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Conversation(ConversationId),
+    Channels,
+    People,
+    Elsewhere,
+}
+
+/// What the sidebar shows.
+pub struct Nav<'a> {
+    pub summaries: &'a [Summary],
+    pub place: Place,
+    pub presence: &'a Presences,
+}
+
+/// `online`, `away` or `offline`, as the stylesheet and script name them.
+pub fn status(p: Option<&Presence>) -> &'static str {
+    match p {
+        Some(Presence::Online) => "online",
+        Some(Presence::Away) => "away",
+        _ => "offline",
+    }
+}
+
+/// A presence dot with words for screen readers.
+pub fn presence_dot(user: UserId, p: Option<&Presence>) -> Markup {
+    let s = status(p);
+    html! { span.presence data-user-id=(user) data-status=(s) role="img" aria-label=(s) title=(s) {} }
+}
+
+/// What to call a conversation in lists and headings.
+pub fn title(s: &Summary) -> &str {
+    match s.title() {
+        "" => "Direct message",
+        t => t,
+    }
+}
+
+fn current(place: Place, here: Place) -> Option<&'static str> {
+    (place == here).then_some("page")
+}
+
+pub fn sidebar(nav: &Nav) -> Markup {
+    let of = |kind: Kind| {
+        nav.summaries
+            .iter()
+            .filter(move |s| s.conversation.kind == kind)
+    };
+    html! {
+        nav #sidebar.sidebar aria-label="Conversations" {
+            a.close-nav href="#main" role="button" aria-label="Close conversation list" { "×" }
+            ul.nav-links {
+                li { a href="/channels" aria-current=[current(nav.place, Place::Channels)] {
+                    span.icon aria-hidden="true" { "#" } "Browse channels" } }
+                li { a href="/channels#new-group" { span.icon aria-hidden="true" { "+" } "New group" } }
+                li { a href="/people" aria-current=[current(nav.place, Place::People)] {
+                    span.icon aria-hidden="true" { "@" } "People" } }
+            }
+            (section(nav, "nav-channels", "Channels", of(Kind::Channel), "Join a channel from the channel browser."))
+            (section(nav, "nav-groups", "Groups", of(Kind::Group), "Private groups you are in appear here."))
+            (section(nav, "nav-directs", "Direct messages", of(Kind::Direct), "Message someone from People."))
+        }
+    }
+}
+
+fn section<'a>(
+    nav: &Nav,
+    id: &str,
+    heading: &str,
+    items: impl Iterator<Item = &'a Summary>,
+    empty: &str,
+) -> Markup {
+    let items: Vec<&Summary> = items.collect();
+    html! {
+        section.nav-section aria-labelledby=(id) {
+            h2 id=(id) { (heading) }
+            ul.conv-list data-kind=(id) {
+                @for s in &items { (entry(nav, s)) }
+            }
+            @if items.is_empty() { p.nav-empty { (empty) } }
+        }
+    }
+}
+
+/// One conversation in the list; the page script keeps its badges current.
+pub fn entry(nav: &Nav, s: &Summary) -> Markup {
+    let c = &s.conversation;
+    let here = current(nav.place, Place::Conversation(c.id));
+    html! {
+        li {
+            a.conv.unread[s.unread > 0].archived[c.archived] href={ "/c/" (c.id) } data-conversation-id=(c.id)
+                data-kind=(c.kind.as_str()) aria-current=[here] {
+                @match (c.kind, &s.other) {
+                    (Kind::Direct, Some(other)) => { (presence_dot(other.id, nav.presence.get(&other.id))) }
+                    (Kind::Group, _) => { span.conv-icon aria-hidden="true" { "🔒" } }
+                    _ => { span.conv-icon aria-hidden="true" { "#" } }
+                }
+                span.conv-name { (title(s)) }
+                (badges(s.unread, s.mentions))
+            }
+        }
+    }
+}
+
+/// Unread and mention counts; hidden at zero so the script only changes numbers.
+pub fn badges(unread: i64, mentions: i64) -> Markup {
+    html! {
+        span.badge.mention-badge data-mentions=(mentions) hidden[mentions == 0] {
+            "@" span.n { (mentions) } span.visually-hidden { " mentions" }
+        }
+        span.badge.unread-badge data-unread=(unread) hidden[unread == 0] {
+            span.n { (unread) } span.visually-hidden { " unread" }
+        }
+    }
+}
