@@ -233,6 +233,18 @@ pub async fn react(
         .await
 }
 
+/// One message, for a member of its conversation (`NotFound` for anyone else).
+pub async fn get(chat: &Chat, user: &User, id: MessageId) -> Result<Message> {
+    let me = user.clone();
+    chat.db
+        .read(move |conn| {
+            let message = store::get(conn, id)?;
+            membership(conn, &me, message.conversation_id)?;
+            Ok(message)
+        })
+        .await
+}
+
 /// A page of history for a member. `limit` is 1–100.
 pub async fn history(
     chat: &Chat,

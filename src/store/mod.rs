@@ -8,7 +8,6 @@ pub mod messages;
 pub mod reactions;
 pub mod reads;
 pub mod sessions;
-pub mod ui;
 pub mod users;
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ use crate::domain::chat::{ConversationId, Message, MessageId, Summary};
 use crate::domain::{User, UserId};
 use crate::error::{Error, Result};
 use crate::store::messages::Cursor;
-use crate::store::ui;
 
 /// Messages per page of history.
 const PAGE: usize = 50;
@@ -246,12 +245,7 @@ async fn message_page(
     Path(id): Path<MessageId>,
 ) -> Result<Response, PageError> {
     let user = &session.0.user;
-    let uid = user.id;
-    let message = app
-        .chat
-        .db
-        .read(move |conn| ui::message_for_member(conn, uid, id))
-        .await?;
+    let message = chat::messages::get(&app.chat, user, id).await?;
     let (summaries, presence) = nav_data(&app, user, []).await?;
     let read_only = summaries
         .iter()
