@@ -427,6 +427,14 @@ async fn senders_over_their_rate_are_told_to_slow_down() {
     let res = ada.post(&path, json!({"body": "more"})).await;
     assert_eq!(res.status(), 429);
     assert_eq!(common::error_code(res).await, "rate_limited");
+    // A retry of a message that was stored is answered even over the limit.
+    let page = ada.json(&format!("{path}?limit=1")).await;
+    let stored = page["messages"][0].clone();
+    assert_eq!(stored["client_id"], Value::Null);
+    let res = ada
+        .post(&path, json!({"body": "again", "client_id": "r-1"}))
+        .await;
+    assert_eq!(res.status(), 429, "a new client_id is a new send");
     let mut ws = ada.ws(None).await;
     ws.send(json!({"op": "send", "req": 1, "conversation": room, "body": "ws too"}))
         .await;

@@ -89,6 +89,20 @@ pub async fn send(
         .map(chat::client_id)
         .transpose()?;
     if chat.send_limit.check_key(&user.id).is_err() {
+        // A retry of a message already stored is not a new send: answer it, limit or not.
+        if let Some(cid) = client_id.clone() {
+            let (me, conversation) = (user.id, conversation);
+            let stored = chat
+                .db
+                .read(move |conn| store::by_client_id(conn, me, &cid))
+                .await?;
+            if let Some(id) = stored {
+                let first = get(chat, user, id).await?;
+                if first.conversation_id == conversation {
+                    return Ok(first);
+                }
+            }
+        }
         return Err(Error::RateLimited { retry_after: 1 });
     }
     let (hub, me) = (chat.hub.clone(), user.clone());
