@@ -430,3 +430,13 @@ fn nonempty_input_never_renders_empty() {
         "<p>[a]: https://x.example</p>"
     );
 }
+
+#[test]
+fn plain_text_drops_the_marks_and_keeps_the_words() {
+    assert_eq!(
+        plain_text("Hello from **Ann**, see `code`\n> quoted"),
+        "Hello from Ann, see code quoted"
+    );
+    assert_eq!(plain_text("<b>raw</b> stays"), "<b>raw</b> stays");
+    assert_eq!(plain_text("- one\n- two"), "one two");
+}

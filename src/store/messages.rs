@@ -32,7 +32,10 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
                     username: row.get(15)?,
                     display_name: row.get(16)?,
                 },
-                excerpt: body.chars().take(EXCERPT_CHARS).collect(),
+                excerpt: crate::render::plain_text(&body)
+                    .chars()
+                    .take(EXCERPT_CHARS)
+                    .collect(),
                 deleted: row.get(13)?,
             })
         }

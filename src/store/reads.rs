@@ -58,7 +58,7 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
             let body: String = row.get(16)?;
             Some(LastMessage {
                 id,
-                excerpt: body.chars().take(100).collect(),
+                excerpt: crate::render::plain_text(&body).chars().take(100).collect(),
                 created_at: row.get(17)?,
                 sender: UserRef {
                     id: row.get(18)?,
