@@ -1,6 +1,7 @@
 //! The `hearth` binary: parse the command line, start logging, run, map errors to an exit code.
 
 use clap::Parser;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use hearth::cli::{self, Cli};
@@ -28,9 +29,11 @@ fn main() -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    // Colours only for a person at a terminal, never in log files or journald.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -59,7 +59,7 @@ pub fn setup(shell: Shell, view: SetupView) -> Markup {
         html! {
             section.card {
                 h1 { "Welcome to Hearth" }
-                p.lead { "Create the first admin account. You can invite everyone else afterwards." }
+                p.lead { "Create the first admin account. Add everyone else afterwards with " code { "hearth user add" } "." }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }
                 form method="post" action="/setup" {
                     input type="hidden" name="token" value=(view.token);
