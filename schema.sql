@@ -135,3 +135,12 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
     INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
 END;
+
+-- version 3: indexes for unread counts and for the mentions of one message
+-- Counting a member's unread messages walks (conversation_id, id) past their read marker and
+-- checks sender_id and deleted_at of each: this index covers all four, so the count is an
+-- index-only range scan (deleted_at is listed only so SQLite sees the index as covering).
+CREATE INDEX messages_unread ON messages(conversation_id, id, sender_id, deleted_at)
+    WHERE deleted_at IS NULL;
+-- Editing or deleting a message replaces its mentions: find them without scanning them all.
+CREATE INDEX mentions_by_message ON mentions(message_id);

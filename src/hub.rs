@@ -1,6 +1,7 @@
 //! Live fan-out: the open sockets of each user, conversation member caches, typing and presence.
 //!
-//! Every frame is serialized once and shared (`Utf8Bytes` clones are reference counts).
+//! Every frame is serialized once and shared: each delivery wraps it in one `Arc` that all
+//! recipients' queues hold (a queue slot is one pointer, so an idle socket's queue is small).
 //! Each socket has a bounded queue; a socket whose queue is full is closed with 4008 and
 //! resumes by `since`, so a slow reader never blocks a sender.
 
@@ -8,7 +9,7 @@ use axum::extract::ws::Utf8Bytes;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
@@ -36,7 +37,7 @@ pub struct Conn {
     pub id: u64,
     pub user: UserId,
     pub session: Vec<u8>,
-    tx: mpsc::Sender<Outgoing>,
+    tx: mpsc::Sender<Arc<Outgoing>>,
     kick: Notify,
     close_code: AtomicU16,
     away: AtomicBool,
@@ -52,6 +53,15 @@ impl Conn {
                 return code;
             }
             notified.await;
+        }
+    }
+
+    /// The close code the hub asked for, if it has (checked before each write: a socket that
+    /// lost a frame must not send later ones, or resuming by `since` would skip the lost one).
+    pub fn closing(&self) -> Option<u16> {
+        match self.close_code.load(Ordering::Acquire) {
+            0 => None,
+            code => Some(code),
         }
     }
 
@@ -82,6 +92,11 @@ struct Inner {
     typing: Mutex<HashMap<(UserId, ConversationId), Instant>>,
     next_id: AtomicU64,
     stats: HubStats,
+    /// The newest event seq this hub has delivered or been told of; valid once `seq_known`.
+    last_seq: AtomicI64,
+    seq_known: AtomicBool,
+    /// Where presence changes queue for the one task that announces them in batches.
+    presence: OnceLock<mpsc::UnboundedSender<(UserId, Presence)>>,
 }
 
 /// Handle to the hub; clones share it.
@@ -110,7 +125,7 @@ impl Hub {
         user: UserId,
         session: Vec<u8>,
         max: usize,
-    ) -> Result<(Arc<Conn>, mpsc::Receiver<Outgoing>)> {
+    ) -> Result<(Arc<Conn>, mpsc::Receiver<Arc<Outgoing>>)> {
         let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
         let conn = Arc::new(Conn {
             id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
@@ -151,11 +166,17 @@ impl Hub {
 
     /// Sends one frame to every socket of every recipient.
     pub fn deliver(&self, recipients: &[UserId], out: &Outgoing) {
+        if out.seq > 0 {
+            // Before the sockets are looked at: a socket registered too late for this frame
+            // reads a current seq that already covers it.
+            self.inner.last_seq.fetch_max(out.seq, Ordering::AcqRel);
+        }
+        let shared = Arc::new(out.clone());
         let conns = self.inner.conns.read().expect("hub lock");
         let mut delivered = 0;
         for user in recipients {
             for conn in conns.get(user).into_iter().flatten() {
-                match conn.tx.try_send(out.clone()) {
+                match conn.tx.try_send(shared.clone()) {
                     Ok(()) => delivered += 1,
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         self.inner
@@ -172,6 +193,28 @@ impl Hub {
             .stats
             .delivered
             .fetch_add(delivered, Ordering::Relaxed);
+    }
+
+    /// The newest event seq, once known (see [`Hub::note_seq`]): what `ready` reports.
+    pub fn current_seq(&self) -> Option<i64> {
+        self.inner
+            .seq_known
+            .load(Ordering::Acquire)
+            .then(|| self.inner.last_seq.load(Ordering::Acquire))
+    }
+
+    /// Records the newest seq read from the event log, so later `ready`s need no read.
+    pub fn note_seq(&self, seq: i64) {
+        self.inner.last_seq.fetch_max(seq, Ordering::AcqRel);
+        self.inner.seq_known.store(true, Ordering::Release);
+    }
+
+    /// The queue of presence changes; `start` makes it (and its consumer) on first use.
+    pub fn presence_queue(
+        &self,
+        start: impl FnOnce() -> mpsc::UnboundedSender<(UserId, Presence)>,
+    ) -> &mpsc::UnboundedSender<(UserId, Presence)> {
+        self.inner.presence.get_or_init(start)
     }
 
     /// Sends a frame to every socket of one user except `skip`.
@@ -317,6 +360,19 @@ mod tests {
         }
         assert_eq!(slow.kicked().await, CLOSE_LAGGING);
         assert_eq!(hub.stats().lagging_closed.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn the_current_seq_is_known_once_noted_and_follows_deliveries() {
+        let hub = Hub::default();
+        assert_eq!(hub.current_seq(), None);
+        hub.deliver(&[], &frame(5));
+        assert_eq!(hub.current_seq(), None, "unknown until read from the log");
+        hub.note_seq(3);
+        assert_eq!(hub.current_seq(), Some(5));
+        hub.deliver(&[], &frame(0));
+        hub.deliver(&[], &frame(9));
+        assert_eq!(hub.current_seq(), Some(9));
     }
 
     #[test]

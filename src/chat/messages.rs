@@ -140,7 +140,7 @@ pub async fn send(
                 now,
             };
             let id = store::insert(ctx.conn, &new)?;
-            store::set_mentions(ctx.conn, id, conversation, &mentioned)?;
+            store::add_mentions(ctx.conn, id, conversation, &mentioned)?;
             convs::touch(ctx.conn, conversation, id, now)?;
             reads::mark_read(ctx.conn, conversation, me.id, id)?;
             let message = store::get(ctx.conn, id)?;

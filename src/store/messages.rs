@@ -189,6 +189,19 @@ pub fn set_mentions(
 ) -> Result<()> {
     conn.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?
         .execute([message])?;
+    add_mentions(conn, message, conversation, users)
+}
+
+/// Records the mentions of a message that has none yet (a new one: nothing to delete first).
+pub fn add_mentions(
+    conn: &Connection,
+    message: MessageId,
+    conversation: ConversationId,
+    users: &[UserId],
+) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO mentions (user_id, conversation_id, message_id) VALUES (?1, ?2, ?3)",
     )?;

@@ -3,14 +3,20 @@
 //! Order of a connection: register with the hub first (live events start queueing), answer
 //! `hello` with `ready`, replay what the client missed from the event log, then stream the
 //! queue, skipping any seq already sent. No gap, no duplicate.
+//!
+//! Writes are batched: a reply and every frame already queued go out with one flush (one
+//! write on the socket), so a burst costs one syscall per socket rather than one per frame.
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 use super::App;
 use super::api::ApiError;
@@ -19,7 +25,7 @@ use crate::chat::{self, json as views};
 use crate::domain::User;
 use crate::domain::chat::{ConversationId, MessageId};
 use crate::error::Error;
-use crate::hub::{CLOSE_SHUTDOWN, Conn, Outgoing, Presence};
+use crate::hub::{CLOSE_SHUTDOWN, Conn, Hub, Outgoing, Presence};
 use crate::store::events;
 use crate::store::memberships;
 
@@ -32,6 +38,14 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(70);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 /// A socket that cannot take a frame for this long is dropped (its reader is gone).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes each socket reads at a time (and keeps allocated while idle).
+const READ_BUFFER: usize = 2 * 1024;
+/// The most queued frames written before one flush.
+const WRITE_BATCH: usize = 64;
+/// The most presence changes announced with one database read.
+const PRESENCE_BATCH: usize = 256;
+
+type Queue = mpsc::Receiver<Arc<Outgoing>>;
 
 async fn send(socket: &mut WebSocket, frame: Message) -> bool {
     matches!(
@@ -52,7 +66,10 @@ pub async fn upgrade(State(app): State<App>, headers: HeaderMap, ws: WebSocketUp
         Ok(session) => session,
         Err(err) => return ApiError(err).into_response(),
     };
-    ws.read_buffer_size(4 * 1024)
+    // Small buffers: an idle socket keeps its read buffer, and 10,000 of them add up. Client
+    // frames are small JSON ops; a rare big one is read in a few steps. Writes coalesce up to
+    // 4 KiB (two or three events) per syscall.
+    ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
@@ -96,25 +113,79 @@ async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocke
     }
 }
 
-/// Tells the people who share a group or direct with `user` how they are.
+/// Tells the people who share a group or direct with `user` how they are. Changes queue for
+/// one announcer task, which looks up contacts for many of them in one read (a storm of
+/// connects costs a few reads, not one per socket).
 fn announce_presence(app: &App, user: i64, status: Presence) {
-    let chat = app.chat.clone();
-    tokio::spawn(async move {
-        if let Ok(contacts) = chat
-            .db
-            .read(move |conn| memberships::contacts(conn, user))
-            .await
-        {
-            let frame = json!({"type": "presence", "user_id": user, "status": status}).to_string();
-            chat.hub.deliver(
-                &contacts,
-                &Outgoing {
-                    seq: 0,
-                    frame: Utf8Bytes::from(frame),
-                },
-            );
-        }
+    let queue = app.chat.hub.presence_queue(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(announcer(app.chat.clone(), rx));
+        tx
     });
+    let _ = queue.send((user, status));
+}
+
+async fn announcer(chat: chat::Chat, mut changes: mpsc::UnboundedReceiver<(i64, Presence)>) {
+    let mut batch = Vec::with_capacity(PRESENCE_BATCH);
+    while changes.recv_many(&mut batch, PRESENCE_BATCH).await > 0 {
+        let users: Vec<i64> = batch.iter().map(|(user, _)| *user).collect();
+        let contacts = chat
+            .db
+            .read(move |conn| {
+                users
+                    .iter()
+                    .map(|user| memberships::contacts(conn, *user))
+                    .collect::<crate::error::Result<Vec<_>>>()
+            })
+            .await;
+        if let Ok(contacts) = contacts {
+            for ((user, status), to) in batch.iter().zip(contacts) {
+                if !to.is_empty() {
+                    let frame = json!({"type": "presence", "user_id": user, "status": status});
+                    chat.hub.deliver(
+                        &to,
+                        &Outgoing {
+                            seq: 0,
+                            frame: Utf8Bytes::from(frame.to_string()),
+                        },
+                    );
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Writes `first` (if any) and the frames already queued, skipping seqs already sent, then
+/// flushes once; stops taking frames once the hub has asked for a close. False when the
+/// socket is gone or stuck.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Option<Message>,
+    conn: &Conn,
+    queue: &mut Queue,
+    last_sent: &mut i64,
+) -> bool {
+    let work = async {
+        if let Some(frame) = first {
+            socket.feed(frame).await?;
+        }
+        for _ in 0..WRITE_BATCH {
+            if conn.closing().is_some() {
+                break;
+            }
+            let Ok(out) = queue.try_recv() else { break };
+            if out.seq != 0 {
+                if out.seq <= *last_sent {
+                    continue;
+                }
+                *last_sent = out.seq;
+            }
+            socket.feed(Message::Text(out.frame.clone())).await?;
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, work).await, Ok(Ok(())))
 }
 
 /// Runs one socket until it ends; returns the frame to close with, if any.
@@ -122,7 +193,7 @@ async fn serve_socket(
     app: &App,
     user: &User,
     conn: &Conn,
-    queue: &mut tokio::sync::mpsc::Receiver<Outgoing>,
+    queue: &mut Queue,
     socket: &mut WebSocket,
 ) -> Option<Message> {
     let mut last_sent = match await_hello(app, user, socket).await {
@@ -134,12 +205,33 @@ async fn serve_socket(
     ping.tick().await;
     loop {
         tokio::select! {
+            // Queue first: draining it is what keeps a socket from falling behind, and a wake-up
+            // for a delivery then costs one poll. Client frames wait at most one written batch.
+            biased;
+            out = queue.recv() => {
+                let out = out?;
+                if let Some(code) = conn.closing() {
+                    return Some(close_for(code));
+                }
+                if out.seq != 0 {
+                    if out.seq <= last_sent {
+                        continue;
+                    }
+                    last_sent = out.seq;
+                }
+                let first = Message::Text(out.frame.clone());
+                if !write_batch(socket, Some(first), conn, queue, &mut last_sent).await {
+                    return None;
+                }
+            }
             incoming = socket.recv() => {
                 heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(raw))) => {
-                        let reply = handle(app, user, conn, &raw).await;
-                        if let Some(reply) = reply && !send(socket, reply).await {
+                        // Boxed: the op futures are large and an idle socket should not carry them.
+                        let reply = Box::pin(handle(app, user, conn, &raw)).await;
+                        // The reply and what the op queued (its own event) leave in one write.
+                        if reply.is_some() && !write_batch(socket, reply, conn, queue, &mut last_sent).await {
                             return None;
                         }
                     }
@@ -154,26 +246,7 @@ async fn serve_socket(
                     Some(Err(err)) => return too_big(&err).then(|| close(1009, "frame too large")),
                 }
             }
-            out = queue.recv() => {
-                let out = out?;
-                if out.seq != 0 {
-                    if out.seq <= last_sent {
-                        continue;
-                    }
-                    last_sent = out.seq;
-                }
-                if !send(socket, Message::Text(out.frame)).await {
-                    return None;
-                }
-            }
-            code = conn.kicked() => {
-                let reason = match code {
-                    crate::hub::CLOSE_LAGGING => "fell behind; resume with since",
-                    CLOSE_SHUTDOWN => "server stopping",
-                    _ => "session ended",
-                };
-                return Some(close(code, reason));
-            }
+            code = conn.kicked() => return Some(close_for(code)),
             _ = ping.tick() => {
                 if heard.elapsed() > IDLE_TIMEOUT {
                     return Some(close(4000, "idle timeout"));
@@ -184,6 +257,16 @@ async fn serve_socket(
             }
         }
     }
+}
+
+/// The close frame for a hub's kick.
+fn close_for(code: u16) -> Message {
+    let reason = match code {
+        crate::hub::CLOSE_LAGGING => "fell behind; resume with since",
+        CLOSE_SHUTDOWN => "server stopping",
+        _ => "session ended",
+    };
+    close(code, reason)
 }
 
 fn too_big(err: &axum::Error) -> bool {
@@ -229,9 +312,7 @@ async fn await_hello(
             }
         }
     };
-    let (current, oldest) = app
-        .db
-        .read(|conn| Ok((events::current_seq(conn)?, events::oldest_seq(conn)?)))
+    let (current, oldest) = current_seq(&app.chat.hub, &app.db, since.is_some())
         .await
         .map_err(|_| Some(close(1011, "database unavailable")))?;
     let ready = json!({"type": "ready", "seq": current, "user": views_user(user)});
@@ -268,6 +349,23 @@ async fn await_hello(
             return Ok(last.max(current));
         }
     }
+}
+
+/// The current seq (and, for a resume, the oldest kept). A fresh connection takes the seq the
+/// hub knows; only a resume, or the first socket after a start, reads the event log.
+async fn current_seq(
+    hub: &Hub,
+    db: &crate::db::Db,
+    resume: bool,
+) -> crate::error::Result<(i64, Option<i64>)> {
+    if !resume && let Some(current) = hub.current_seq() {
+        return Ok((current, None));
+    }
+    let (current, oldest) = db
+        .read(|conn| Ok((events::current_seq(conn)?, events::oldest_seq(conn)?)))
+        .await?;
+    hub.note_seq(current);
+    Ok((current, oldest))
 }
 
 fn views_user(user: &User) -> Value {

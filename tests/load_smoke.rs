@@ -1,0 +1,130 @@
+//! The load harness at tiny scale: every scenario runs end to end against the real binary and
+//! prints its table and, last, the JSON line with its named figures. No timing is asserted:
+//! targets live in the benchmark (`cargo bench --bench load`), not in tests.
+
+#[path = "../benches/harness/mod.rs"]
+mod harness;
+
+use serde_json::Value;
+
+/// Runs a scenario; checks the last printed line is the JSON object with these numeric fields.
+fn smoke(args: &[&str], fields: &[&str]) -> Value {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let mut out = Vec::new();
+    let returned =
+        harness::run(&args, &mut out).unwrap_or_else(|e| panic!("{} failed: {e:#}", args[0]));
+    let text = String::from_utf8(out).expect("utf-8 output");
+    let last = text.lines().last().expect("some output");
+    let printed: Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last line is not JSON ({e}):\n{text}"));
+    assert_eq!(printed, returned);
+    assert_eq!(printed["scenario"], args[0].as_str());
+    for field in fields {
+        assert!(
+            printed[field].is_number(),
+            "{field} missing from the JSON line:\n{text}"
+        );
+        assert!(
+            text.contains(field),
+            "{field} missing from the table:\n{text}"
+        );
+    }
+    printed
+}
+
+#[test]
+fn post_scenario_runs() {
+    let json = smoke(
+        &[
+            "post",
+            "--senders",
+            "2",
+            "--seconds",
+            "0.3",
+            "--latency-posts",
+            "20",
+            "--warmup",
+            "4",
+        ],
+        &["posts_per_s", "p50_ms", "p99_ms"],
+    );
+    assert!(json["posts"].as_u64().unwrap() > 0, "{json}");
+}
+
+#[test]
+fn fanout_scenario_runs() {
+    let json = smoke(
+        &[
+            "fanout",
+            "--clients",
+            "5",
+            "--posts",
+            "3",
+            "--interval-ms",
+            "20",
+            "--burst",
+            "3",
+        ],
+        &["p50_ms", "p99_ms", "deliveries_per_s"],
+    );
+    assert_eq!(json["incomplete_posts"], 0, "{json}");
+}
+
+#[test]
+fn idle_scenario_runs() {
+    let json = smoke(
+        &["idle", "--clients", "5", "--settle-ms", "100"],
+        &["rss_mb"],
+    );
+    assert_eq!(json["failures"], 0, "{json}");
+    assert_eq!(json["open_sockets"], 5.0, "{json}");
+}
+
+#[test]
+fn connect_scenario_runs() {
+    let json = smoke(&["connect", "--clients", "5"], &["total_s", "failures"]);
+    assert_eq!(json["failures"], 0, "{json}");
+}
+
+#[test]
+fn history_scenario_runs() {
+    smoke(
+        &[
+            "history",
+            "--messages",
+            "2000",
+            "--conversations",
+            "4",
+            "--users",
+            "6",
+            "--member-of",
+            "2",
+            "--iterations",
+            "50",
+            "--connections",
+            "2",
+            "--seconds",
+            "0.3",
+        ],
+        &["p99_ms", "http_rps"],
+    );
+}
+
+#[test]
+fn footprint_scenario_runs() {
+    smoke(
+        &["footprint", "--runs", "1", "--settle-ms", "50"],
+        &["cold_start_ms", "idle_rss_mb", "binary_mb"],
+    );
+}
+
+#[test]
+fn unknown_scenarios_and_options_are_refused() {
+    let mut out = Vec::new();
+    assert!(harness::run(&["nonsense".to_string()], &mut out).is_err());
+    let args: Vec<String> = ["footprint", "--runs", "1", "--bogus", "1"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert!(harness::run(&args, &mut out).is_err());
+}
