@@ -572,3 +572,59 @@ async fn api_errors_are_json_whatever_goes_wrong() {
     assert_eq!(res.status(), 404);
     assert_eq!(common::error_code(res).await, "not_found");
 }
+
+#[tokio::test]
+async fn presence_is_told_only_when_it_changes() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    ada.post("/api/v1/directs", json!({"user_id": bob.id}))
+        .await;
+    let mut wa = ada.ws(None).await;
+    let first = bob.ws(None).await;
+    assert_eq!(skip_to(&mut wa, "presence").await["status"], "online");
+    let mut second = bob.ws(None).await;
+    // A second tab is no news; going idle in every tab is.
+    second
+        .send(json!({"op": "presence", "status": "away"}))
+        .await;
+    drop(first);
+    let p = skip_to(&mut wa, "presence").await;
+    assert_eq!(
+        (p["user_id"].as_i64(), p["status"].as_str()),
+        (Some(bob.id), Some("away"))
+    );
+    drop(second);
+    assert_eq!(skip_to(&mut wa, "presence").await["status"], "offline");
+}
+
+#[tokio::test]
+async fn a_since_from_the_future_asks_for_a_resync_and_binary_frames_are_refused() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let mut ws = ada.ws(Some(1_000_000)).await;
+    assert_eq!(ws.next_non_presence().await["type"], "resync");
+    let mut raw = common::Ws::open(&ada.base, &ada.cookie).await.unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    raw.send(tokio_tungstenite::tungstenite::Message::binary(vec![
+        1, 2, 3,
+    ]))
+    .await
+    .unwrap();
+    let frame = tokio::time::timeout(common::WAIT, raw.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let err: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(err["code"], "invalid");
+    raw.send(json!({"op": "hello"}).to_string().into())
+        .await
+        .unwrap();
+    let frame = tokio::time::timeout(common::WAIT, raw.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let ready: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(ready["type"], "ready");
+}

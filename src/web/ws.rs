@@ -94,6 +94,7 @@ fn error_frame(req: &Value, err: &Error) -> Message {
 
 async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
     let hub = app.chat.hub.clone();
+    let before = hub.presence(user.id);
     let (conn, mut queue) = match hub.register(user.id, session, app.config.max_sockets_per_user) {
         Ok(registered) => registered,
         Err(_) => {
@@ -101,15 +102,21 @@ async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocke
             return;
         }
     };
-    if hub.presence(user.id) == Presence::Online {
-        announce_presence(&app, user.id, Presence::Online);
+    // Only a change is news: a second tab of someone already online says nothing.
+    let now = hub.presence(user.id);
+    if now != before {
+        announce_presence(&app, user.id, now);
     }
     let outcome = serve_socket(&app, &user, &conn, &mut queue, &mut socket).await;
     if let Some(frame) = outcome {
         send(&mut socket, frame).await;
     }
-    if hub.unregister(&conn) {
-        announce_presence(&app, user.id, Presence::Offline);
+    let before = hub.presence(user.id);
+    hub.unregister(&conn);
+    // The last socket gone means offline; the last active one gone (idle tabs left) means away.
+    let now = hub.presence(user.id);
+    if now != before {
+        announce_presence(&app, user.id, now);
     }
 }
 
@@ -292,6 +299,13 @@ async fn await_hello(
             Err(_) => return Err(Some(close(4000, "no hello"))),
             Ok(Some(Ok(Message::Text(raw)))) => raw,
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Binary(_)))) => {
+                let err = Error::invalid("frames must be JSON text");
+                if socket.send(error_frame(&Value::Null, &err)).await.is_err() {
+                    return Err(None);
+                }
+                continue;
+            }
             Ok(Some(Err(err))) => return Err(too_big(&err).then(|| close(1009, "frame too large"))),
             Ok(_) => return Err(None),
         };
@@ -317,12 +331,14 @@ async fn await_hello(
         .map_err(|_| Some(close(1011, "database unavailable")))?;
     let ready = json!({"type": "ready", "seq": current, "user": views_user(user)});
     socket.send(text(ready)).await.map_err(|_| None)?;
-    let Some(since) = since.filter(|s| *s < current) else {
+    let Some(since) = since.filter(|s| *s != current) else {
         return Ok(current);
     };
+    // A since from the future (the database was restored from a backup) is as lost as one
+    // from too long ago: the client must start over.
     let too_old =
         oldest.is_some_and(|oldest| since < oldest - 1) || current - since > MAX_REPLAY as i64;
-    if too_old || since < 0 {
+    if too_old || since < 0 || since > current {
         socket
             .send(text(json!({"type": "resync"})))
             .await
