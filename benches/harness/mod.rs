@@ -44,6 +44,10 @@ pub fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.is_empty() || matches!(args[0].as_str(), "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return;
+    }
     let stdout = std::io::stdout();
     if let Err(err) = run(&args, &mut stdout.lock()) {
         eprintln!("error: {err:#}");

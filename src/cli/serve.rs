@@ -17,7 +17,7 @@ pub fn run(config: Config) -> Result<()> {
 async fn serve(config: Config) -> Result<()> {
     let lock = super::ops::lock_data_dir(&config.data_dir)?;
     let db = open_db(&config)?;
-    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+    let listener = bind(config.listen).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             " (is another program, or another Hearth, using it? choose one with --listen)"
         } else {
@@ -62,4 +62,17 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests and writes");
+}
+
+/// Binds with a listen backlog of 1024 (tokio's default is 128), so a reconnect storm after a
+/// restart does not lose connection attempts to a second of SYN retry.
+fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }

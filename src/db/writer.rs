@@ -216,9 +216,16 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Msg>, stats: &WriterStats) {
     }
 }
 
+/// Runs a fixed transaction-control statement from the connection's statement cache: these
+/// run for every job, and parsing them anew each time cost more than running them.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, stats: &WriterStats) {
     let started = Instant::now();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         for job in batch {
             job.finish(Err(e.to_string()));
@@ -227,20 +234,20 @@ fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, stats: &WriterStat
     }
     let mut failed = 0;
     for job in batch.iter_mut() {
-        let ok = conn.execute_batch("SAVEPOINT job").is_ok() && job.run(conn);
-        let end = if ok {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
+        let ok = control(conn, "SAVEPOINT job").is_ok() && job.run(conn);
         if !ok {
             failed += 1;
         }
-        if let Err(e) = conn.execute_batch(end) {
+        let end = if ok {
+            control(conn, "RELEASE job")
+        } else {
+            control(conn, "ROLLBACK TO job").and_then(|()| control(conn, "RELEASE job"))
+        };
+        if let Err(e) = end {
             tracing::error!(error = %e, "savepoint end failed");
         }
     }
-    let commit = conn.execute_batch("COMMIT").map_err(|e| {
+    let commit = control(conn, "COMMIT").map_err(|e| {
         tracing::error!(error = %e, "commit failed; the batch is rolled back");
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()

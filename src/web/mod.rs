@@ -136,6 +136,10 @@ pub async fn serve(
         // Sockets outlive graceful HTTP shutdown unless told to close.
         hub.kick_all(crate::hub::CLOSE_SHUTDOWN);
     };
+    // Small frames must not wait for the peer's delayed ACK (Nagle): see docs/performance.md.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
