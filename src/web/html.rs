@@ -53,7 +53,7 @@ fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
 }
 
 /// A form body, or a 400 page that says what was wrong with it.
-fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+pub(super) fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     parsed.map(|Form(f)| f).map_err(|e| {
         PageError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::TooLarge("the form is too large".into())
@@ -61,6 +61,17 @@ fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
             Error::invalid(format!("the form could not be read: {}", e.body_text()))
         })
     })
+}
+
+/// Refuses a signed-in form whose CSRF token is not the session's.
+pub(super) fn check_csrf(session: &PageSession, csrf: &str) -> Result<(), PageError> {
+    if secrets::same_secret(csrf, &session.0.csrf_token) {
+        Ok(())
+    } else {
+        Err(PageError(Error::Forbidden(
+            "the form was stale or forged; reload and try again".into(),
+        )))
+    }
 }
 
 /// GET /
@@ -134,14 +145,10 @@ pub async fn logout(
     headers: HeaderMap,
     parsed: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Some(PageSession(session)) = session else {
+    let Some(session) = session else {
         return Ok(Redirect::to("/login").into_response());
     };
-    if !secrets::same_secret(&form(parsed)?.csrf, &session.csrf_token) {
-        return Err(
-            Error::Forbidden("the form was stale or forged; reload and try again".into()).into(),
-        );
-    }
+    check_csrf(&session, &form(parsed)?.csrf)?;
     if let Some(token) = session_token(&headers) {
         auth::logout(&app.chat, token).await?;
     }

@@ -4,11 +4,10 @@
 mod actions;
 mod directory;
 
-use axum::Form;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -17,7 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::App;
 use super::auth::PageSession;
-use super::html::PageError;
+use super::html::{PageError, check_csrf, form};
 use super::pages::sidebar::{Place, Presences};
 use super::pages::{self, Nav, Shell, chat::ConversationView, timeline};
 use crate::chat::{self, secrets};
@@ -89,28 +88,6 @@ async fn nav_data(
         .map(|id| (id, app.chat.hub.presence(id)))
         .collect();
     Ok((summaries, presence))
-}
-
-/// Refuses a form whose CSRF token is not this session's.
-fn check_csrf(session: &PageSession, csrf: &str) -> Result<(), PageError> {
-    if secrets::same_secret(csrf, &session.0.csrf_token) {
-        Ok(())
-    } else {
-        Err(PageError(Error::Forbidden(
-            "the form was stale or forged; reload and try again".into(),
-        )))
-    }
-}
-
-/// A form body, or a 400 page that says what was wrong with it.
-fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    parsed.map(|Form(f)| f).map_err(|e| {
-        PageError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge("the form is too large".into())
-        } else {
-            Error::invalid(format!("the form could not be read: {}", e.body_text()))
-        })
-    })
 }
 
 fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, PageError> {
