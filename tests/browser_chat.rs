@@ -259,18 +259,6 @@ async fn in_view(browser: &Browser, id: i64) -> bool {
     visible.is_ok_and(|v| v == true)
 }
 
-async fn general(p: &Person) -> i64 {
-    let list = p.json("/api/v1/conversations").await;
-    list["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "general")
-        .expect("everyone is in #general")["id"]
-        .as_i64()
-        .unwrap()
-}
-
 /// Asserts no console error and no CSP violation was logged on any page this browser saw.
 async fn assert_clean(browser: &Browser, who: &str) {
     browser.assert_no_console_errors(who).await;
@@ -369,7 +357,7 @@ async fn the_unread_badge_appears_and_clears() {
         let app = TestApp::spawn().await;
         let ann = app.person("ann").await;
         let bob_api = app.person("bob").await;
-        let room = general(&ann).await;
+        let room = ann.general().await;
         // Bob has a private group of his own to look at meanwhile.
         let res = bob_api
             .post(
@@ -481,7 +469,7 @@ async fn history_scrolls_back_to_the_first_message() {
         let app = TestApp::spawn_with(|c| c.send_per_minute = 100_000).await;
         let ann = app.person("ann").await;
         app.create_user("bob", hearth::domain::Role::Member).await;
-        let room = general(&ann).await;
+        let room = ann.general().await;
         let mut seeded = Vec::with_capacity(SEEDED);
         for i in 1..=SEEDED {
             let m = ann.say(room, &format!("history {i:03}")).await;
@@ -573,7 +561,7 @@ async fn without_javascript_reading_and_posting_still_work() {
         let app = TestApp::spawn().await;
         let ann = app.person("ann").await;
         app.create_user("bob", hearth::domain::Role::Member).await;
-        let room = general(&ann).await;
+        let room = ann.general().await;
         let hello = ann
             .say(room, "Hello from **Ann**, readable without scripts")
             .await;

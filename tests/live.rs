@@ -2,20 +2,8 @@
 
 mod common;
 
-use common::{Person, TestApp};
+use common::TestApp;
 use serde_json::{Value, json};
-
-async fn general(p: &Person) -> i64 {
-    let list = p.json("/api/v1/conversations").await;
-    list["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "general")
-        .expect("everyone is in #general")["id"]
-        .as_i64()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn three_people_see_each_others_messages_edits_deletes_reactions_reads_and_typing() {
@@ -25,7 +13,7 @@ async fn three_people_see_each_others_messages_edits_deletes_reactions_reads_and
         app.person("bob").await,
         app.person("cat").await,
     );
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let (mut wa, mut wb, mut wc) = (ada.ws(None).await, bob.ws(None).await, cat.ws(None).await);
 
     wa.send(json!({"op": "send", "req": 1, "conversation": room, "body": "hello **all**", "client_id": "c1"})).await;
@@ -173,7 +161,7 @@ async fn skip_to(ws: &mut common::Ws, kind: &str) -> Value {
 async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order() {
     let app = TestApp::spawn().await;
     let (ada, bob) = (app.person("ada").await, app.person("bob").await);
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let ws = bob.ws(None).await;
     let since = ws.ready["seq"].as_i64().unwrap();
     drop(ws);
@@ -205,7 +193,7 @@ async fn a_client_that_reconnects_gets_exactly_what_it_missed_in_order() {
 async fn resuming_while_others_keep_sending_loses_and_duplicates_nothing() {
     let app = TestApp::spawn_with(|c| c.send_per_minute = 10_000).await;
     let (ada, bob) = (app.person("ada").await, app.person("bob").await);
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let since = bob.ws(None).await.ready["seq"].as_i64().unwrap();
     let sender = {
         let ada_http = ada.http.clone();
@@ -257,7 +245,7 @@ async fn resuming_while_others_keep_sending_loses_and_duplicates_nothing() {
 async fn a_since_older_than_the_log_asks_for_a_resync() {
     let app = TestApp::spawn().await;
     let ada = app.person("ada").await;
-    let room = general(&ada).await;
+    let room = ada.general().await;
     for i in 0..3 {
         ada.say(room, &format!("{i}")).await;
     }
@@ -275,7 +263,7 @@ async fn a_since_older_than_the_log_asks_for_a_resync() {
 async fn a_retried_send_returns_the_first_message() {
     let app = TestApp::spawn().await;
     let ada = app.person("ada").await;
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let path = format!("/api/v1/conversations/{room}/messages");
     let first: Value = ada
         .post(&path, json!({"body": "once", "client_id": "abc-1"}))
@@ -313,7 +301,7 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
     let app = TestApp::spawn().await;
     let ada = app.person("ada").await;
     let bob = app.person("bob").await;
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let secret: Value = bob
         .post(
             "/api/v1/conversations",
@@ -407,7 +395,7 @@ async fn the_socket_refuses_other_origins_and_strangers() {
 async fn senders_over_their_rate_are_told_to_slow_down() {
     let app = TestApp::spawn_with(|c| c.send_per_minute = 12).await;
     let ada = app.person("ada").await;
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let path = format!("/api/v1/conversations/{room}/messages");
     // A burst of max(12 / 4, 10) = 10 passes, then the limit answers.
     let mut statuses = Vec::new();
@@ -508,7 +496,7 @@ async fn people_in_a_direct_see_each_other_come_and_go() {
 async fn a_user_added_from_another_process_hears_general_live() {
     let app = TestApp::spawn().await;
     let ada = app.person("ada").await;
-    let room = general(&ada).await;
+    let room = ada.general().await;
     ada.say(room, "warm the member cache").await;
     // The CLI has its own process and hub: only the database is shared.
     let cli = hearth::chat::Chat::new(app.app.db.clone(), app.app.config.clone());
@@ -553,7 +541,7 @@ async fn a_user_added_from_another_process_hears_general_live() {
 async fn api_errors_are_json_whatever_goes_wrong() {
     let app = TestApp::spawn().await;
     let ada = app.person("ada").await;
-    let room = general(&ada).await;
+    let room = ada.general().await;
     let res = ada.post("/api/v1/me", json!({})).await;
     assert_eq!(res.status(), 405);
     assert_eq!(common::error_code(res).await, "invalid");

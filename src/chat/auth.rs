@@ -63,7 +63,7 @@ pub async fn authenticate(db: &Db, config: &Config, token: &str) -> Result<Sessi
     let hash = token_hash(token);
     let lookup = hash.clone();
     let session = db
-        .read(move |conn| sessions::find(conn, &lookup))
+        .read_short(move |conn| sessions::find(conn, &lookup))
         .await?
         .ok_or_else(|| Error::Unauthorized("not signed in".into()))?;
     let now = now_ms();

@@ -1,37 +1,100 @@
 //! The JSON shapes of the wire contract for messages and conversations.
+//!
+//! Messages serialize straight from the domain structs through borrowing views (no
+//! `serde_json::Value` tree): history pages and event frames are the hot paths.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::domain::UserId;
-use crate::domain::chat::{Conversation, Member, Message, Summary};
+use crate::domain::chat::{
+    Conversation, ConversationId, Member, Message, MessageId, Reaction, ReplyPreview, Summary,
+    UserRef,
+};
 
 /// A message as the API and events show it. With a viewer, reactions say `me`.
+#[derive(Serialize)]
+pub struct MessageView<'a> {
+    id: MessageId,
+    conversation_id: ConversationId,
+    sender: &'a UserRef,
+    body: &'a str,
+    html: &'a str,
+    created_at: i64,
+    edited_at: Option<i64>,
+    deleted: bool,
+    reply_to: Option<MessageId>,
+    reply: Option<&'a ReplyPreview>,
+    reactions: Vec<ReactionView<'a>>,
+    client_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ReactionView<'a> {
+    emoji: &'a str,
+    count: usize,
+    user_ids: &'a [UserId],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    me: Option<bool>,
+}
+
+impl<'a> MessageView<'a> {
+    pub fn new(m: &'a Message, viewer: Option<UserId>) -> Self {
+        let reaction = |r: &'a Reaction| ReactionView {
+            emoji: &r.emoji,
+            count: r.count,
+            user_ids: &r.user_ids,
+            me: viewer.map(|me| r.user_ids.contains(&me)),
+        };
+        MessageView {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender: &m.sender,
+            body: &m.body,
+            html: &m.html,
+            created_at: m.created_at,
+            edited_at: m.edited_at,
+            deleted: m.deleted,
+            reply_to: m.reply_to,
+            reply: m.reply.as_ref(),
+            reactions: m.reactions.iter().map(reaction).collect(),
+            client_id: m.client_id.as_deref(),
+        }
+    }
+}
+
+/// A page of history: `{"messages": [...], "has_more": bool}`.
+#[derive(Serialize)]
+pub struct HistoryPage<'a> {
+    messages: Vec<MessageView<'a>>,
+    has_more: bool,
+}
+
+impl<'a> HistoryPage<'a> {
+    pub fn new(messages: &'a [Message], has_more: bool, viewer: Option<UserId>) -> Self {
+        HistoryPage {
+            messages: messages
+                .iter()
+                .map(|m| MessageView::new(m, viewer))
+                .collect(),
+            has_more,
+        }
+    }
+
+    /// About how many bytes the JSON takes (text grows a little when escaped).
+    pub fn size_hint(&self) -> usize {
+        let text: usize = self
+            .messages
+            .iter()
+            .map(|m| m.body.len() + m.html.len())
+            .sum();
+        64 + text + text / 8 + 320 * self.messages.len()
+    }
+}
+
+/// A message as a JSON value, for replies that add fields to it.
 pub fn message(m: &Message, viewer: Option<UserId>) -> Value {
-    let reactions: Vec<Value> = m
-        .reactions
-        .iter()
-        .map(|r| {
-            let mut v = json!({"emoji": r.emoji, "count": r.count, "user_ids": r.user_ids});
-            if let Some(me) = viewer {
-                v["me"] = json!(r.user_ids.contains(&me));
-            }
-            v
-        })
-        .collect();
-    json!({
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "sender": m.sender,
-        "body": m.body,
-        "html": m.html,
-        "created_at": m.created_at,
-        "edited_at": m.edited_at,
-        "deleted": m.deleted,
-        "reply_to": m.reply_to,
-        "reply": m.reply,
-        "reactions": reactions,
-        "client_id": m.client_id,
-    })
+    serde_json::to_value(MessageView::new(m, viewer)).expect("a message serializes")
 }
 
 pub fn conversation(c: &Conversation) -> Value {
@@ -48,4 +111,78 @@ pub fn summary(s: &Summary) -> Value {
     let mut v = json!(s);
     v["title"] = json!(s.title());
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Message {
+        let alice = UserRef {
+            id: 1,
+            username: "alice".into(),
+            display_name: "Alice".into(),
+        };
+        Message {
+            id: 7,
+            conversation_id: 3,
+            sender: alice.clone(),
+            body: "hi *there*".into(),
+            html: "<p>hi <em>there</em></p>".into(),
+            created_at: 1_700_000_000_000,
+            edited_at: None,
+            deleted: false,
+            reply_to: Some(5),
+            reply: Some(ReplyPreview {
+                id: 5,
+                sender: alice,
+                excerpt: "before".into(),
+                deleted: false,
+            }),
+            reactions: vec![Reaction {
+                emoji: "👍".into(),
+                count: 2,
+                user_ids: vec![1, 2],
+            }],
+            client_id: Some("c-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_message_has_every_field_of_the_wire_contract() {
+        let v = message(&sample(), Some(2));
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["conversation_id"], 3);
+        assert_eq!(v["sender"]["username"], "alice");
+        assert_eq!(v["body"], "hi *there*");
+        assert_eq!(v["html"], "<p>hi <em>there</em></p>");
+        assert_eq!(v["created_at"], 1_700_000_000_000i64);
+        assert_eq!(v["edited_at"], Value::Null);
+        assert_eq!(v["deleted"], false);
+        assert_eq!(v["reply_to"], 5);
+        assert_eq!(v["reply"]["excerpt"], "before");
+        assert_eq!(v["reply"]["sender"]["id"], 1);
+        assert_eq!(v["client_id"], "c-1");
+        assert_eq!(
+            v["reactions"],
+            json!([{"emoji": "👍", "count": 2, "user_ids": [1, 2], "me": true}])
+        );
+        assert_eq!(v.as_object().unwrap().len(), 12);
+    }
+
+    #[test]
+    fn without_a_viewer_reactions_do_not_say_me() {
+        let v = message(&sample(), None);
+        assert!(v["reactions"][0].get("me").is_none());
+        assert_eq!(message(&sample(), Some(9))["reactions"][0]["me"], false);
+    }
+
+    #[test]
+    fn a_history_page_is_messages_and_has_more() {
+        let list = [sample()];
+        let text = serde_json::to_string(&HistoryPage::new(&list, true, Some(1))).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["has_more"], true);
+        assert_eq!(v["messages"][0], message(&list[0], Some(1)));
+    }
 }

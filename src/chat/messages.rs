@@ -1,16 +1,16 @@
 //! Message actions: send (idempotent by client id), edit, delete, react, and reading history.
 
 use governor::{DefaultKeyedRateLimiter, Quota};
-use serde_json::json;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
+use super::recent::{self, Latest, Messages};
 use super::{Chat, emit, json as views, membership, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{self, ConversationId, Message, MessageId};
 use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::fragments;
-use crate::hub::Hub;
 use crate::render;
 use crate::store::events::Audience;
 use crate::store::messages::{self as store, Cursor};
@@ -61,13 +61,23 @@ fn render_body(
     Ok((html, mentioned.into_iter().map(|(_, id)| id).collect()))
 }
 
-/// Appends a message event with the message JSON and its one shared HTML fragment.
-fn emit_message(ctx: &mut WriteCtx, hub: &Hub, kind: &'static str, m: &Message) -> Result<i64> {
-    let data =
-        json!({"message": views::message(m, None), "html": fragments::message(m).into_string()});
+/// Appends a message event with the message JSON and its one shared HTML fragment. Once it
+/// commits, the conversation's kept newest messages are forgotten, before the event is out.
+fn emit_message(ctx: &mut WriteCtx, chat: &Chat, kind: &'static str, m: &Message) -> Result<i64> {
+    let (recent, conversation) = (chat.recent.clone(), m.conversation_id);
+    ctx.after_commit(move || recent.forget(conversation));
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        message: views::MessageView<'a>,
+        html: String,
+    }
+    let data = Data {
+        message: views::MessageView::new(m, None),
+        html: fragments::message(m).into_string(),
+    };
     emit(
         ctx,
-        hub,
+        &chat.hub,
         Audience::Conversation(m.conversation_id),
         kind,
         Some(m.conversation_id),
@@ -105,7 +115,7 @@ pub async fn send(
         }
         return Err(Error::RateLimited { retry_after: 1 });
     }
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, _) = membership(ctx.conn, &me, conversation)?;
@@ -144,7 +154,7 @@ pub async fn send(
             convs::touch(ctx.conn, conversation, id, now)?;
             reads::mark_read(ctx.conn, conversation, me.id, id)?;
             let message = store::get(ctx.conn, id)?;
-            emit_message(ctx, &hub, "message.created", &message)?;
+            emit_message(ctx, &live, "message.created", &message)?;
             Ok(message)
         })
         .await
@@ -160,7 +170,7 @@ fn visible_message(ctx: &WriteCtx, user: &User, id: MessageId) -> Result<Message
 /// Edits one's own message.
 pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result<Message> {
     let body = chat::message_body(body, chat.config.max_message_chars)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let old = visible_message(ctx, &me, id)?;
@@ -180,7 +190,7 @@ pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result
             store::edit(ctx.conn, id, &body, &html, now_ms())?;
             store::set_mentions(ctx.conn, id, old.conversation_id, &mentioned)?;
             let message = store::get(ctx.conn, id)?;
-            emit_message(ctx, &hub, "message.updated", &message)?;
+            emit_message(ctx, &live, "message.updated", &message)?;
             Ok(message)
         })
         .await
@@ -188,7 +198,7 @@ pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result
 
 /// Deletes a message: one's own, or any as an admin. The text is gone for everyone.
 pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> {
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let old = visible_message(ctx, &me, id)?;
@@ -203,7 +213,7 @@ pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
             writable(&convs::get(ctx.conn, old.conversation_id)?)?;
             store::soft_delete(ctx.conn, id, now_ms())?;
             let message = store::get(ctx.conn, id)?;
-            emit_message(ctx, &hub, "message.deleted", &message)?;
+            emit_message(ctx, &live, "message.deleted", &message)?;
             Ok(message)
         })
         .await
@@ -218,7 +228,7 @@ pub async fn react(
     on: bool,
 ) -> Result<Message> {
     let emoji = chat::emoji(emoji)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let message = visible_message(ctx, &me, id)?;
@@ -240,7 +250,7 @@ pub async fn react(
             };
             let message = store::get(ctx.conn, id)?;
             if changed {
-                emit_message(ctx, &hub, "reaction.changed", &message)?;
+                emit_message(ctx, &live, "reaction.changed", &message)?;
             }
             Ok(message)
         })
@@ -266,14 +276,36 @@ pub async fn history(
     conversation: ConversationId,
     cursor: Cursor,
     limit: usize,
-) -> Result<(Vec<Message>, bool)> {
+) -> Result<(Messages, bool)> {
     if !(1..=100).contains(&limit) {
         return Err(Error::invalid("limit must be between 1 and 100"));
     }
-    let me = user.clone();
+    let me = user.id;
+    let member = move |conn: &rusqlite::Connection| match memberships::role(conn, conversation, me)?
+    {
+        Some(_) => Ok(()),
+        None => Err(Error::NotFound),
+    };
+    if let Cursor::Latest = cursor {
+        if let Some(latest) = chat.recent.get(conversation) {
+            chat.db.read_short(member).await?;
+            return Ok(latest.newest(limit));
+        }
+        let stamp = chat.recent.stamp(conversation);
+        let latest = chat
+            .db
+            .read_short(move |conn| {
+                member(conn)?;
+                let (messages, has_more) = store::page(conn, conversation, cursor, recent::KEEP)?;
+                Ok(Arc::new(Latest { messages, has_more }))
+            })
+            .await?;
+        chat.recent.put(conversation, stamp, latest.clone());
+        return Ok(latest.newest(limit));
+    }
     chat.db
-        .read(move |conn| {
-            membership(conn, &me, conversation)?;
+        .read_short(move |conn| {
+            member(conn)?;
             if let Cursor::Before(id) | Cursor::After(id) = cursor
                 && !store::exists_in(conn, conversation, id)?
             {
@@ -281,7 +313,8 @@ pub async fn history(
                     "no message {id} in this conversation"
                 )));
             }
-            store::page(conn, conversation, cursor, limit)
+            let (list, has_more) = store::page(conn, conversation, cursor, limit)?;
+            Ok((Messages::Owned(list), has_more))
         })
         .await
 }

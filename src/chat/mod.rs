@@ -7,13 +7,14 @@ pub mod conversations;
 pub mod json;
 pub mod messages;
 pub mod reads;
+pub mod recent;
 pub mod secrets;
 pub mod throttle;
 pub mod upkeep;
 
 use axum::extract::ws::Utf8Bytes;
 use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -32,6 +33,8 @@ pub struct Chat {
     pub hub: Hub,
     pub config: Arc<Config>,
     pub send_limit: Arc<governor::DefaultKeyedRateLimiter<UserId>>,
+    /// The newest messages of recently opened conversations.
+    pub recent: Arc<recent::Recent>,
 }
 
 impl Chat {
@@ -42,8 +45,20 @@ impl Chat {
             hub: Hub::default(),
             config,
             send_limit,
+            recent: Arc::default(),
         }
     }
+}
+
+/// The frame of a logged event, as every recipient receives it.
+#[derive(Serialize)]
+struct EventFrame<'a, T> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: i64,
+    event: &'static str,
+    conversation: Option<ConversationId>,
+    data: &'a T,
 }
 
 /// Appends an event and, once the batch commits, delivers its frame to its audience.
@@ -54,7 +69,7 @@ pub fn emit(
     audience: Audience,
     kind: &'static str,
     conversation: Option<ConversationId>,
-    data: Value,
+    data: impl Serialize,
 ) -> Result<i64> {
     let recipients: Arc<[UserId]> = match audience {
         Audience::Conversation(c) => hub.members(c, ctx.conn)?,
@@ -66,8 +81,14 @@ pub fn emit(
         kind,
         conversation,
         |seq| {
-            json!({"type": "event", "seq": seq, "event": kind, "conversation": conversation, "data": data})
-                .to_string()
+            let frame = EventFrame {
+                kind: "event",
+                seq,
+                event: kind,
+                conversation,
+                data: &data,
+            };
+            serde_json::to_string(&frame).expect("an event serializes")
         },
         now_ms(),
     )?;

@@ -120,6 +120,27 @@ pub struct Message {
     pub client_id: Option<String>,
 }
 
+#[cfg(test)]
+impl Message {
+    /// A plain message for unit tests: body `message {id}`, sent at `created_at` = `id`.
+    pub fn sample(id: MessageId, conversation_id: ConversationId, sender: UserRef) -> Message {
+        Message {
+            id,
+            conversation_id,
+            sender,
+            body: format!("message {id}"),
+            html: format!("<p>message {id}</p>"),
+            created_at: id,
+            edited_at: None,
+            deleted: false,
+            reply_to: None,
+            reply: None,
+            reactions: Vec::new(),
+            client_id: None,
+        }
+    }
+}
+
 /// A conversation as one member sees it in their list.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {

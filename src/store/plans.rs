@@ -7,6 +7,7 @@ use crate::db::migrate;
 fn db() -> Connection {
     let mut conn = Connection::open_in_memory().unwrap();
     migrate(&mut conn).unwrap();
+    crate::db::stable_plans(&conn).unwrap();
     conn
 }
 

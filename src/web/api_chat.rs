@@ -214,13 +214,12 @@ async fn history(
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
     page: Result<Query<Page>, QueryRejection>,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
     let Query(page) = page.map_err(|e| Error::invalid(format!("bad query: {}", e.body_text())))?;
     let (cursor, limit) = cursor(&page)?;
     let (list, has_more) = messages::history(&app.chat, &s.user, id, cursor, limit).await?;
-    let me = Some(s.user.id);
-    let list: Vec<Value> = list.iter().map(|m| views::message(m, me)).collect();
-    Ok(Json(json!({"messages": list, "has_more": has_more})))
+    let page = views::HistoryPage::new(&list, has_more, Some(s.user.id));
+    Ok(super::api::json_sized(&page, page.size_hint()))
 }
 
 /// POST /conversations/{id}/messages

@@ -29,9 +29,33 @@ use crate::store::users;
 
 pub use assets::Assets;
 
-/// Everything a handler may ask for; each field is a cheap handle.
-#[derive(Clone, FromRef)]
-pub struct App {
+/// Everything a handler may ask for, behind one `Arc`: a request clones it several times
+/// (router, middleware, extractors), and one counter is cheaper than one per field.
+#[derive(Clone)]
+pub struct App(Arc<Shared>);
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<App> for Arc<Config> {
+    fn from_ref(app: &App) -> Self {
+        app.config.clone()
+    }
+}
+
+impl FromRef<App> for Arc<Assets> {
+    fn from_ref(app: &App) -> Self {
+        app.assets.clone()
+    }
+}
+
+/// The state itself; each field is a cheap handle.
+pub struct Shared {
     pub db: Db,
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
@@ -68,7 +92,7 @@ impl App {
             *setup.0.lock().expect("setup lock") = Some(crate::chat::secrets::new_token());
         }
         let config = Arc::new(config);
-        Ok(App {
+        Ok(App(Arc::new(Shared {
             chat: Chat::new(db.clone(), config.clone()),
             db,
             config,
@@ -76,7 +100,7 @@ impl App {
             setup: Arc::new(setup),
             assets: Arc::new(Assets::index()),
             metrics: Arc::default(),
-        })
+        })))
     }
 
     /// The URL where the first admin is created, while none exists.

@@ -19,8 +19,9 @@ use super::auth::PageSession;
 use super::html::{PageError, check_csrf, form};
 use super::pages::sidebar::{Place, Presences};
 use super::pages::{self, Nav, Shell, chat::ConversationView, timeline};
+use crate::chat::recent::Messages;
 use crate::chat::{self, secrets};
-use crate::domain::chat::{ConversationId, Message, MessageId, Summary};
+use crate::domain::chat::{ConversationId, MessageId, Summary};
 use crate::domain::{User, UserId};
 use crate::error::{Error, Result};
 use crate::store::messages::Cursor;
@@ -134,18 +135,18 @@ async fn page_of(
     user: &User,
     id: ConversationId,
     window: &Window,
-) -> Result<(Vec<Message>, bool, bool)> {
+) -> Result<(Messages, bool, bool)> {
     let history = |cursor, n| chat::messages::history(&app.chat, user, id, cursor, n);
     match (window.at, window.before) {
         (Some(at), _) => {
             let half = PAGE / 2;
             let (newer, newer_more) = history(Cursor::After(at), half).await?;
-            let (mut page, older) = match newer.first() {
+            let (page, older) = match newer.first() {
                 Some(next) => history(Cursor::Before(next.id), half).await?,
                 None => history(Cursor::Latest, half).await?,
             };
-            page.extend(newer);
-            Ok((page, older, !newer_more))
+            let around = page.iter().chain(newer.iter()).cloned().collect();
+            Ok((Messages::Owned(around), older, !newer_more))
         }
         (None, Some(before)) => {
             let (page, older) = history(Cursor::Before(before), PAGE).await?;
@@ -182,7 +183,7 @@ async fn conversation(
     let view = ConversationView {
         summary,
         members: &members,
-        messages: &messages,
+        messages: &messages[..],
         has_older,
         latest,
         me: user,

@@ -182,6 +182,19 @@ impl Person {
         res.json().await.unwrap()
     }
 
+    /// The id of #general, which everyone joins.
+    pub async fn general(&self) -> i64 {
+        let list = self.json("/api/v1/conversations").await;
+        list["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "general")
+            .expect("everyone is in #general")["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// Sends a message over HTTP and returns its JSON.
     pub async fn say(&self, conversation: i64, body: &str) -> serde_json::Value {
         let res = self

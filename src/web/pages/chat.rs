@@ -231,20 +231,7 @@ mod tests {
             member(3, "Bo", 8),
             member(4, "Cy", 12),
         ];
-        let newest = Message {
-            id: 9,
-            conversation_id: 1,
-            sender: user(1, "Me"),
-            body: String::new(),
-            html: String::new(),
-            created_at: 0,
-            edited_at: None,
-            deleted: false,
-            reply_to: None,
-            reply: None,
-            reactions: Vec::new(),
-            client_id: None,
-        };
+        let newest = Message::sample(9, 1, user(1, "Me"));
         assert_eq!(seen_by(&members, &me, Some(&newest)), ["Ada", "Cy"]);
         assert!(seen_by(&members, &me, None).is_empty());
     }

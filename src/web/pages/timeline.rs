@@ -115,23 +115,14 @@ mod tests {
     const T0: i64 = 1_763_631_000_000; // Thursday 20 November 2025, 09:30 UTC
 
     fn msg(id: MessageId, sender: UserId, at: i64) -> Message {
+        let from = UserRef {
+            id: sender,
+            username: format!("u{sender}"),
+            display_name: format!("User {sender}"),
+        };
         Message {
-            id,
-            conversation_id: 1,
-            sender: UserRef {
-                id: sender,
-                username: format!("u{sender}"),
-                display_name: format!("User {sender}"),
-            },
-            body: format!("message {id}"),
-            html: format!("<p>message {id}</p>"),
             created_at: at,
-            edited_at: None,
-            deleted: false,
-            reply_to: None,
-            reply: None,
-            reactions: Vec::new(),
-            client_id: None,
+            ..Message::sample(id, 1, from)
         }
     }
 
