@@ -623,3 +623,76 @@ fn without_quoted_values(tag: &str) -> String {
     }
     out
 }
+
+/// POSTs a form as `p` (with its session cookie).
+async fn post_form(p: &Person, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    p.http
+        .post(p.url(path))
+        .header("cookie", &p.cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn page_forms_refuse_a_forged_or_missing_csrf_token_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let room = ada.general().await;
+    let page = ada.get(&format!("/c/{room}")).await.text().await.unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's forms carry the token")
+        .to_owned();
+    let count = |sql: &str| -> i64 { app.sql().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let send = format!("/c/{room}/messages");
+
+    for fields in [
+        vec![("body", "forged"), ("csrf", "0000")],
+        vec![("body", "no token at all")],
+    ] {
+        let res = post_form(&ada, &send, &fields).await;
+        assert_eq!(res.status(), 403, "{fields:?}");
+    }
+    let res = post_form(&ada, "/channels", &[("kind", "channel"), ("name", "x")]).await;
+    assert_eq!(res.status(), 403, "repeated-field forms are checked too");
+    assert_eq!(count("SELECT count(*) FROM messages"), 0);
+    assert_eq!(count("SELECT count(*) FROM conversations"), 1);
+
+    let res = post_form(&ada, &send, &[("body", "real"), ("csrf", &csrf)]).await;
+    assert_eq!(res.status(), 303);
+    let id = count("SELECT id FROM messages WHERE body = 'real'");
+
+    let res = post_form(&ada, &format!("/m/{id}/delete"), &[("csrf", "0000")]).await;
+    assert_eq!(res.status(), 403);
+    let res = post_form(&ada, &format!("/c/{room}/leave"), &[]).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE deleted_at IS NULL"),
+        1
+    );
+    assert_eq!(count("SELECT count(*) FROM memberships"), 1);
+
+    // A form that cannot be read is a 400 page, even with the right token.
+    let archive = format!("/c/{room}/archive");
+    let res = post_form(&ada, &archive, &[("archived", "maybe"), ("csrf", &csrf)]).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("could not be read"));
+
+    // Not signed in: to the login page, before the form is looked at.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(&send))
+        .form(&[("body", "anonymous"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login");
+    assert_eq!(count("SELECT count(*) FROM messages"), 1);
+}

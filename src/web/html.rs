@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::App;
 use super::auth::{ClientIp, PageSession, cleared_cookie, session_cookie, session_token};
 use super::pages::{self, Shell, auth::LoginView, auth::SetupView};
+use super::posted::{Plain, Posted};
 use crate::chat::accounts::{self, NewUser};
-use crate::chat::{auth, secrets};
+use crate::chat::auth;
 use crate::domain::Role;
 use crate::error::Error;
 
@@ -61,17 +62,6 @@ pub(super) fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageE
             Error::invalid(format!("the form could not be read: {}", e.body_text()))
         })
     })
-}
-
-/// Refuses a signed-in form whose CSRF token is not the session's.
-pub(super) fn check_csrf(session: &PageSession, csrf: &str) -> Result<(), PageError> {
-    if secrets::same_secret(csrf, &session.0.csrf_token) {
-        Ok(())
-    } else {
-        Err(PageError(Error::Forbidden(
-            "the form was stale or forged; reload and try again".into(),
-        )))
-    }
 }
 
 /// GET /
@@ -133,22 +123,12 @@ pub async fn login(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// POST /logout (a form carrying the session's CSRF token)
 pub async fn logout(
     State(app): State<App>,
-    session: Option<PageSession>,
     headers: HeaderMap,
-    parsed: Result<Form<CsrfForm>, FormRejection>,
+    Posted(..): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    let Some(session) = session else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    check_csrf(&session, &form(parsed)?.csrf)?;
     if let Some(token) = session_token(&headers) {
         auth::logout(&app.chat, token).await?;
     }

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod html;
 pub mod metrics;
 pub mod pages;
+pub mod posted;
 pub mod rooms;
 pub mod ws;
 

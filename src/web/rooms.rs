@@ -16,7 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::App;
 use super::auth::PageSession;
-use super::html::{PageError, check_csrf, form};
+use super::html::PageError;
 use super::pages::sidebar::{Place, Presences};
 use super::pages::{self, Nav, Shell, chat::ConversationView, timeline};
 use crate::chat::recent::Messages;

@@ -1,28 +1,30 @@
-//! The form posts: each checks the CSRF token, calls one `chat` action and redirects back.
+//! The form posts: each takes a [`Posted`] form (CSRF checked), calls one `chat` action and
+//! redirects back.
 
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{App, PageError, PageSession, check_csrf, directory, form};
+use super::{App, PageError, directory};
 use crate::chat::conversations::{Changes, NewConversation};
 use crate::chat::messages::Draft;
 use crate::chat::{accounts, conversations, messages, reads};
 use crate::domain::UserId;
 use crate::domain::chat::{ConversationId, MessageId};
 use crate::error::Error;
+use crate::web::posted::{Plain, Posted, csrf_field};
+
+csrf_field!(
+    SendForm,
+    ArchiveForm,
+    UpdateForm,
+    MemberForm,
+    EditForm,
+    ReactForm
+);
 
 fn to(path: String) -> Response {
     Redirect::to(&path).into_response()
-}
-
-/// A form that carries nothing but its CSRF token.
-#[derive(Deserialize)]
-pub struct Plain {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// An optional number from a form field that may be sent empty.
@@ -51,12 +53,9 @@ pub struct SendForm {
 /// POST /c/{id}/messages
 pub async fn send(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<SendForm>, FormRejection>,
+    Posted(session, f): Posted<SendForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
-    check_csrf(&session, &f.csrf)?;
     let draft = Draft {
         body: f.body,
         client_id: Some(f.client_id).filter(|c| !c.is_empty()),
@@ -69,11 +68,9 @@ pub async fn send(
 /// POST /c/{id}/read: marks everything read (the page script does this on its own).
 pub async fn read(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<Plain>, FormRejection>,
+    Posted(session, _): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form(parsed)?.csrf)?;
     reads::mark_read(&app.chat, &session.0.user, id, None).await?;
     Ok(to(format!("/c/{id}")))
 }
@@ -81,11 +78,9 @@ pub async fn read(
 /// POST /c/{id}/join
 pub async fn join(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<Plain>, FormRejection>,
+    Posted(session, _): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form(parsed)?.csrf)?;
     conversations::join(&app.chat, &session.0.user, id).await?;
     Ok(to(format!("/c/{id}")))
 }
@@ -93,11 +88,9 @@ pub async fn join(
 /// POST /c/{id}/leave
 pub async fn leave(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<Plain>, FormRejection>,
+    Posted(session, _): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form(parsed)?.csrf)?;
     conversations::leave(&app.chat, &session.0.user, id).await?;
     Ok(to("/".into()))
 }
@@ -112,12 +105,9 @@ pub struct ArchiveForm {
 /// POST /c/{id}/archive (archived=true|false)
 pub async fn archive(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<ArchiveForm>, FormRejection>,
+    Posted(session, f): Posted<ArchiveForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
-    check_csrf(&session, &f.csrf)?;
     let changes = Changes {
         archived: Some(f.archived),
         ..Changes::default()
@@ -140,12 +130,9 @@ pub struct UpdateForm {
 /// set the topic but not rename can still save the form.
 pub async fn update(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<UpdateForm>, FormRejection>,
+    Posted(session, f): Posted<UpdateForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
-    check_csrf(&session, &f.csrf)?;
     let user = &session.0.user;
     let (current, _, _) = conversations::get(&app.chat, user, id).await?;
     let changes = Changes {
@@ -172,12 +159,9 @@ pub struct MemberForm {
 /// POST /c/{id}/members (user_id)
 pub async fn add_member(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<ConversationId>,
-    parsed: Result<Form<MemberForm>, FormRejection>,
+    Posted(session, f): Posted<MemberForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
-    check_csrf(&session, &f.csrf)?;
     match conversations::add(&app.chat, &session.0.user, id, f.user_id).await {
         Ok(()) => Ok(to(format!("/c/{id}/settings"))),
         Err(err) => directory::settings_with_error(&app, &session, id, err).await,
@@ -187,11 +171,9 @@ pub async fn add_member(
 /// POST /c/{id}/members/{user}/remove
 pub async fn remove_member(
     State(app): State<App>,
-    session: PageSession,
     Path((id, user)): Path<(ConversationId, UserId)>,
-    parsed: Result<Form<Plain>, FormRejection>,
+    Posted(session, _): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form(parsed)?.csrf)?;
     let leaving = user == session.0.user.id;
     match conversations::remove(&app.chat, &session.0.user, id, user).await {
         Ok(()) if leaving => Ok(to("/".into())),
@@ -204,17 +186,14 @@ pub async fn remove_member(
 /// read as pairs.
 pub async fn create(
     State(app): State<App>,
-    session: PageSession,
-    parsed: Result<Form<Vec<(String, String)>>, FormRejection>,
+    Posted(session, pairs): Posted<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let pairs = form(parsed)?;
     let field = |name: &str| {
         pairs
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     };
-    check_csrf(&session, field("csrf"))?;
     let members = pairs
         .iter()
         .filter(|(k, _)| k == "members")
@@ -247,11 +226,9 @@ pub async fn create(
 /// POST /people/{username}/message: opens (or creates) the direct conversation.
 pub async fn message_person(
     State(app): State<App>,
-    session: PageSession,
     Path(username): Path<String>,
-    parsed: Result<Form<Plain>, FormRejection>,
+    Posted(session, _): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form(parsed)?.csrf)?;
     let other = accounts::find(&app.chat, &username).await?;
     let c = conversations::direct(&app.chat, &session.0.user, other.id).await?;
     Ok(to(format!("/c/{}", c.id)))
@@ -260,11 +237,9 @@ pub async fn message_person(
 /// POST /m/{id}/delete
 pub async fn delete(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<MessageId>,
-    parsed: Result<Form<Plain>, FormRejection>,
+    Posted(session, _): Posted<Plain>,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form(parsed)?.csrf)?;
     let m = messages::delete(&app.chat, &session.0.user, id).await?;
     Ok(to(format!("/c/{}#m-{id}", m.conversation_id)))
 }
@@ -280,12 +255,9 @@ pub struct EditForm {
 /// POST /m/{id}/edit (body)
 pub async fn edit(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<MessageId>,
-    parsed: Result<Form<EditForm>, FormRejection>,
+    Posted(session, f): Posted<EditForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
-    check_csrf(&session, &f.csrf)?;
     let m = messages::edit(&app.chat, &session.0.user, id, &f.body).await?;
     Ok(to(format!("/c/{}#m-{id}", m.conversation_id)))
 }
@@ -306,12 +278,9 @@ fn yes() -> bool {
 /// POST /m/{id}/react (emoji, on)
 pub async fn react(
     State(app): State<App>,
-    session: PageSession,
     Path(id): Path<MessageId>,
-    parsed: Result<Form<ReactForm>, FormRejection>,
+    Posted(session, f): Posted<ReactForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
-    check_csrf(&session, &f.csrf)?;
     let m = messages::react(&app.chat, &session.0.user, id, &f.emoji, f.on).await?;
     Ok(to(format!("/c/{}#m-{id}", m.conversation_id)))
 }
