@@ -95,6 +95,12 @@ struct Inner {
     /// The newest event seq this hub has delivered or been told of; valid once `seq_known`.
     last_seq: AtomicI64,
     seq_known: AtomicBool,
+    /// The newest event seq that went through [`Hub::deliver`].
+    delivered: AtomicI64,
+    /// `PRAGMA data_version` of the write connection when events written by other processes
+    /// were last looked for; watched only once [`Hub::watch_log`] was called (by the server).
+    log_version: AtomicI64,
+    log_watched: AtomicBool,
     /// Where presence changes queue for the one task that announces them in batches.
     presence: OnceLock<mpsc::UnboundedSender<(UserId, Presence)>>,
 }
@@ -170,6 +176,7 @@ impl Hub {
             // Before the sockets are looked at: a socket registered too late for this frame
             // reads a current seq that already covers it.
             self.inner.last_seq.fetch_max(out.seq, Ordering::AcqRel);
+            self.inner.delivered.fetch_max(out.seq, Ordering::AcqRel);
         }
         let shared = Arc::new(out.clone());
         let conns = self.inner.conns.read().expect("hub lock");
@@ -207,6 +214,27 @@ impl Hub {
     pub fn note_seq(&self, seq: i64) {
         self.inner.last_seq.fetch_max(seq, Ordering::AcqRel);
         self.inner.seq_known.store(true, Ordering::Release);
+    }
+
+    /// Starts watching the log for events other processes write: `version` is the write
+    /// connection's data version and `seq` the newest event, both as the server starts.
+    pub fn watch_log(&self, version: i64, seq: i64) {
+        self.inner.delivered.fetch_max(seq, Ordering::AcqRel);
+        self.inner.log_version.store(version, Ordering::Release);
+        self.inner.log_watched.store(true, Ordering::Release);
+    }
+
+    /// When the log is watched and another connection has committed since `version` was
+    /// recorded: the newest seq delivered, after which to look for their events.
+    pub fn log_changed(&self, version: i64) -> Option<i64> {
+        let watched = self.inner.log_watched.load(Ordering::Acquire);
+        (watched && self.inner.log_version.load(Ordering::Acquire) != version)
+            .then(|| self.inner.delivered.load(Ordering::Acquire))
+    }
+
+    /// Records that other processes' events up to `version` were delivered.
+    pub fn log_seen(&self, version: i64) {
+        self.inner.log_version.store(version, Ordering::Release);
     }
 
     /// The queue of presence changes; `start` makes it (and its consumer) on first use.

@@ -71,6 +71,7 @@ pub fn emit(
     conversation: Option<ConversationId>,
     data: impl Serialize,
 ) -> Result<i64> {
+    deliver_foreign(ctx, hub)?;
     let recipients: Arc<[UserId]> = match audience {
         Audience::Conversation(c) => hub.members(c, ctx.conn)?,
         Audience::User(u) => Arc::from([u]),
@@ -103,6 +104,46 @@ pub fn emit(
         );
     });
     Ok(seq)
+}
+
+/// Delivers the events another process (the CLI) has written since this one last looked, in
+/// seq order and before anything this job appends, so a socket still sees seqs only increase.
+/// Runs on the writer: at every emit, and when the audit log shows another process at work.
+pub fn deliver_foreign(ctx: &mut WriteCtx, hub: &Hub) -> Result<()> {
+    let version: i64 = ctx
+        .conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?;
+    let Some(delivered) = hub.log_changed(version) else {
+        return Ok(());
+    };
+    let mut found = Vec::new();
+    for (seq, conversation, user, frame) in events::between(ctx.conn, delivered, i64::MAX)? {
+        let recipients: Arc<[UserId]> = match (user, conversation) {
+            (Some(u), _) => Arc::from([u]),
+            (None, Some(c)) => {
+                // Its change may be to the members themselves (a new account joined #general).
+                hub.forget_members(c);
+                hub.members(c, ctx.conn)?
+            }
+            (None, None) => continue,
+        };
+        found.push((
+            recipients,
+            Outgoing {
+                seq,
+                frame: Utf8Bytes::from(frame),
+            },
+        ));
+    }
+    let hub = hub.clone();
+    ctx.after_commit(move || {
+        for (recipients, out) in &found {
+            hub.deliver(recipients, out);
+        }
+        hub.log_seen(version);
+    });
+    Ok(())
 }
 
 /// A conversation `user` may see, with their role in it. Anything else is `NotFound`:

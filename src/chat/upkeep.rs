@@ -1,13 +1,11 @@
-//! Background upkeep while serving: closing sockets of accounts changed from the CLI,
-//! pruning the event log and expired sessions.
+//! Background upkeep while serving: following what the CLI changes (its events, accounts it
+//! disables), pruning the event log and expired sessions.
 
 use std::time::Duration;
 
 use super::Chat;
-use super::conversations::GENERAL;
 use crate::domain::now_ms;
 use crate::hub::CLOSE_SESSION_ENDED;
-use crate::store::conversations as convs;
 use crate::store::{audit, events, sessions, users};
 
 /// How long the event log keeps events for resuming clients (and at least this many).
@@ -15,10 +13,23 @@ const EVENT_DAYS: i64 = 7;
 const EVENT_KEEP: i64 = 100_000;
 const DAY_MS: i64 = 86_400_000;
 
-/// Closes the sockets of users disabled or given a new password by another process
-/// (the CLI writes the audit log; this server notices within a second).
-pub async fn watch_revocations(chat: Chat) {
-    let Ok(mut last) = chat.db.read(audit::last_id).await else {
+/// Follows what other processes (the CLI) change while this server runs: their events reach
+/// open sockets, in order (a new account's joining #general, say), and users disabled or
+/// given a new password have their sockets closed. The CLI writes the audit log;
+/// this server looks at it every second.
+pub async fn watch_other_processes(chat: Chat) {
+    let hub = chat.hub.clone();
+    let start = chat
+        .db
+        .write(move |ctx| {
+            let version: i64 = ctx
+                .conn
+                .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            hub.watch_log(version, events::current_seq(ctx.conn)?);
+            audit::last_id(ctx.conn)
+        })
+        .await;
+    let Ok(mut last) = start else {
         return;
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -28,18 +39,19 @@ pub async fn watch_revocations(chat: Chat) {
         let Ok(rows) = chat.db.read(move |conn| audit::since(conn, after)).await else {
             continue;
         };
+        if !rows.is_empty() {
+            let hub = chat.hub.clone();
+            let delivered = chat
+                .db
+                .write(move |ctx| super::deliver_foreign(ctx, &hub))
+                .await;
+            if let Err(err) = delivered {
+                tracing::warn!(error = %err, "delivering other processes' events failed");
+            }
+        }
         for (id, action, target) in rows {
             last = id;
-            if action == "user.create" {
-                // A new account joined #general in another process: refresh who gets its events.
-                let general = chat
-                    .db
-                    .read(|conn| convs::channel_by_name(conn, GENERAL))
-                    .await;
-                if let Ok(Some(id)) = general {
-                    chat.hub.forget_members(id);
-                }
-            } else if action == "user.disable" || action == "user.password" {
+            if action == "user.disable" || action == "user.password" {
                 let name = target.clone();
                 if let Ok(user) = chat.db.read(move |conn| users::by_name(conn, &name)).await {
                     chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);

@@ -79,6 +79,23 @@ pub fn since(
     Ok(rows)
 }
 
+/// One stored event: (seq, conversation, user, frame).
+pub type Stored = (i64, Option<ConversationId>, Option<UserId>, String);
+
+/// Events with `after < seq < before`, in order.
+pub fn between(conn: &Connection, after: i64, before: i64) -> Result<Vec<Stored>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, conversation_id, user_id, frame FROM events
+         WHERE seq > ?1 AND seq < ?2 ORDER BY seq",
+    )?;
+    let rows = stmt
+        .query_map(params![after, before], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// Forgets events older than `before_ms`, always keeping the newest `keep` of them.
 pub fn prune(conn: &Connection, before_ms: i64, keep: i64) -> Result<usize> {
     Ok(conn.execute(

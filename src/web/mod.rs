@@ -152,7 +152,7 @@ pub async fn serve(
     let db = app.db.clone();
     let hub = app.chat.hub.clone();
     let upkeep = [
-        tokio::spawn(crate::chat::upkeep::watch_revocations(app.chat.clone())),
+        tokio::spawn(crate::chat::upkeep::watch_other_processes(app.chat.clone())),
         tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),
     ];
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();

@@ -221,6 +221,11 @@ impl TestApp {
 
     pub async fn person_with_role(&self, name: &str, role: Role) -> Person {
         let user = self.create_user(name, role).await;
+        self.sign_in(name, user.id).await
+    }
+
+    /// Signs in an existing account (with the test password).
+    pub async fn sign_in(&self, name: &str, id: i64) -> Person {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -240,7 +245,7 @@ impl TestApp {
             .unwrap()
             .to_owned();
         Person {
-            id: user.id,
+            id,
             name: name.into(),
             http,
             cookie,
