@@ -547,29 +547,32 @@ async fn a_since_from_the_future_asks_for_a_resync_and_binary_frames_are_refused
     let mut ws = ada.ws(Some(1_000_000)).await;
     assert_eq!(ws.next_non_presence().await["type"], "resync");
     let mut raw = common::Ws::open(&ada.base, &ada.cookie).await.unwrap();
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::SinkExt;
     raw.send(tokio_tungstenite::tungstenite::Message::binary(vec![
         1, 2, 3,
     ]))
     .await
     .unwrap();
-    let frame = tokio::time::timeout(common::WAIT, raw.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let err: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
-    assert_eq!(err["code"], "invalid");
+    assert_eq!(next_json(&mut raw).await["code"], "invalid");
     raw.send(json!({"op": "hello"}).to_string().into())
         .await
         .unwrap();
+    assert_eq!(next_json(&mut raw).await["type"], "ready");
+}
+
+/// The next frame of a raw socket, as JSON.
+async fn next_json<S, E>(raw: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    use futures_util::StreamExt;
     let frame = tokio::time::timeout(common::WAIT, raw.next())
         .await
         .unwrap()
         .unwrap()
         .unwrap();
-    let ready: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
-    assert_eq!(ready["type"], "ready");
+    serde_json::from_str(frame.to_text().unwrap()).unwrap()
 }
 
 /// Creates an account as `hearth user create` does: from another process's connections to
