@@ -266,6 +266,18 @@ async fn assert_clean(browser: &Browser, who: &str) {
     assert!(csp.is_empty(), "CSP violations ({who}): {csp:#?}");
 }
 
+/// Ann and Bob, new members signed in in two browsers: both land in #general (the one
+/// conversation a new member is in) with the live connection up. Returns its id.
+async fn ann_and_bob_in_general(app: &TestApp, ann: &Browser, bob: &Browser) -> i64 {
+    app.create_user("ann", hearth::domain::Role::Member).await;
+    app.create_user("bob", hearth::domain::Role::Member).await;
+    tokio::join!(sign_in(ann, app, "ann"), sign_in(bob, app, "bob"));
+    let room = conversation_on_screen(ann).await;
+    assert_eq!(conversation_on_screen(bob).await, room);
+    tokio::join!(wait_live(ann), wait_live(bob));
+    room
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browsers_chat_live_in_general() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -277,14 +289,8 @@ async fn two_browsers_chat_live_in_general() {
     };
     bounded(async {
         let app = TestApp::spawn().await;
-        app.create_user("ann", hearth::domain::Role::Member).await;
-        app.create_user("bob", hearth::domain::Role::Member).await;
-        tokio::join!(sign_in(&ann, &app, "ann"), sign_in(&bob, &app, "bob"));
-        // Both land in #general, the one conversation a new member is in.
-        let room = conversation_on_screen(&ann).await;
-        assert_eq!(conversation_on_screen(&bob).await, room);
+        let room = ann_and_bob_in_general(&app, &ann, &bob).await;
         assert!(ann.title().await.starts_with("general · Hearth"));
-        tokio::join!(wait_live(&ann), wait_live(&bob));
         tokio::join!(mark_page(&ann), mark_page(&bob));
 
         // Ann types and presses Enter; Bob sees it without reloading.
@@ -669,12 +675,7 @@ async fn replies_reactions_and_edits_through_the_ui() {
     };
     bounded(async {
         let app = TestApp::spawn().await;
-        app.create_user("ann", hearth::domain::Role::Member).await;
-        app.create_user("bob", hearth::domain::Role::Member).await;
-        tokio::join!(sign_in(&ann, &app, "ann"), sign_in(&bob, &app, "bob"));
-        let room = conversation_on_screen(&ann).await;
-        assert_eq!(conversation_on_screen(&bob).await, room);
-        tokio::join!(wait_live(&ann), wait_live(&bob));
+        let room = ann_and_bob_in_general(&app, &ann, &bob).await;
         tokio::join!(mark_page(&ann), mark_page(&bob));
 
         let original = "Who wants to review the release notes?";

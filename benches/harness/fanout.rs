@@ -177,11 +177,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         "{clients} members of one channel connected; {posts} posts every {interval:?}, \
          then a burst of {burst} from {senders} members"
     ));
-    report.note(format!(
-        "server pid {}; load average {:.2}",
-        server.pid,
-        server::loadavg()
-    ));
+    report.note(server.note());
     report.figure(
         "p50_ms",
         ms(latency.value_at_quantile(0.50)),

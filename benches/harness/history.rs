@@ -125,11 +125,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
             "made now"
         }
     ));
-    report.note(format!(
-        "server pid {}; load average {:.2}",
-        server.pid,
-        server::loadavg()
-    ));
+    report.note(server.note());
     report.figure(
         "p99_ms",
         ms(inproc.value_at_quantile(0.99)),

@@ -100,11 +100,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     report.note(format!(
         "{senders} senders in {rooms} channel(s), one post in flight each, synchronous={sync}, {seconds} s"
     ));
-    report.note(format!(
-        "server pid {}; load average {:.2} at the end",
-        server.pid,
-        server::loadavg()
-    ));
+    report.note(format!("{} at the end", server.note()));
     report.figure("posts_per_s", per_second(acked, took), ">= 10000");
     report.figure(
         "p50_ms",

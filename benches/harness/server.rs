@@ -74,6 +74,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The report line naming this server and how loaded the machine is now.
+    pub fn note(&self) -> String {
+        format!("server pid {}; load average {:.2}", self.pid, loadavg())
+    }
+
     /// Starts `bin` on `data_dir` listening on 127.0.0.1 (a free port) and waits until it listens.
     pub fn start(bin: &Path, data_dir: &Path, settings: &Settings) -> anyhow::Result<Server> {
         let log = data_dir.with_extension("log");

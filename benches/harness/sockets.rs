@@ -88,28 +88,59 @@ pub fn drain(
     })
 }
 
-fn setup(opts: &Opts) -> anyhow::Result<(usize, usize, usize, Duration)> {
-    Ok((
-        opts.get("clients", 10_000)?,
-        opts.get("concurrency", 100)?,
-        opts.get("source-addrs", 50)?,
-        Duration::from_secs(opts.get("timeout-s", 120)?),
-    ))
+/// A started server with `clients` seeded users (each a member of one channel), ready to be
+/// connected to; the temp dir lives as long as this does.
+struct Started {
+    clients: usize,
+    concurrency: usize,
+    spread: usize,
+    timeout: Duration,
+    cookies: Vec<String>,
+    server: Server,
+    _dir: tempfile::TempDir,
 }
 
-/// `idle`: N connected, authenticated, subscribed clients; the server's resident memory.
-pub async fn idle(opts: &Opts) -> anyhow::Result<Report> {
-    let (clients, concurrency, spread, timeout) = setup(opts)?;
-    let settle = Duration::from_millis(opts.get("settle-ms", 3_000)?);
+impl Started {
+    /// Connects every client (`concurrency` handshakes at a time).
+    async fn connect(&self) -> Connected {
+        let cookies = self.cookies.clone();
+        connect_many(
+            self.server.addr,
+            cookies,
+            self.concurrency,
+            self.spread,
+            self.timeout,
+        )
+        .await
+    }
+}
+
+async fn start(opts: &Opts) -> anyhow::Result<Started> {
+    let clients = opts.get("clients", 10_000)?;
     let bin = server::binary(opts);
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let people = seed::people(&data, clients, 1, |_| vec![0])?;
     let server = Server::start(&bin, &data, &Settings::from(opts))?;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(Started {
+        clients,
+        concurrency: opts.get("concurrency", 100)?,
+        spread: opts.get("source-addrs", 50)?,
+        timeout: Duration::from_secs(opts.get("timeout-s", 120)?),
+        cookies: (0..clients).map(|i| people.cookie(i)).collect(),
+        server,
+        _dir: dir,
+    })
+}
+
+/// `idle`: N connected, authenticated, subscribed clients; the server's resident memory.
+pub async fn idle(opts: &Opts) -> anyhow::Result<Report> {
+    let settle = Duration::from_millis(opts.get("settle-ms", 3_000)?);
+    let run = start(opts).await?;
+    let (clients, server) = (run.clients, &run.server);
     let rss_before = server.rss_mb()?;
-    let cookies = (0..clients).map(|i| people.cookie(i)).collect();
-    let connected = connect_many(server.addr, cookies, concurrency, spread, timeout).await;
+    let connected = run.connect().await;
     let failures = connected.failures.len();
     let closed = Arc::new(AtomicUsize::new(0));
     let open = connected.sockets.len();
@@ -135,11 +166,7 @@ pub async fn idle(opts: &Opts) -> anyhow::Result<Report> {
     report.note(format!(
         "{clients} clients, each its own user, all members of one channel; settled {settle:?}"
     ));
-    report.note(format!(
-        "server pid {}; load average {:.2}",
-        server.pid,
-        server::loadavg()
-    ));
+    report.note(server.note());
     report.figure("rss_mb", rss, "<= 120");
     report.figure("rss_before_mb", rss_before, "(no clients)");
     let per = if open > 0 {
@@ -160,17 +187,11 @@ pub async fn idle(opts: &Opts) -> anyhow::Result<Report> {
 
 /// `connect`: N clients connect, authenticate and receive `ready`; how long until all have.
 pub async fn connect(opts: &Opts) -> anyhow::Result<Report> {
-    let (clients, concurrency, spread, timeout) = setup(opts)?;
-    let bin = server::binary(opts);
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let people = seed::people(&data, clients, 1, |_| vec![0])?;
-    let server = Server::start(&bin, &data, &Settings::from(opts))?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let cookies = (0..clients).map(|i| people.cookie(i)).collect();
+    let run = start(opts).await?;
+    let (clients, concurrency, server) = (run.clients, run.concurrency, &run.server);
     let cpu_before = server::cpu_time(server.pid);
     let own_before = server::cpu_time(std::process::id());
-    let connected = connect_many(server.addr, cookies, concurrency, spread, timeout).await;
+    let connected = run.connect().await;
     let server_cpu = server::cpu_time(server.pid).saturating_sub(cpu_before);
     let own_cpu = server::cpu_time(std::process::id()).saturating_sub(own_before);
     let per_conn = |cpu: Duration| (cpu.as_secs_f64() * 1e6 / clients.max(1) as f64).round();
@@ -180,11 +201,7 @@ pub async fn connect(opts: &Opts) -> anyhow::Result<Report> {
     report.note(format!(
         "{clients} clients, each its own user in one channel; {concurrency} handshakes in flight at most"
     ));
-    report.note(format!(
-        "server pid {}; load average {:.2}",
-        server.pid,
-        server::loadavg()
-    ));
+    report.note(server.note());
     report.figure(
         "total_s",
         (took.as_secs_f64() * 1000.0).round() / 1000.0,

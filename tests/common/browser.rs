@@ -666,32 +666,27 @@ impl Browser {
         .await;
     }
 
-    /// Waits (up to `WAIT`) until the URL's path is `path` and the page has loaded.
-    /// Waits until a conversation page (`/c/{id}`) has loaded: where `/` lands when signed in.
+    /// Waits (up to `WAIT`) until a conversation page (`/c/{id}`) has loaded: where `/` lands
+    /// when signed in.
     pub async fn wait_for_conversation(&self) {
-        self.wait_until("a conversation page", async || {
-            let url = self.cmd(Method::GET, "/url", None).await;
-            let url = url
-                .ok()
-                .and_then(|u| u.as_str().and_then(|u| Url::parse(u).ok()));
-            if url.is_none_or(|u| !u.path().starts_with("/c/")) {
-                return false;
-            }
-            let state = self
-                .try_execute("return document.readyState;", vec![])
-                .await;
-            state.is_ok_and(|s| s == "complete")
-        })
-        .await;
+        self.wait_for_page("a conversation page", |path| path.starts_with("/c/"))
+            .await;
     }
 
+    /// Waits (up to `WAIT`) until the URL's path is `path` and the page has loaded.
     pub async fn wait_for_path(&self, path: &str) {
-        self.wait_until(&format!("the path {path}"), async || {
+        self.wait_for_page(&format!("the path {path}"), |p| p == path)
+            .await;
+    }
+
+    /// Waits until the URL's path satisfies `wanted` and the document has finished loading.
+    async fn wait_for_page(&self, what: &str, wanted: impl Fn(&str) -> bool) {
+        self.wait_until(what, async || {
             let url = self.cmd(Method::GET, "/url", None).await;
             let url = url
                 .ok()
                 .and_then(|u| u.as_str().and_then(|u| Url::parse(u).ok()));
-            if url.is_none_or(|u| u.path() != path) {
+            if url.is_none_or(|u| !wanted(u.path())) {
                 return false;
             }
             let state = self
