@@ -144,3 +144,9 @@ CREATE INDEX messages_unread ON messages(conversation_id, id, sender_id, deleted
     WHERE deleted_at IS NULL;
 -- Editing or deleting a message replaces its mentions: find them without scanning them all.
 CREATE INDEX mentions_by_message ON mentions(message_id);
+
+-- version 4: settings of this instance, among them its secrets (the key that signs device cookies)
+CREATE TABLE settings (
+    name                TEXT    PRIMARY KEY,
+    value               BLOB    NOT NULL
+) STRICT, WITHOUT ROWID;

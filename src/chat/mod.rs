@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
+pub mod devices;
 pub mod json;
 pub mod messages;
+pub mod passwords;
 pub mod reads;
 pub mod recent;
 pub mod secrets;
@@ -35,6 +37,8 @@ pub struct Chat {
     pub send_limit: Arc<governor::DefaultKeyedRateLimiter<UserId>>,
     /// The newest messages of recently opened conversations.
     pub recent: Arc<recent::Recent>,
+    /// Where every password is hashed and checked.
+    pub passwords: passwords::Passwords,
 }
 
 impl Chat {
@@ -43,9 +47,13 @@ impl Chat {
         Chat {
             db,
             hub: Hub::default(),
-            config,
             send_limit,
             recent: Arc::default(),
+            passwords: passwords::Passwords::new(
+                config.password_hash_threads,
+                config.password_hash_queue,
+            ),
+            config,
         }
     }
 }

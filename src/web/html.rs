@@ -9,12 +9,14 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::App;
-use super::auth::{ClientIp, PageSession, cleared_cookie, session_cookie, session_token};
+use super::auth::{
+    ClientIp, PageSession, cleared_cookie, session_token, sign_in_client, signed_in_cookies,
+};
 use super::pages::{self, Shell, auth::LoginView, auth::SetupView};
 use super::posted::{Plain, Posted};
 use crate::chat::accounts::{self, NewUser};
 use crate::chat::auth;
-use crate::domain::Role;
+use crate::domain::{Role, now_ms};
 use crate::error::Error;
 
 /// An error shown as a page with its status.
@@ -29,7 +31,7 @@ impl From<Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let err = self.0;
-        if err.status().is_server_error() {
+        if err.status().is_server_error() && err.retry_after().is_none() {
             tracing::error!(error = %err, "page failed");
         }
         let shell = Shell {
@@ -38,7 +40,7 @@ impl IntoResponse for PageError {
         };
         let page = pages::error_page(shell, err.status().as_u16(), &err.public_message());
         let mut res = (err.status(), page).into_response();
-        if let Error::RateLimited { retry_after } = err {
+        if let Some(retry_after) = err.retry_after() {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
@@ -91,20 +93,27 @@ pub struct LoginForm {
 pub async fn login(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     parsed: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let f = form(parsed)?;
     let outcome = if f.username.len() > 256 || f.password.len() > 4096 {
         Err(Error::invalid("username or password too long"))
     } else {
-        auth::login(&app.db, &app.throttle, &f.username, &f.password, ip).await
+        let client = sign_in_client(ip, &headers);
+        auth::login(&app.chat, &app.sign_ins, &f.username, &f.password, client).await
     };
     match outcome {
         Ok(session) => {
-            let cookie = session_cookie(&app.config, &session.token);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+            let cookies = signed_in_cookies(&app.config, &session, "/login");
+            Ok((cookies, Redirect::to("/")).into_response())
         }
-        Err(err @ (Error::Unauthorized(_) | Error::RateLimited { .. } | Error::Invalid(_))) => {
+        Err(
+            err @ (Error::Unauthorized(_)
+            | Error::RateLimited { .. }
+            | Error::Busy { .. }
+            | Error::Invalid(_)),
+        ) => {
             let message = err.to_string();
             let view = LoginView {
                 username: &f.username,
@@ -113,7 +122,7 @@ pub async fn login(
             };
             let mut res =
                 (err.status(), pages::auth::login(shell(&app, None), view)).into_response();
-            if let Error::RateLimited { retry_after } = err {
+            if let Some(retry_after) = err.retry_after() {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
@@ -174,7 +183,6 @@ pub struct SetupForm {
 /// POST /setup: creates the first admin and signs them in.
 pub async fn setup(
     State(app): State<App>,
-    ClientIp(ip): ClientIp,
     parsed: Result<Form<SetupForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let f = form(parsed)?;
@@ -195,11 +203,12 @@ pub async fn setup(
         accounts::create_first_admin(&app.chat, new).await
     };
     match created {
-        Ok(_) => {
+        Ok(admin) => {
             app.setup.clear();
-            let session = auth::login(&app.db, &app.throttle, &f.username, &f.password, ip).await?;
-            let cookie = session_cookie(&app.config, &session.token);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+            let device = app.sign_ins.devices.issue(admin.id, now_ms(), None);
+            let session = auth::open_session(&app.chat, admin, device).await?;
+            let cookies = signed_in_cookies(&app.config, &session, "/login");
+            Ok((cookies, Redirect::to("/")).into_response())
         }
         Err(err @ (Error::Invalid(_) | Error::Conflict(_))) => {
             let message = err.to_string();
