@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use super::App;
 use super::api::ApiError;
 use super::auth::session_token;
+use crate::chat::limits::Budget;
 use crate::chat::{self, json as views};
 use crate::domain::User;
 use crate::domain::chat::{ConversationId, MessageId};
@@ -89,7 +90,12 @@ fn close(code: u16, reason: &'static str) -> Message {
 }
 
 fn error_frame(req: &Value, err: &Error) -> Message {
-    text(json!({"type": "error", "req": req, "code": err.code(), "message": err.public_message()}))
+    let mut frame =
+        json!({"type": "error", "req": req, "code": err.code(), "message": err.public_message()});
+    if let Error::RateLimited { retry_after } = err {
+        frame["retry_after"] = json!(retry_after);
+    }
+    text(frame)
 }
 
 async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
@@ -480,6 +486,9 @@ async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Messag
         Op::Ping {} => return Some(text(json!({"type": "pong", "req": req}))),
         Op::Presence { status } => match status.as_str() {
             "away" | "online" => {
+                if let Err(err) = chat.limits.spend(Budget::Presence, user.id) {
+                    return Some(error_frame(&req, &err));
+                }
                 if let Some(now) = chat.hub.set_away(conn, status == "away") {
                     announce_presence(app, user.id, now);
                 }
