@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use super::App;
 use super::api::ApiError;
 use super::auth::session_token;
+use super::strict::Object;
 use crate::chat::limits::Budget;
 use crate::chat::{self, json as views};
 use crate::domain::User;
@@ -256,7 +257,7 @@ async fn serve_socket(
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => return None,
-                    Some(Err(err)) => return too_big(&err).then(|| close(1009, "frame too large")),
+                    Some(Err(err)) => return refusal(err),
                 }
             }
             code = conn.kicked() => return Some(close_for(code)),
@@ -282,9 +283,21 @@ fn close_for(code: u16) -> Message {
     close(code, reason)
 }
 
-fn too_big(err: &axum::Error) -> bool {
-    let text = err.to_string();
-    text.contains("too long") || text.contains("Space limit") || text.contains("too big")
+/// The close frame for a frame the client should not have sent: too large (1009), text that
+/// is not UTF-8 (1007), or a break of the protocol (1002) such as an unmasked frame, reserved
+/// bits or an unknown opcode. None when the connection itself failed (nothing to tell).
+fn refusal(err: axum::Error) -> Option<Message> {
+    use tungstenite::error::{Error as WsError, ProtocolError};
+    let err = err.into_inner().downcast::<WsError>().ok()?;
+    match *err {
+        WsError::Capacity(_) => Some(close(1009, "frame too large")),
+        WsError::Utf8(_) => Some(close(1007, "text frame is not UTF-8")),
+        WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake | ProtocolError::ReceivedAfterClosing,
+        ) => None,
+        WsError::Protocol(_) => Some(close(1002, "protocol violation")),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -312,11 +325,11 @@ async fn await_hello(
                 }
                 continue;
             }
-            Ok(Some(Err(err))) => return Err(too_big(&err).then(|| close(1009, "frame too large"))),
+            Ok(Some(Err(err))) => return Err(refusal(err)),
             Ok(_) => return Err(None),
         };
-        match serde_json::from_str::<Hello>(&frame) {
-            Ok(hello) if hello.op == "hello" => break hello.since,
+        match serde_json::from_str::<Object<Hello>>(&frame) {
+            Ok(Object(hello)) if hello.op == "hello" => break hello.since,
             _ => {
                 let req = serde_json::from_str::<Value>(&frame)
                     .ok()
@@ -438,8 +451,8 @@ async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Messag
         ));
     };
     let req = value.get("req").cloned().unwrap_or(Value::Null);
-    let op = match serde_json::from_value::<Op>(value) {
-        Ok(op) => op,
+    let op = match serde_json::from_value::<Object<Op>>(value) {
+        Ok(Object(op)) => op,
         Err(e) => return Some(error_frame(&req, &Error::invalid(format!("bad op: {e}")))),
     };
     let chat = &app.chat;
