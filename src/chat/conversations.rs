@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::limits::Budget;
 use super::{Chat, emit, json as views, membership, visible, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{
@@ -136,6 +137,7 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
     if new.members.len() > 1000 {
         return Err(Error::invalid("at most 1000 members at once"));
     }
+    chat.limits.spend(Budget::Create, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -168,6 +170,7 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
     if other == user.id {
         return Err(Error::invalid("a direct conversation needs someone else"));
     }
+    chat.limits.spend(Budget::Create, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -227,6 +230,7 @@ pub async fn update(
         .map(chat::conversation_name)
         .transpose()?;
     let topic = changes.topic.as_deref().map(chat::topic).transpose()?;
+    chat.limits.spend(Budget::Update, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -278,6 +282,7 @@ pub async fn update(
 
 /// Joins a channel (anyone may); groups and directs are not joinable.
 pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conversation> {
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -303,6 +308,7 @@ pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conver
 
 /// Leaves a channel or group.
 pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -317,6 +323,7 @@ pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
 
 /// Adds someone: to a group, owners and admins; to a channel, any member.
 pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -> Result<()> {
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -353,6 +360,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
     if target == user.id {
         return leave(chat, user, id).await;
     }
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (hub, me) = (chat.hub.clone(), user.clone());
     chat.db
         .write(move |ctx| {

@@ -13,6 +13,7 @@ use super::App;
 use super::auth::{
     ApiSession, ClientIp, cleared_cookie, session_token, sign_in_client, signed_in_cookies,
 };
+use super::strict::Object;
 use crate::chat::auth;
 use crate::domain::{Role, User};
 use crate::error::Error;
@@ -69,15 +70,16 @@ pub fn json_sized(value: &impl Serialize, size_hint: usize) -> Response {
     }
 }
 
-/// `Json<T>` whose rejections (bad syntax, wrong shape, wrong content type) are API errors.
+/// A JSON body that must be an object, whose rejections (bad syntax, wrong shape, wrong
+/// content type) are API errors. Every JSON body of the API is read by it.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+        match Json::<Object<T>>::from_request(req, state).await {
+            Ok(Json(Object(value))) => Ok(ApiJson(value)),
             Err(rejection) => Err(ApiError(json_rejection(rejection))),
         }
     }

@@ -1,12 +1,11 @@
 //! Page handlers: sign in and out, first-admin setup, home, health. Thin: extract, call, render.
 
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, RawForm, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::App;
 use super::auth::{
@@ -55,15 +54,37 @@ fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
     }
 }
 
-/// A form body, or a 400 page that says what was wrong with it.
-pub(super) fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    parsed.map(|Form(f)| f).map_err(|e| {
-        PageError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge("the form is too large".into())
+/// Reads a page form: the one reader of every form a page posts. A body that is not a form, a
+/// field missing or of the wrong kind, or an escape that does not decode to UTF-8 is a 400
+/// page saying so (413 when too large); nothing is stored that the person did not send.
+pub(super) async fn form<T: DeserializeOwned, S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<T, PageError> {
+    let unreadable =
+        |why: &str| PageError(Error::invalid(format!("the form could not be read: {why}")));
+    let RawForm(body) = RawForm::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            PageError(Error::TooLarge("the form is too large".into()))
         } else {
-            Error::invalid(format!("the form could not be read: {}", e.body_text()))
-        })
-    })
+            unreadable(&e.body_text())
+        }
+    })?;
+    if !super::strict::decodes_to_utf8(&body) {
+        return Err(unreadable("it is not valid percent-encoded UTF-8"));
+    }
+    serde_urlencoded::from_bytes(&body).map_err(|e| unreadable(&e.to_string()))
+}
+
+/// A page form read by [`form`], for the forms posted before there is a session.
+pub struct PageForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
+        form(req, state).await.map(PageForm)
+    }
 }
 
 /// GET /
@@ -94,9 +115,8 @@ pub async fn login(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    parsed: Result<Form<LoginForm>, FormRejection>,
+    PageForm(f): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
     let outcome = if f.username.len() > 256 || f.password.len() > 4096 {
         Err(Error::invalid("username or password too long"))
     } else {
@@ -183,9 +203,8 @@ pub struct SetupForm {
 /// POST /setup: creates the first admin and signs them in.
 pub async fn setup(
     State(app): State<App>,
-    parsed: Result<Form<SetupForm>, FormRejection>,
+    PageForm(f): PageForm<SetupForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
     if !app.setup.matches(&f.token) {
         let closed = pages::auth::setup_closed(shell(&app, None), app.setup.current().is_none());
         return Ok((StatusCode::NOT_FOUND, closed).into_response());

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod pages;
 pub mod posted;
 pub mod rooms;
+pub mod strict;
 pub mod ws;
 
 use axum::Router;
@@ -133,6 +134,7 @@ pub fn router(app: App) -> Router {
             app.clone(),
             guard::same_origin,
         ))
+        .layer(axum::middleware::from_fn(strict::query))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(guard::security_headers))
