@@ -186,6 +186,7 @@ async fn checks_beyond_the_hashing_queue_are_refused_at_once_and_not_counted() {
     let app = TestApp::spawn_with(|c| {
         c.password_hash_threads = 1;
         c.password_hash_queue = 1;
+        c.metrics_token = "metrics-token-for-tests".into();
     })
     .await;
     app.create_user("ada", Role::Member).await;
@@ -208,6 +209,17 @@ async fn checks_beyond_the_hashing_queue_are_refused_at_once_and_not_counted() {
         assert_eq!(retry_after(res), 1);
     }
     assert_eq!(app.app.chat.passwords.refused(), busy.len() as u64);
+    let metrics = client
+        .get(app.url("/metrics"))
+        .bearer_auth("metrics-token-for-tests")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!("hearth_password_checks_refused_total {}", busy.len());
+    assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
     let first_busy = answers.into_iter().find(|r| r.status() == 503).unwrap();
     assert_eq!(error_code(first_busy).await, "busy");
     // Refused checks did not count against ada: the remaining guesses are still hers.
