@@ -88,7 +88,7 @@ pub fn backup(config: &Config, args: BackupArgs) -> Result<()> {
             // The configured folder is created on demand; a folder named on the command line must exist.
             let dir = config.backup_dir();
             if !dir.exists() && config.db_path().is_file() {
-                std::fs::create_dir_all(&dir).map_err(|e| {
+                crate::files::create_dir_all(&dir).map_err(|e| {
                     ops::io_error(format_args!("cannot create {}", dir.display()), e)
                 })?;
             }
@@ -334,7 +334,7 @@ pub fn schedule_backups(config: &Config, metrics: Arc<Metrics>) {
             ticker.tick().await;
             let (data_dir, dir) = (data_dir.clone(), dir.clone());
             let outcome = tokio::task::spawn_blocking(move || {
-                std::fs::create_dir_all(&dir).map_err(|e| {
+                crate::files::create_dir_all(&dir).map_err(|e| {
                     ops::io_error(format_args!("cannot create {}", dir.display()), e)
                 })?;
                 let dest = Destination::Folder {

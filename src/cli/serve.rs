@@ -14,7 +14,8 @@ pub fn run(config: Config) -> Result<()> {
     runtime.block_on(serve(config))
 }
 
-async fn serve(config: Config) -> Result<()> {
+async fn serve(mut config: Config) -> Result<()> {
+    config.max_connections = fit_connections(config.max_connections);
     let lock = super::ops::lock_data_dir(&config.data_dir)?;
     let db = open_db(&config)?;
     let listener = bind(config.listen).map_err(|e| {
@@ -26,6 +27,14 @@ async fn serve(config: Config) -> Result<()> {
         Error::invalid(format!("cannot listen on {}: {e}{hint}", config.listen))
     })?;
     let addr = listener.local_addr()?;
+    if let Some(mode) = crate::files::open_to_others(&config.data_dir) {
+        tracing::warn!(
+            data_dir = %config.data_dir.display(),
+            "the data dir is open to other users (mode {mode:o}); it holds every message and \
+             password hash: `chmod 700 {}`",
+            config.data_dir.display()
+        );
+    }
     lock.set_listening(&format!("http://{addr}"))?;
     let app = App::new(db, config).await?;
     super::ops::schedule_backups(&app.config, app.metrics.clone());
@@ -62,6 +71,32 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests and writes");
+}
+
+/// Open files the server needs besides its connections: the database, its WAL and shared
+/// memory, pooled connections, backups in progress, the listener, logs.
+const FILES_RESERVED: u64 = 64;
+
+/// Raises the open-file limit to what the system allows and lowers `wanted` connections to
+/// fit it, saying so: past the limit `accept` fails, and no one could connect, `/healthz`
+/// included.
+fn fit_connections(wanted: usize) -> usize {
+    let limit = rlimit::increase_nofile_limit(u64::MAX)
+        .or_else(|_| rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft))
+        .unwrap_or(1024);
+    let room = usize::try_from(limit.saturating_sub(FILES_RESERVED))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if wanted > room {
+        tracing::warn!(
+            max_connections = wanted,
+            open_file_limit = limit,
+            "max_connections lowered to {room} to fit the open-file limit (raise it with \
+             `ulimit -n` or LimitNOFILE= in the systemd unit)"
+        );
+        return room;
+    }
+    wanted
 }
 
 /// Binds with a listen backlog of 1024 (tokio's default is 128), so a reconnect storm after a

@@ -120,21 +120,40 @@ fn unusable(path: &Path, err: rusqlite::Error) -> Error {
     Error::Database(format!("database {} {why}", path.display()))
 }
 
+/// Narrows a database that an older Hearth left readable by others (made under umask 022),
+/// with its WAL and shared-memory files, to the owner. Done once the file proved to be ours.
+fn owner_only(path: &Path) -> Result<()> {
+    let cannot = |e: std::io::Error| {
+        Error::Database(format!("database {} cannot be opened: {e}", path.display()))
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let file = path.with_file_name(format!("hearth.db{suffix}"));
+        crate::files::restrict(&file).map_err(cannot)?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens (creating if needed) `<data_dir>/hearth.db`, migrates it and starts the writer.
     pub fn open(data_dir: &Path, sync: Synchronous) -> Result<Db> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        crate::files::create_dir_all(data_dir).map_err(|e| {
             Error::Database(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
             ))
         })?;
         let path = data_dir.join("hearth.db");
+        if !path.exists() {
+            // SQLite gives its WAL and shared-memory files the database file's permissions.
+            crate::files::create_file(&path)
+                .map_err(|e| Error::Database(format!("cannot create {}: {e}", path.display())))?;
+        }
         let mut conn = open_writer_conn(&path, sync)?;
         migrate(&mut conn).map_err(|e| match e {
             Error::Sqlite(err) => unusable(&path, err),
             other => other,
         })?;
+        owner_only(&path)?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(move |c| configure(c, sync));

@@ -99,10 +99,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn create(path: &Path) -> Result<Writer> {
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
+        let file = crate::files::create_new(path)
             .map_err(|e| io_error(format_args!("cannot create {}", path.display()), e))?;
         let gz = GzEncoder::new(BufWriter::with_capacity(1 << 20, file), Compression::new(6));
         let mut tar = tar::Builder::new(gz);
@@ -224,10 +221,10 @@ pub fn unpack_verified(archive: &Path, dest: &Path, progress: &ProgressBar) -> R
         }
         let target = dest.join(&path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
+            crate::files::create_dir_all(parent)
                 .map_err(|e| io_error(format_args!("cannot create {}", parent.display()), e))?;
         }
-        let out = File::create(&target)
+        let out = crate::files::create_file(&target)
             .map_err(|e| io_error(format_args!("cannot write {}", target.display()), e))?;
         let mut writer = BufWriter::new(out);
         let mut reader = Hashing::new(&mut entry, &hidden);

@@ -25,19 +25,14 @@ impl InstanceLock {
     /// Takes the lock of `data_dir` (created if missing) for `role` ("serve", "restore"),
     /// or says who holds it.
     pub fn acquire(data_dir: &Path, role: &str) -> Result<InstanceLock> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        crate::files::create_dir_all(data_dir).map_err(|e| {
             Error::Database(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
             ))
         })?;
         let path = data_dir.join(LOCK_FILE);
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let mut file = crate::files::open_or_create(&path)
             .map_err(|e| io_error(format_args!("cannot open {}", path.display()), e))?;
         // Called through the trait: std's own `File` locks are newer than our rust-version.
         if FileExt::try_lock_exclusive(&file).is_err() {

@@ -149,7 +149,7 @@ fn check_database(path: &Path, manifest: &Manifest, archive: &Path) -> Result<()
 /// Moves the current database files and attachments into `pre-restore-<time>/`.
 fn set_aside(data_dir: &Path) -> Result<PathBuf> {
     let aside = data_dir.join(format!("pre-restore-{}", file_timestamp(now_ms())));
-    std::fs::create_dir(&aside)
+    crate::files::create_dir(&aside)
         .map_err(|e| io_error(format_args!("cannot create {}", aside.display()), e))?;
     for name in DB_FILES.iter().chain([&ATTACHMENTS_DIR]) {
         let from = data_dir.join(name);

@@ -27,6 +27,33 @@ pub async fn same_origin(State(app): State<App>, req: Request, next: Next) -> Re
     }
 }
 
+/// Refuses at once, with 413, a request whose declared `Content-Length` is over
+/// `max_request_bytes`, before any of its body is read (the body limit alone would wait for
+/// bytes that may never come).
+pub async fn declared_length(State(app): State<App>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = app.config.max_request_bytes;
+    match declared {
+        Some(length) if length > limit as u64 => {
+            let err = Error::TooLarge(format!("request body over {limit} bytes"));
+            let mut res = if req.uri().path().starts_with("/api/") {
+                super::api::ApiError(err).into_response()
+            } else {
+                super::html::PageError(err).into_response()
+            };
+            // The rest of the body is never read: the connection cannot be reused.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+        _ => next.run(req).await,
+    }
+}
+
 /// Whether the request was made by a page of this site (or by no browser at all).
 pub fn is_same_origin(headers: &HeaderMap, base_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {

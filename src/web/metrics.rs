@@ -261,6 +261,26 @@ pub fn render(app: &App) -> String {
         passwords.workers(),
     );
 
+    let server = &app.server;
+    out.one(
+        "hearth_connections_open",
+        "gauge",
+        "HTTP connections and WebSockets open now.",
+        load(&server.open),
+    );
+    out.one(
+        "hearth_connections_refused_total",
+        "counter",
+        "Connections answered 503 because max_connections were open.",
+        load(&server.refused),
+    );
+    out.one(
+        "hearth_connections_timed_out_total",
+        "counter",
+        "Connections closed for being too slow to send a request or to read an answer, or idle.",
+        load(&server.timed_out),
+    );
+
     let w = app.db.writer().stats();
     out.one(
         "hearth_writer_commits_total",

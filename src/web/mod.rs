@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod pages;
 pub mod posted;
 pub mod rooms;
+pub mod server;
 pub mod strict;
 pub mod ws;
 
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
@@ -65,6 +67,8 @@ pub struct Shared {
     pub assets: Arc<Assets>,
     pub chat: Chat,
     pub metrics: Arc<metrics::Metrics>,
+    /// Connections open, refused and timed out.
+    pub server: Arc<server::ServerStats>,
 }
 
 /// The one-time token that lets the first admin be created in the browser.
@@ -103,6 +107,7 @@ impl App {
             setup: Arc::new(setup),
             assets: Arc::new(Assets::index()),
             metrics: Arc::default(),
+            server: Arc::default(),
         })))
     }
 
@@ -135,7 +140,11 @@ pub fn router(app: App) -> Router {
             guard::same_origin,
         ))
         .layer(axum::middleware::from_fn(strict::query))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(app.config.max_request_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::declared_length,
+        ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -158,19 +167,18 @@ pub async fn serve(
         tokio::spawn(crate::chat::upkeep::watch_other_processes(app.chat.clone())),
         tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),
     ];
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let limits = server::Limits {
+        request_timeout: Duration::from_secs(app.config.request_timeout_secs),
+        keep_alive: Duration::from_secs(app.config.keep_alive_secs),
+        max_connections: app.config.max_connections,
+    };
+    let stats = app.server.clone();
     let shutdown = async move {
         shutdown.await;
         // Sockets outlive graceful HTTP shutdown unless told to close.
         hub.kick_all(crate::hub::CLOSE_SHUTDOWN);
     };
-    // Small frames must not wait for the peer's delayed ACK (Nagle): see docs/performance.md.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    server::run(listener, router(app), limits, stats, shutdown).await;
     for task in upkeep {
         task.abort();
     }

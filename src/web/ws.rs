@@ -7,8 +7,8 @@
 //! Writes are batched: a reply and every frame already queued go out with one flush (one
 //! write on the socket), so a burst costs one syscall per socket rather than one per frame.
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
@@ -57,7 +57,12 @@ async fn send(socket: &mut WebSocket, frame: Message) -> bool {
 }
 
 /// GET /api/v1/ws
-pub async fn upgrade(State(app): State<App>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(app): State<App>,
+    headers: HeaderMap,
+    http: Option<Extension<Arc<super::server::Conn>>>,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !super::guard::is_same_origin(&headers, &app.config.base_url) {
         return ApiError(Error::Forbidden("cross-origin WebSocket refused".into())).into_response();
     }
@@ -68,6 +73,10 @@ pub async fn upgrade(State(app): State<App>, headers: HeaderMap, ws: WebSocketUp
         Ok(session) => session,
         Err(err) => return ApiError(err).into_response(),
     };
+    // From here the socket's own hello, ping and idle timeouts apply, not the HTTP ones.
+    if let Some(Extension(http)) = http {
+        http.upgraded();
+    }
     // Small buffers: an idle socket keeps its read buffer, and 10,000 of them add up. Client
     // frames are small JSON ops; a rare big one is read in a few steps. Writes coalesce up to
     // 4 KiB (two or three events) per syscall.
