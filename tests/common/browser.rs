@@ -19,6 +19,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod axe;
 mod console;
 mod driver;
 mod wait;
@@ -97,6 +98,16 @@ impl Browser {
     /// Starts a browser. `None` (with a loud message) when chromedriver or Chromium is not
     /// installed and `CI` is unset; in CI a missing browser is a failure, never a skip.
     pub async fn start() -> Option<Browser> {
+        Browser::start_in(None).await
+    }
+
+    /// Starts a browser whose reader prefers `locale` (e.g. `de-DE`): Chromium's interface
+    /// language and the languages it asks pages for (`navigator.languages`).
+    pub async fn start_in_locale(locale: &str) -> Option<Browser> {
+        Browser::start_in(Some(locale)).await
+    }
+
+    async fn start_in(locale: Option<&str>) -> Option<Browser> {
         let binaries = match Binaries::find() {
             Ok(b) => b,
             Err(missing) if in_ci() => panic!(
@@ -115,10 +126,10 @@ impl Browser {
                 return None;
             }
         };
-        Some(Browser::launch(&binaries).await)
+        Some(Browser::launch(&binaries, locale).await)
     }
 
-    async fn launch(binaries: &Binaries) -> Browser {
+    async fn launch(binaries: &Binaries, locale: Option<&str>) -> Browser {
         let dir = tempfile::tempdir().expect("browser temp dir");
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -131,6 +142,11 @@ impl Browser {
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--window-size={WIDTH},{HEIGHT}"));
         args.push(format!("--user-data-dir={}", profile.display()));
+        let mut prefs = json!({});
+        if let Some(locale) = locale {
+            args.push(format!("--lang={locale}"));
+            prefs = json!({"intl": {"accept_languages": locale}});
+        }
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -138,6 +154,7 @@ impl Browser {
                     "goog:chromeOptions": {
                         "binary": binaries.chromium,
                         "args": args,
+                        "prefs": prefs,
                     },
                     "goog:loggingPrefs": {"browser": "ALL"},
                     "timeouts": {"implicit": 0, "pageLoad": 20_000, "script": 10_000},
@@ -308,6 +325,25 @@ impl Browser {
         self.cmd(Method::POST, "/execute/sync", Some(body)).await
     }
 
+    /// Runs `script` as an async function body: its result is what it passes to the callback
+    /// WebDriver appends to `arguments`. Fails when the script's time limit (10 s) runs out.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Result<Value, WdError> {
+        let body = json!({"script": script, "args": args});
+        self.cmd(Method::POST, "/execute/async", Some(body)).await
+    }
+
+    /// Sends a Chrome DevTools Protocol command through chromedriver; its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let body = json!({"cmd": cmd, "params": params});
+        self.must(
+            &format!("the DevTools command {cmd}"),
+            Method::POST,
+            "/goog/cdp/execute",
+            Some(body),
+        )
+        .await
+    }
+
     /// Resizes the window (in headless Chromium the viewport is the whole window).
     pub async fn set_window_size(&self, width: u32, height: u32) {
         let rect = json!({"width": width, "height": height});
@@ -398,6 +434,31 @@ impl Browser {
         let element = self.wait_for(css).await;
         self.element_cmd(&element, css, "clicking", "/click", None)
             .await;
+    }
+
+    /// Moves the mouse over the element matching `css`, as a person about to use its hover
+    /// controls does.
+    pub async fn hover(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        let actions = json!({"actions": [{
+            "type": "pointer",
+            "id": "mouse",
+            "parameters": {"pointerType": "mouse"},
+            "actions": [{
+                "type": "pointerMove",
+                "duration": 0,
+                "origin": {ELEMENT_KEY: element.0},
+                "x": 0,
+                "y": 0
+            }]
+        }]});
+        self.must(
+            &format!("moving the mouse over {css}"),
+            Method::POST,
+            "/actions",
+            Some(actions),
+        )
+        .await;
     }
 
     /// Clicks the button or link whose visible text is exactly `label`.
