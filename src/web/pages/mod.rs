@@ -108,7 +108,10 @@ fn document(
                         (sidebar::sidebar(nav))
                         main #main.pane tabindex="-1" { (content) }
                     }
-                    div #banner.banner role="status" aria-live="polite" hidden { "Reconnecting…" }
+                    div #banner.banner hidden {
+                        span role="status" { "Connection lost. Reconnecting…" }
+                        button.small.quiet type="button" data-action="reconnect" { "Reconnect now" }
+                    }
                 } @else {
                     main #main { (content) }
                 }
