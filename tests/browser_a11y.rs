@@ -158,8 +158,8 @@ async fn problems(browser: &Browser, axe: &Axe, page: &str) -> Vec<String> {
     found
 }
 
-/// Opens `path`, waits for `ready` to match, keeps a screenshot (named after the page and the
-/// window's width); what is wrong with it.
+/// Opens `path`, waits for `ready` to match, keeps a screenshot; what is wrong with it.
+/// `name` is the page's, `label` the window's and theme's.
 async fn check(
     browser: &Browser,
     axe: &Axe,
@@ -167,21 +167,21 @@ async fn check(
     path: &str,
     ready: &str,
     name: &str,
+    label: &str,
 ) -> Vec<String> {
     browser.goto(&app.url(path)).await;
     browser.wait_for(ready).await;
     if browser.exists("body[data-me]").await {
         wait_live(browser).await;
     }
-    let width = browser.execute("return innerWidth;", vec![]).await;
     browser
-        .screenshot(screenshot_path(&format!("a11y-{name}-{width}.png")))
+        .screenshot(screenshot_path(&format!("a11y-{name}-{label}.png")))
         .await;
-    problems(browser, axe, &format!("{name} ({width} px)")).await
+    problems(browser, axe, &format!("{name} ({label})")).await
 }
 
-/// Every kind of page at one window size.
-async fn every_page(width: u32, height: u32, label: &str) {
+/// Every kind of page at one window size, in the light or the dark theme.
+async fn every_page(width: u32, height: u32, label: &str, dark: bool) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(axe) = Axe::load() else { return };
     let Some(browser) = Browser::start().await else {
@@ -191,8 +191,21 @@ async fn every_page(width: u32, height: u32, label: &str) {
         let app = TestApp::spawn().await;
         let s = scene(&app).await;
         browser.set_window_size(width, height).await;
+        if dark {
+            let scheme = json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
+            browser.cdp("Emulation.setEmulatedMedia", scheme).await;
+        }
         let b = &browser;
-        let mut found = check(b, &axe, &app, "/login", "form[action='/login']", "login").await;
+        let mut found = check(
+            b,
+            &axe,
+            &app,
+            "/login",
+            "form[action='/login']",
+            "login",
+            label,
+        )
+        .await;
 
         b.goto(&app.url("/login")).await;
         b.fill("#username", "bob").await;
@@ -210,7 +223,7 @@ async fn every_page(width: u32, height: u32, label: &str) {
             .await;
         s.ann.say(s.general, "And one more, in the same run.").await;
         let general = format!("/c/{}", s.general);
-        found.extend(check(b, &axe, &app, &general, "#unread", "conversation").await);
+        found.extend(check(b, &axe, &app, &general, "#unread", "conversation", label).await);
         assert!(
             b.exists("#items > article.msg.cont").await,
             "a run of grouped messages"
@@ -221,9 +234,9 @@ async fn every_page(width: u32, height: u32, label: &str) {
         b.fill("#composer textarea[name=body]", "Thanks @a").await;
         b.wait_for("#mention-list:not([hidden]) li[role=option]")
             .await;
-        b.screenshot(screenshot_path(&format!("a11y-mentions-{width}.png")))
+        b.screenshot(screenshot_path(&format!("a11y-mentions-{label}.png")))
             .await;
-        found.extend(problems(b, &axe, "the mention list").await);
+        found.extend(problems(b, &axe, &format!("the mention list ({label})")).await);
 
         let first = s
             .bob
@@ -243,11 +256,11 @@ async fn every_page(width: u32, height: u32, label: &str) {
             (format!("/m/{first}"), "#message-title", "message"),
         ];
         for (path, ready, name) in &pages {
-            found.extend(check(b, &axe, &app, path, ready, name).await);
+            found.extend(check(b, &axe, &app, path, ready, name, label).await);
         }
         assert!(
             found.is_empty(),
-            "{} accessibility problem(s) at {width}x{height}:\n{}",
+            "{} accessibility problem(s) at {width}x{height} ({label}):\n{}",
             found.len(),
             found.join("")
         );
@@ -260,10 +273,16 @@ async fn every_page(width: u32, height: u32, label: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_passes_axe_on_a_desktop() {
-    every_page(WIDTH, HEIGHT, "desktop").await;
+    every_page(WIDTH, HEIGHT, "desktop", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_passes_axe_on_a_360px_phone() {
-    every_page(360, 740, "phone").await;
+    every_page(360, 740, "phone", false).await;
+}
+
+/// The theme follows the system: the dark one is checked too (its contrast is its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_in_the_dark_theme() {
+    every_page(WIDTH, HEIGHT, "dark", true).await;
 }
