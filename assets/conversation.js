@@ -78,6 +78,8 @@ export class Conversation {
     const mentions = a.querySelectorAll(`.mention[data-user-id="${this.me}"]`);
     for (const m of mentions) m.classList.add("is-me");
     a.classList.toggle("mentions-me", mentions.length > 0 && !mine);
+    // A code block may scroll sideways: keyboards must be able to reach it.
+    for (const pre of a.querySelectorAll(".msg-body pre")) pre.tabIndex = 0;
     localizeTimes(a);
   }
 

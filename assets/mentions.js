@@ -56,8 +56,15 @@ export class Mentions {
       }),
     );
     this.list.hidden = false;
-    this.field.setAttribute("aria-expanded", "true");
     this.field.setAttribute("aria-activedescendant", `mention-opt-${this.active}`);
+    const n = this.matches.length;
+    this.status(`${n} ${n === 1 ? "person" : "people"} to mention: ↑ and ↓ to choose, Enter to pick.`);
+  }
+
+  /** Tells screen readers what the list shows (a textarea cannot say it is expanded). */
+  status(text) {
+    const line = document.getElementById("mention-status");
+    if (line && line.textContent !== text) line.textContent = text;
   }
 
   close() {
@@ -65,8 +72,8 @@ export class Mentions {
     this.list.hidden = true;
     this.matches = [];
     this.active = 0;
-    this.field.setAttribute("aria-expanded", "false");
     this.field.removeAttribute("aria-activedescendant");
+    this.status("");
   }
 
   /** Handles a key while the list is open; true when it was for the list. */

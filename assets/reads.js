@@ -115,7 +115,13 @@ export class Reads {
       return;
     }
     d.scrollIntoView({ block: "start" });
-    d.focus({ preventScroll: true });
+    // Focus goes to the first unread message: the divider is a plain separator, not a stop.
+    let first = d.nextElementSibling;
+    while (first && !first.matches("article.msg")) first = first.nextElementSibling;
+    if (first) {
+      first.tabIndex = -1;
+      first.focus({ preventScroll: true });
+    }
   }
 
   /** The bar with "jump to first unread" goes once the divider has been on screen. */
@@ -215,7 +221,6 @@ function divider() {
   d.className = "unread-divider";
   d.setAttribute("role", "separator");
   d.setAttribute("aria-label", "New messages");
-  d.tabIndex = -1;
   const label = document.createElement("span");
   label.textContent = "New messages";
   d.append(label);

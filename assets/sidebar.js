@@ -44,7 +44,8 @@ export function updateTitle() {
   const menu = document.querySelector(".total-badge");
   if (menu) {
     menu.hidden = total === 0;
-    menu.textContent = String(total);
+    const n = menu.querySelector(".n");
+    if (n) n.textContent = String(total);
   }
 }
 

@@ -1,13 +1,21 @@
-// Times in the reader's own time zone and language; the server writes UTC.
+// Times in the reader's own time zone and locale; the server writes UTC (in `data-ms`).
 
-const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
-const dayFormat = new Intl.DateTimeFormat(undefined, {
-  weekday: "long",
-  day: "numeric",
-  month: "long",
-  year: "numeric",
-});
+// The languages the reader asks pages for: the browser's own default may differ (its
+// interface language), and a German reader should not get an American clock.
+const locales = navigator.languages?.length ? [...navigator.languages] : undefined;
+
+function format(options) {
+  try {
+    return new Intl.DateTimeFormat(locales, options);
+  } catch {
+    return new Intl.DateTimeFormat(undefined, options); // a language tag Intl does not take
+  }
+}
+
+// "numeric": no leading zero where the locale does not write one ("4:14 AM", "4:14").
+const clock = format({ hour: "numeric", minute: "2-digit" });
+const full = format({ dateStyle: "full", timeStyle: "short" });
+const dayFormat = format({ weekday: "long", day: "numeric", month: "long", year: "numeric" });
 
 /** A key that differs between local calendar days. */
 export function dayKey(ms) {

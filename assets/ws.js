@@ -1,10 +1,27 @@
-// The live connection: hello and resume by seq, reconnects with backoff and jitter,
-// requests answered by ack/error frames, and sends retried with the same client_id.
+// The live connection: hello and resume by seq, reconnects soon (backoff with jitter, at once
+// when the tab or the network comes back or the person asks), requests answered by ack/error
+// frames, and sends retried with the same client_id.
 
-const MAX_DELAY = 30_000;
+/** The first retry waits about half a second; each failed one doubles the wait, up to this. */
+const FIRST_DELAY = 500;
+const MAX_DELAY = 3000;
+/** ±20%, so the open tabs of a community do not all knock at the same instant. */
+const JITTER = 0.2;
+/** A server that said it is stopping (1001) is most likely restarting: retry at the first pace this long. */
+const RESTART_WINDOW = 30_000;
+/** An attempt that has not said `ready` by then is given up (a dead network may never answer). */
+const CONNECT_WITHIN = 10_000;
+/** "Reconnect now" leaves alone an attempt younger than this. */
+const FRESH_ATTEMPT = 1000;
 const PING_EVERY = 25_000;
 const PONG_WITHIN = 10_000;
 const ANSWER_WITHIN = 15_000;
+
+/** How long to wait before retry number `attempt` (0 is the first), `random` in [0, 1]. */
+export function retryDelay(attempt, random = Math.random()) {
+  const base = Math.min(MAX_DELAY, FIRST_DELAY * 2 ** attempt);
+  return Math.round(base * (1 - JITTER + 2 * JITTER * random));
+}
 
 export class Live extends EventTarget {
   constructor(url) {
@@ -16,12 +33,24 @@ export class Live extends EventTarget {
     this.ready = false;
     this.everReady = false;
     this.attempt = 0;
+    /** When the current attempt started. */
+    this.startedAt = 0;
+    /** Until then, the server is taken to be restarting (it closed with 1001). */
+    this.restartingUntil = 0;
     this.nextReq = 1;
     /** req -> {frame, resolve, reject, retry, timer} */
     this.pending = new Map();
     this.timers = {};
     this.stopped = false;
     addEventListener("online", () => this.reconnectNow());
+    // Offline, a retry cannot succeed: wait for "online" instead.
+    addEventListener("offline", () => clearTimeout(this.timers.retry));
+    this.button = document.querySelector("#banner [data-action=reconnect]");
+    this.button?.addEventListener("click", () => {
+      this.reconnectNow(true);
+      // Until this attempt ends one way or the other.
+      if (this.ws && !this.ready) this.button.disabled = true;
+    });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.reconnectNow();
       this.presence();
@@ -47,6 +76,11 @@ export class Live extends EventTarget {
       return;
     }
     this.ws = ws;
+    this.startedAt = Date.now();
+    clearTimeout(this.timers.connect);
+    this.timers.connect = setTimeout(() => {
+      if (this.ws === ws && !this.ready) this.drop();
+    }, CONNECT_WITHIN);
     ws.onopen = () => {
       const hello = { op: "hello" };
       if (this.seq !== null) hello.since = this.seq;
@@ -72,6 +106,8 @@ export class Live extends EventTarget {
         this.ready = true;
         this.everReady = true;
         this.attempt = 0;
+        this.restartingUntil = 0;
+        clearTimeout(this.timers.connect);
         this.banner(false);
         this.presence();
         this.keepAlive();
@@ -121,6 +157,7 @@ export class Live extends EventTarget {
     this.ready = false;
     clearInterval(this.timers.ping);
     clearTimeout(this.timers.pong);
+    clearTimeout(this.timers.connect);
     for (const [req, p] of this.pending) {
       if (p.retry) continue;
       this.pending.delete(req);
@@ -132,7 +169,9 @@ export class Live extends EventTarget {
       location.href = "/login";
       return;
     }
+    if (code === 1001) this.restartingUntil = Date.now() + RESTART_WINDOW;
     if (this.everReady || this.attempt > 1) this.banner(true);
+    if (this.button) this.button.disabled = false;
     if (code === 4008) {
       this.attempt = 0;
       this.connect();
@@ -142,15 +181,26 @@ export class Live extends EventTarget {
   }
 
   scheduleReconnect() {
-    const base = Math.min(MAX_DELAY, 500 * 2 ** this.attempt);
-    const delay = base / 2 + Math.random() * (base / 2);
-    this.attempt += 1;
     clearTimeout(this.timers.retry);
+    if (navigator.onLine === false) return; // "online" tries again
+    const restarting = Date.now() < this.restartingUntil;
+    const delay = retryDelay(restarting ? 0 : this.attempt);
+    this.attempt += 1;
     this.timers.retry = setTimeout(() => this.connect(), delay);
   }
 
-  reconnectNow() {
-    if (this.ws || this.stopped) return;
+  /**
+   * Tries at once: the tab came back, the network came back, or the person asked (`asked`:
+   * even when the browser believes it is offline). An attempt under way is left alone while
+   * young, and replaced when it has hung for a while.
+   */
+  reconnectNow(asked = false) {
+    if (this.stopped || this.ready) return;
+    if (!asked && navigator.onLine === false) return;
+    if (this.ws) {
+      if (Date.now() - this.startedAt < FRESH_ATTEMPT) return;
+      this.drop();
+    }
     this.attempt = 0;
     this.connect();
   }

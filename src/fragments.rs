@@ -108,7 +108,8 @@ fn article(m: &Message, continued: bool) -> Markup {
                         title={ "@" (m.sender.username) } { (m.sender.display_name) }
                     " "
                     a.msg-time href={ "/m/" (m.id) } {
-                        time datetime=(iso(m.created_at)) data-ms=(m.created_at) { (clock(m.created_at)) }
+                        // Shown as is without script; the page script writes the reader's local time.
+                        time datetime=(iso(m.created_at)) data-ms=(m.created_at) { (clock(m.created_at)) " UTC" }
                     }
                     @if m.edited_at.is_some() && !m.deleted { " " span.msg-edited { "(edited)" } }
                 }
@@ -188,6 +189,12 @@ mod tests {
         assert!(
             !html.contains("cont"),
             "a lone message is not a continuation"
+        );
+        assert!(
+            html.contains(
+                r#"<time datetime="2025-11-20T09:30:00Z" data-ms="1763631000000">09:30 UTC</time>"#
+            ),
+            "a machine-readable time, readable without script too: {html}"
         );
         assert_eq!(clock(1_763_631_000_000), "09:30");
         assert_eq!(day(1_763_631_000_000), "Thursday, 20 November 2025");

@@ -166,27 +166,6 @@ async fn say(browser: &Browser, text: &str) {
         .await;
 }
 
-/// Moves the mouse over an element, as a person about to use its hover controls does.
-async fn hover(browser: &Browser, css: &str) {
-    let element = browser.wait_for(css).await;
-    let actions = json!({"actions": [{
-        "type": "pointer",
-        "id": "mouse",
-        "parameters": {"pointerType": "mouse"},
-        "actions": [{
-            "type": "pointerMove",
-            "duration": 0,
-            "origin": {"element-6066-11e4-a52e-4f735466cecf": element.0},
-            "x": 0,
-            "y": 0
-        }]
-    }]});
-    browser
-        .cmd(Method::POST, "/actions", Some(actions))
-        .await
-        .unwrap_or_else(|e| panic!("moving the mouse over {css}: {e}"));
-}
-
 /// Everything the unread badge of conversation `id` in the sidebar says.
 async fn badge(browser: &Browser, id: i64) -> Value {
     browser
@@ -632,7 +611,7 @@ async fn without_javascript_reading_and_posting_still_work() {
 
         // Replying and reacting through the message's own page ("⋯"), also plain forms.
         // Its toolbar shows on hover (CSS, no script needed).
-        hover(&bob, &format!("article#m-{hello_id}")).await;
+        bob.hover(&format!("article#m-{hello_id}")).await;
         bob.click(&format!("article#m-{hello_id} a.more")).await;
         bob.wait_for_path(&format!("/m/{hello_id}")).await;
         bob.fill("#reply-body", "A reply without scripts").await;
@@ -685,7 +664,7 @@ async fn replies_reactions_and_edits_through_the_ui() {
 
         // Bob hovers Ann's message and clicks Reply: the chip says to whom.
         let article = format!("article#m-{original_id}");
-        hover(&bob, &article).await;
+        bob.hover(&article).await;
         bob.click(&format!("{article} button[data-action=reply]"))
             .await;
         bob.wait_for("#reply-chip:not([hidden])").await;
@@ -737,7 +716,7 @@ async fn replies_reactions_and_edits_through_the_ui() {
         assert_eq!(ann.path().await, format!("/c/{room}"), "a jump on the page");
 
         // Bob reacts with 👍 from the picker; both see one.
-        hover(&bob, &article).await;
+        bob.hover(&article).await;
         bob.click(&format!("{article} button[data-action=react]"))
             .await;
         bob.wait_for(".picker[role=dialog]").await;

@@ -19,19 +19,23 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod axe;
+mod console;
+mod driver;
+mod wait;
+
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub use console::LogEntry;
+use driver::{Binaries, Driver, delete_session_blocking, in_ci};
+
 /// How long the waiting helpers poll before they give up.
 pub const WAIT: Duration = Duration::from_secs(10);
-/// How long chromedriver may take to answer after it was started.
-const DRIVER_START: Duration = Duration::from_secs(10);
 /// The longest any single WebDriver command may take (navigation included).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
@@ -54,33 +58,6 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-quic",
 ];
 
-/// A message from the browser's console (or its network and security layers).
-#[derive(Debug, Clone)]
-pub struct LogEntry {
-    /// `SEVERE`, `WARNING`, `INFO`, `DEBUG`.
-    pub level: String,
-    /// `console-api`, `network`, `security`, `javascript`, …
-    pub source: String,
-    pub message: String,
-}
-
-impl LogEntry {
-    pub fn is_error(&self) -> bool {
-        self.level == "SEVERE"
-    }
-
-    /// A Content-Security-Policy refusal ("Refused to load / execute / apply …").
-    pub fn is_csp_violation(&self) -> bool {
-        self.message.contains("Refused to") || self.message.contains("Content Security Policy")
-    }
-}
-
-impl std::fmt::Display for LogEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[{} {}] {}", self.level, self.source, self.message)
-    }
-}
-
 /// An error the WebDriver end answered with (or failing to reach it).
 #[derive(Debug)]
 pub struct WdError {
@@ -102,140 +79,6 @@ impl std::error::Error for WdError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element(pub String);
 
-/// The binaries a browser test needs, when both are installed.
-struct Binaries {
-    driver: PathBuf,
-    chromium: PathBuf,
-}
-
-impl Binaries {
-    /// Finds chromedriver (`CHROMEDRIVER`, /usr/bin/chromedriver, PATH) and Chromium
-    /// (`CHROMIUM`, /usr/bin/chromium, PATH); names what is missing otherwise.
-    fn find() -> Result<Binaries, String> {
-        let driver = find_binary("CHROMEDRIVER", "/usr/bin/chromedriver", &["chromedriver"]);
-        let chromium = find_binary(
-            "CHROMIUM",
-            "/usr/bin/chromium",
-            &["chromium", "chromium-browser"],
-        );
-        match (driver, chromium) {
-            (Ok(driver), Ok(chromium)) => Ok(Binaries { driver, chromium }),
-            (Err(a), Err(b)) => Err(format!("{a}; {b}")),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        }
-    }
-}
-
-fn find_binary(env: &str, default: &str, names: &[&str]) -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("{env}={} does not exist", path.display()))
-        };
-    }
-    let default = Path::new(default);
-    if default.is_file() {
-        return Ok(default.to_owned());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        for name in names {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err(format!("{} not found (set {env}, or install it)", names[0]))
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// A chromedriver child process, killed on drop.
-struct Driver {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Driver {
-    /// Starts chromedriver on a free port and waits until it says it is ready.
-    async fn start(binary: &Path, dir: &Path, http: &reqwest::Client) -> Driver {
-        let mut last_failure = String::new();
-        // The free port is found by binding :0 and letting go; another process may take it
-        // in between, so a driver that dies at once is retried on a new port.
-        for attempt in 1..=3 {
-            let addr = free_port();
-            let log = dir.join(format!("chromedriver-{attempt}.log"));
-            let child = Command::new(binary)
-                .arg(format!("--port={}", addr.port()))
-                .arg(format!("--log-path={}", log.display()))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-            let mut driver = Driver { child, addr, log };
-            match driver.wait_ready(http).await {
-                Ok(()) => return driver,
-                Err(failure) => last_failure = failure,
-            }
-        }
-        panic!("chromedriver did not start: {last_failure}");
-    }
-
-    async fn wait_ready(&mut self, http: &reqwest::Client) -> Result<(), String> {
-        let deadline = Instant::now() + DRIVER_START;
-        let status = format!("http://{}/status", self.addr);
-        loop {
-            if let Ok(Some(exit)) = self.child.try_wait() {
-                return Err(format!("it exited with {exit}; log:\n{}", self.log_tail()));
-            }
-            let ready = http
-                .get(&status)
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if let Ok(res) = ready {
-                let body: Value = res.json().await.unwrap_or_default();
-                if body["value"]["ready"] == json!(true) {
-                    return Ok(());
-                }
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "no answer on {} within {DRIVER_START:?}; log:\n{}",
-                    self.addr,
-                    self.log_tail()
-                ));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr")
-}
-
 /// One headless Chromium with its own chromedriver and profile.
 pub struct Browser {
     http: reqwest::Client,
@@ -255,6 +98,16 @@ impl Browser {
     /// Starts a browser. `None` (with a loud message) when chromedriver or Chromium is not
     /// installed and `CI` is unset; in CI a missing browser is a failure, never a skip.
     pub async fn start() -> Option<Browser> {
+        Browser::start_in(None).await
+    }
+
+    /// Starts a browser whose reader prefers `locale` (e.g. `de-DE`): Chromium's interface
+    /// language and the languages it asks pages for (`navigator.languages`).
+    pub async fn start_in_locale(locale: &str) -> Option<Browser> {
+        Browser::start_in(Some(locale)).await
+    }
+
+    async fn start_in(locale: Option<&str>) -> Option<Browser> {
         let binaries = match Binaries::find() {
             Ok(b) => b,
             Err(missing) if in_ci() => panic!(
@@ -273,10 +126,10 @@ impl Browser {
                 return None;
             }
         };
-        Some(Browser::launch(&binaries).await)
+        Some(Browser::launch(&binaries, locale).await)
     }
 
-    async fn launch(binaries: &Binaries) -> Browser {
+    async fn launch(binaries: &Binaries, locale: Option<&str>) -> Browser {
         let dir = tempfile::tempdir().expect("browser temp dir");
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -289,6 +142,11 @@ impl Browser {
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--window-size={WIDTH},{HEIGHT}"));
         args.push(format!("--user-data-dir={}", profile.display()));
+        let mut prefs = json!({});
+        if let Some(locale) = locale {
+            args.push(format!("--lang={locale}"));
+            prefs = json!({"intl": {"accept_languages": locale}});
+        }
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -296,6 +154,7 @@ impl Browser {
                     "goog:chromeOptions": {
                         "binary": binaries.chromium,
                         "args": args,
+                        "prefs": prefs,
                     },
                     "goog:loggingPrefs": {"browser": "ALL"},
                     "timeouts": {"implicit": 0, "pageLoad": 20_000, "script": 10_000},
@@ -466,6 +325,25 @@ impl Browser {
         self.cmd(Method::POST, "/execute/sync", Some(body)).await
     }
 
+    /// Runs `script` as an async function body: its result is what it passes to the callback
+    /// WebDriver appends to `arguments`. Fails when the script's time limit (10 s) runs out.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Result<Value, WdError> {
+        let body = json!({"script": script, "args": args});
+        self.cmd(Method::POST, "/execute/async", Some(body)).await
+    }
+
+    /// Sends a Chrome DevTools Protocol command through chromedriver; its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let body = json!({"cmd": cmd, "params": params});
+        self.must(
+            &format!("the DevTools command {cmd}"),
+            Method::POST,
+            "/goog/cdp/execute",
+            Some(body),
+        )
+        .await
+    }
+
     /// Resizes the window (in headless Chromium the viewport is the whole window).
     pub async fn set_window_size(&self, width: u32, height: u32) {
         let rect = json!({"width": width, "height": height});
@@ -558,6 +436,31 @@ impl Browser {
             .await;
     }
 
+    /// Moves the mouse over the element matching `css`, as a person about to use its hover
+    /// controls does.
+    pub async fn hover(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        let actions = json!({"actions": [{
+            "type": "pointer",
+            "id": "mouse",
+            "parameters": {"pointerType": "mouse"},
+            "actions": [{
+                "type": "pointerMove",
+                "duration": 0,
+                "origin": {ELEMENT_KEY: element.0},
+                "x": 0,
+                "y": 0
+            }]
+        }]});
+        self.must(
+            &format!("moving the mouse over {css}"),
+            Method::POST,
+            "/actions",
+            Some(actions),
+        )
+        .await;
+    }
+
     /// Clicks the button or link whose visible text is exactly `label`.
     pub async fn click_text(&self, label: &str) {
         let xpath = format!(
@@ -622,186 +525,6 @@ impl Browser {
             ),
         }
     }
-
-    // --- Waiting ----------------------------------------------------------------------
-
-    /// Waits (up to `WAIT`) for an element matching `css`.
-    pub async fn wait_for(&self, css: &str) -> Element {
-        let deadline = Instant::now() + WAIT;
-        let mut last_error;
-        loop {
-            // Errors while a page is being replaced are transient: poll on.
-            match self.try_find(css).await {
-                Ok(Some(element)) => return element,
-                Ok(None) => last_error = None,
-                Err(e) => last_error = Some(e),
-            }
-            if Instant::now() > deadline {
-                let error = last_error.map(|e| format!(" (last error: {e})"));
-                panic!(
-                    "waited {WAIT:?} for {css:?}{} on {}",
-                    error.unwrap_or_default(),
-                    self.describe().await
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Waits (up to `WAIT`) until no element matches `css`.
-    pub async fn wait_for_gone(&self, css: &str) {
-        self.wait_until(&format!("{css:?} to disappear"), async || {
-            !self.exists(css).await
-        })
-        .await;
-    }
-
-    /// Waits (up to `WAIT`) until the page's visible text contains `text`.
-    pub async fn wait_for_text(&self, text: &str) {
-        let script = "return document.body ? document.body.innerText : '';";
-        self.wait_until(&format!("the text {text:?}"), async || {
-            let body = self.try_execute(script, vec![]).await;
-            body.is_ok_and(|b| b.as_str().is_some_and(|b| b.contains(text)))
-        })
-        .await;
-    }
-
-    /// Waits (up to `WAIT`) until a conversation page (`/c/{id}`) has loaded: where `/` lands
-    /// when signed in.
-    pub async fn wait_for_conversation(&self) {
-        self.wait_for_page("a conversation page", |path| path.starts_with("/c/"))
-            .await;
-    }
-
-    /// Waits (up to `WAIT`) until the URL's path is `path` and the page has loaded.
-    pub async fn wait_for_path(&self, path: &str) {
-        self.wait_for_page(&format!("the path {path}"), |p| p == path)
-            .await;
-    }
-
-    /// Waits until the URL's path satisfies `wanted` and the document has finished loading.
-    async fn wait_for_page(&self, what: &str, wanted: impl Fn(&str) -> bool) {
-        self.wait_until(what, async || {
-            let url = self.cmd(Method::GET, "/url", None).await;
-            let url = url
-                .ok()
-                .and_then(|u| u.as_str().and_then(|u| Url::parse(u).ok()));
-            if url.is_none_or(|u| !wanted(u.path())) {
-                return false;
-            }
-            let state = self
-                .try_execute("return document.readyState;", vec![])
-                .await;
-            state.is_ok_and(|s| s == "complete")
-        })
-        .await;
-    }
-
-    /// Polls `ready` every 100 ms until it is true; panics after `WAIT`.
-    pub async fn wait_until(&self, what: &str, mut ready: impl AsyncFnMut() -> bool) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if ready().await {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!("waited {WAIT:?} for {what} on {}", self.describe().await);
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// The current URL and the start of the page's text, for failure messages.
-    async fn describe(&self) -> String {
-        let url = match self.cmd(Method::GET, "/url", None).await {
-            Ok(url) => url.as_str().unwrap_or_default().to_owned(),
-            Err(e) => format!("(URL unknown: {e})"),
-        };
-        let script = "return document.body ? document.body.innerText : '';";
-        let text = match self.try_execute(script, vec![]).await {
-            Ok(text) => text
-                .as_str()
-                .unwrap_or_default()
-                .chars()
-                .take(600)
-                .collect(),
-            Err(e) => format!("(text unknown: {e})"),
-        };
-        format!("{url}\n--- page text ---\n{text}\n-----------------")
-    }
-
-    // --- The console ------------------------------------------------------------------
-
-    /// Every browser log entry since the browser started (console messages, failed loads,
-    /// CSP refusals).
-    pub async fn console_logs(&self) -> Vec<LogEntry> {
-        let fresh = self
-            .must(
-                "reading the browser log",
-                Method::POST,
-                "/se/log",
-                Some(json!({"type": "browser"})),
-            )
-            .await;
-        let mut logs = self.logs.lock().expect("log lock");
-        for entry in fresh.as_array().into_iter().flatten() {
-            logs.push(LogEntry {
-                level: entry["level"].as_str().unwrap_or_default().to_owned(),
-                source: entry["source"].as_str().unwrap_or_default().to_owned(),
-                message: entry["message"].as_str().unwrap_or_default().to_owned(),
-            });
-        }
-        logs.clone()
-    }
-
-    /// The SEVERE entries since the browser started: console errors, uncaught exceptions,
-    /// failed loads and Content-Security-Policy violations ("Refused to …").
-    pub async fn console_errors(&self) -> Vec<LogEntry> {
-        self.console_logs()
-            .await
-            .into_iter()
-            .filter(LogEntry::is_error)
-            .collect()
-    }
-
-    /// The CSP violations since the browser started, whatever their level.
-    pub async fn csp_violations(&self) -> Vec<LogEntry> {
-        let logs = self.console_logs().await;
-        logs.into_iter()
-            .filter(LogEntry::is_csp_violation)
-            .collect()
-    }
-
-    /// Panics listing them when any console error or CSP violation was logged so far.
-    pub async fn assert_no_console_errors(&self, context: &str) {
-        self.assert_no_console_errors_except(context, &[]).await;
-    }
-
-    /// Like `assert_no_console_errors`, but excuses the errors (never CSP violations) whose
-    /// message contains one of `expected`, e.g. the failed load of a page answered with 401.
-    pub async fn assert_no_console_errors_except(&self, context: &str, expected: &[&str]) {
-        let bad: Vec<String> = self
-            .console_logs()
-            .await
-            .iter()
-            .filter(|e| {
-                e.is_csp_violation()
-                    || (e.is_error() && !expected.iter().any(|x| e.message.contains(x)))
-            })
-            .map(ToString::to_string)
-            .collect();
-        assert!(
-            bad.is_empty(),
-            "console errors or CSP violations ({context}):\n  {}",
-            bad.join("\n  ")
-        );
-    }
-
-    /// Forgets the log entries read so far (e.g. after an expected error).
-    pub async fn clear_console(&self) {
-        self.console_logs().await;
-        self.logs.lock().expect("log lock").clear();
-    }
 }
 
 impl Drop for Browser {
@@ -812,22 +535,6 @@ impl Drop for Browser {
             self.open = false;
             delete_session_blocking(self.driver.addr, &self.session_id);
         }
-    }
-}
-
-fn delete_session_blocking(addr: SocketAddr, session_id: &str) {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-    let request = format!(
-        "DELETE /session/{session_id} HTTP/1.1\r\nHost: {addr}\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    if stream.write_all(request.as_bytes()).is_ok() {
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
     }
 }
 

@@ -87,10 +87,24 @@ impl Server {
             .unwrap_or_else(|(status, err)| panic!("serve exited {status:?}: {err}"))
     }
 
+    /// Starts `hearth serve` on a given address (e.g. where a stopped one listened).
+    pub fn start_at(dir: &Path, listen: &str) -> Server {
+        Self::try_start_at(dir, listen, &[])
+            .unwrap_or_else(|(status, err)| panic!("serve exited {status:?}: {err}"))
+    }
+
     /// Like `start`, but a server that exits at once gives back its status and stderr.
     pub fn try_start(dir: &Path, envs: &[(&str, &str)]) -> Result<Server, (ExitStatus, String)> {
+        Self::try_start_at(dir, "127.0.0.1:0", envs)
+    }
+
+    fn try_start_at(
+        dir: &Path,
+        listen: &str,
+        envs: &[(&str, &str)],
+    ) -> Result<Server, (ExitStatus, String)> {
         let mut cmd = hearth(dir);
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        cmd.args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in envs {

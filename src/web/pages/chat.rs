@@ -179,12 +179,14 @@ fn composer(view: &ConversationView) -> Markup {
             }
             div.composer-row {
                 label.visually-hidden for="body" { (placeholder) }
+                // A textarea may not be a combobox: the list's state is told by #mention-status.
                 textarea #body name="body" rows="1" placeholder=(placeholder) maxlength=(view.max_chars)
                     required autocomplete="off" aria-describedby="composer-hint"
-                    aria-autocomplete="list" aria-controls="mention-list" aria-expanded="false" {}
+                    aria-autocomplete="list" aria-controls="mention-list" {}
                 button.send type="submit" { "Send" }
             }
             ul #mention-list.mention-list role="listbox" aria-label="People to mention" hidden {}
+            p #mention-status.visually-hidden role="status" {}
             p #composer-hint.hint.composer-hint {
                 span.js-only { "Enter to send · Shift+Enter for a new line · ↑ to edit your last message" }
                 span.no-js-only { "Formatting: **bold**, *italic*, `code`, > quote" }

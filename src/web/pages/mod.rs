@@ -17,6 +17,10 @@ use crate::web::Assets;
 
 pub use sidebar::Nav;
 
+/// What search engines and link previews say about any page of Hearth.
+pub const DESCRIPTION: &str = "Hearth is a small, self-hosted chat: channels, private groups \
+                               and direct conversations for one community.";
+
 /// What the frame around every page needs to know.
 #[derive(Clone, Copy)]
 pub struct Shell<'a> {
@@ -67,6 +71,7 @@ fn document(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
+                meta name="description" content=(DESCRIPTION);
                 title { (title) " · Hearth" }
                 link rel="icon" href=(shell.asset("favicon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(shell.asset("hearth.css"));
@@ -77,10 +82,14 @@ fn document(
                 a.skip href="#main" { "Skip to content" }
                 header.topbar {
                     @if nav.is_some() {
+                        // Named by its content, so the name holds the visible count too.
                         a.menu-toggle href="#sidebar" role="button" aria-controls="sidebar"
-                            aria-expanded="false" aria-label="Conversations" title="Conversations" {
+                            aria-expanded="false" {
                             span aria-hidden="true" { "☰" }
-                            span.badge.total-badge hidden {}
+                            span.visually-hidden { "Conversations" }
+                            span.badge.total-badge hidden {
+                                span.n {} span.visually-hidden { " unread" }
+                            }
                         }
                     }
                     a.brand href="/" { "Hearth" }
@@ -99,7 +108,10 @@ fn document(
                         (sidebar::sidebar(nav))
                         main #main.pane tabindex="-1" { (content) }
                     }
-                    div #banner.banner role="status" aria-live="polite" hidden { "Reconnecting…" }
+                    div #banner.banner hidden {
+                        span role="status" { "Connection lost. Reconnecting…" }
+                        button.small.quiet type="button" data-action="reconnect" { "Reconnect now" }
+                    }
                 } @else {
                     main #main { (content) }
                 }

@@ -89,7 +89,7 @@ pub fn render(items: &[Item]) -> Markup {
 /// The line above the first unread message; "jump to first unread" links here.
 pub fn unread_divider() -> Markup {
     html! {
-        div #unread.unread-divider role="separator" aria-label="New messages" tabindex="-1" {
+        div #unread.unread-divider role="separator" aria-label="New messages" {
             span { "New messages" }
         }
     }
