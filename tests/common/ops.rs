@@ -98,15 +98,38 @@ impl Server {
         Self::try_start_at(dir, "127.0.0.1:0", envs)
     }
 
+    /// Starts `hearth serve` from a shell that first runs `prelude` (`umask 000`, `ulimit -n 200`).
+    pub fn start_after(dir: &Path, prelude: &str, envs: &[(&str, &str)]) -> Server {
+        let mut cmd = hearth(dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(format!("{prelude} && exec \"$0\" \"$@\""))
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => shell.env(key, value),
+                None => shell.env_remove(key),
+            };
+        }
+        Self::spawn(shell, envs)
+            .unwrap_or_else(|(status, err)| panic!("serve exited {status:?}: {err}"))
+    }
+
     fn try_start_at(
         dir: &Path,
         listen: &str,
         envs: &[(&str, &str)],
     ) -> Result<Server, (ExitStatus, String)> {
         let mut cmd = hearth(dir);
-        cmd.args(["serve", "--listen", listen])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(["serve", "--listen", listen]);
+        Self::spawn(cmd, envs)
+    }
+
+    fn spawn(mut cmd: Command, envs: &[(&str, &str)]) -> Result<Server, (ExitStatus, String)> {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in envs {
             cmd.env(k, v);
         }
