@@ -9,8 +9,10 @@ export class Reads {
     this.live = live;
     this.setCounts = setCounts;
     this.section = view.section;
+    /** The newest message I have read, as the server has it: my receipt. */
     this.marked = Number(this.section.dataset.lastRead) || 0;
-    this.firstLastRead = this.marked;
+    /** Where unread began when the page opened (a channel's history before I joined is not unread). */
+    this.firstLastRead = Math.max(this.marked, Number(this.section.dataset.readPosition) || 0);
     this.bar = this.section.querySelector(".unread-bar");
     this.typers = new Map();
     this.typingLine = this.section.querySelector("#typing");

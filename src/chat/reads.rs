@@ -20,7 +20,7 @@ pub async fn mark_read(
     conversation: ConversationId,
     up_to: Option<MessageId>,
 ) -> Result<()> {
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, _) = membership(ctx.conn, &me, conversation)?;
@@ -44,7 +44,7 @@ pub async fn mark_read(
             let data = json!({"user": UserRef::from(&me), "message_id": target});
             emit(
                 ctx,
-                &hub,
+                &live,
                 audience,
                 "read.updated",
                 Some(conversation),
