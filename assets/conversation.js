@@ -7,7 +7,9 @@ import { dayKey, dayLabel, localizeTimes } from "./time.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
 const MAX_JUMP_PAGES = 20;
-/** The rows of the timeline: messages and lines about the conversation. */
+/** A row of the timeline: a message or a line about the conversation. */
+const ROW = "article.msg, .notice";
+/** The rows directly in a list (for `querySelectorAll` on the list). */
 const ROWS = ":scope > article.msg, :scope > .notice";
 
 export class Conversation {
@@ -107,7 +109,7 @@ export class Conversation {
         broken = true;
         continue;
       }
-      if (!el.matches(ROWS)) continue;
+      if (!el.matches(ROW)) continue;
       const ms = Number(el.dataset.ms);
       const newDay = !prev || dayKey(ms) !== dayKey(Number(prev.dataset.ms));
       if (newDay) {
@@ -166,7 +168,7 @@ export class Conversation {
   upsert(html) {
     const t = document.createElement("template");
     t.innerHTML = html.trim();
-    const a = t.content.querySelector("article.msg, .notice");
+    const a = t.content.querySelector(ROW);
     if (!a) return null;
     const id = Number(a.dataset.id);
     this.decorate(a);

@@ -136,15 +136,17 @@ export class Reads {
     seen.observe(d);
   }
 
-  /** "Seen by A, B" under the newest message, from members' read marks. */
+  /** "Seen by A, B" under the newest message, from members' read marks, by name as the server lists them. */
   renderSeen() {
     const seen = this.section.querySelector("#seen");
     if (!seen) return;
     const newest = this.view.newest();
     const id = Number(newest?.dataset.id || 0);
+    const key = (name) => name.toLowerCase();
     const names = [...this.view.members.values()]
       .filter((m) => m.id !== this.view.me && m.id !== newest?.dataset.sender && m.lastRead >= id && id > 0)
-      .map((m) => m.name);
+      .map((m) => m.name)
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     const text = names.length ? `Seen by ${names.join(", ")}` : "";
     if (seen.textContent !== text) seen.textContent = text;
   }

@@ -27,12 +27,12 @@ pub struct ConversationView<'a> {
 }
 
 /// Who other than me (and the sender) has read up to the newest message (lines about the
-/// conversation are no messages: nobody "sees" them).
+/// conversation are no messages: nobody "sees" them), by name as the page script lists them.
 pub fn seen_by<'a>(members: &'a [Member], me: &User, page: &[Message]) -> Vec<&'a str> {
     let Some(newest) = page.iter().rev().find(|m| m.notice.is_none()) else {
         return Vec::new();
     };
-    members
+    let mut names: Vec<&str> = members
         .iter()
         .filter(|m| {
             m.user.id != me.id
@@ -40,7 +40,9 @@ pub fn seen_by<'a>(members: &'a [Member], me: &User, page: &[Message]) -> Vec<&'
                 && m.last_read_message_id >= newest.id
         })
         .map(|m| m.user.display_name.as_str())
-        .collect()
+        .collect();
+    names.sort_by_key(|name| name.to_lowercase());
+    names
 }
 
 pub fn page(shell: Shell, nav: &Nav, view: &ConversationView) -> Markup {
@@ -229,14 +231,15 @@ mod tests {
         };
         let members = [
             member(1, "Me", 9),
+            member(4, "cy", 12),
             member(2, "Ada", 9),
             member(3, "Bo", 8),
-            member(4, "Cy", 12),
         ];
         let newest = Message::sample(9, 1, user(1, "Me"));
         assert_eq!(
             seen_by(&members, &me, std::slice::from_ref(&newest)),
-            ["Ada", "Cy"]
+            ["Ada", "cy"],
+            "by name, whatever the order of the members"
         );
         assert!(seen_by(&members, &me, &[]).is_empty());
         // A line after the newest message changes nothing: Bo (read up to 8) did not see 9.
@@ -246,6 +249,6 @@ mod tests {
             }),
             ..Message::sample(10, 1, user(5, "Di"))
         };
-        assert_eq!(seen_by(&members, &me, &[newest, line]), ["Ada", "Cy"]);
+        assert_eq!(seen_by(&members, &me, &[newest, line]), ["Ada", "cy"]);
     }
 }
