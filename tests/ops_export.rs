@@ -185,6 +185,14 @@ async fn one_conversation_exports_as_a_self_contained_readable_html_file() {
     assert!(html.contains("(edited)"));
     assert!(html.contains("👍 1"));
     assert!(
+        html.contains(r#"<span class="who">carol</span> joined · <time"#),
+        "lines about the conversation read as sentences: {html}"
+    );
+    assert!(
+        html.contains("4 messages"),
+        "the lines are not counted as messages"
+    );
+    assert!(
         !html.contains("just between us"),
         "only the conversation asked for"
     );
