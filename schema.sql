@@ -145,7 +145,13 @@ CREATE INDEX messages_unread ON messages(conversation_id, id, sender_id, deleted
 -- Editing or deleting a message replaces its mentions: find them without scanning them all.
 CREATE INDEX mentions_by_message ON mentions(message_id);
 
--- version 4: read state that tells no lies, and lines about the conversation among its messages
+-- version 4: settings of this instance, among them its secrets (the key that signs device cookies)
+CREATE TABLE settings (
+    name                TEXT    PRIMARY KEY,
+    value               BLOB    NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- version 5: read state that tells no lies, and lines about the conversation among its messages
 -- `last_read_message_id` is what the member has read, and nothing else: it is the receipt others
 -- see. Joining a channel sets `unread_after_message_id` instead: its history up to then never
 -- counts as unread for them, yet they have not read it.

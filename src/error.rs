@@ -29,6 +29,10 @@ pub enum Error {
     /// Too many attempts; try again after this many seconds.
     #[error("too many requests; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// The server has more of this work than it takes on at once; try again after this many
+    /// seconds (password checks beyond the hashing queue).
+    #[error("the server is busy; try again in {retry_after} s")]
+    Busy { retry_after: u64 },
     /// The database file cannot be used as it is (corrupt, foreign, too new).
     #[error("{0}")]
     Database(String),
@@ -77,7 +81,7 @@ impl Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::WriterGone => StatusCode::SERVICE_UNAVAILABLE,
+            Error::WriterGone | Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,13 +97,24 @@ impl Error {
             Error::TooLarge(_) => "too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::WriterGone => "unavailable",
+            Error::Busy { .. } => "busy",
             _ => "internal",
+        }
+    }
+
+    /// Seconds after which a retry may succeed, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after } | Error::Busy { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 
     /// What the client may be told: internals of 5xx errors stay in the log.
     pub fn public_message(&self) -> String {
-        if self.status().is_server_error() {
+        if let Error::Busy { .. } = self {
+            self.to_string()
+        } else if self.status().is_server_error() {
             "something went wrong on the server".into()
         } else {
             self.to_string()

@@ -65,15 +65,17 @@ impl Conn {
         }
     }
 
-    fn kick(&self, code: u16) {
-        if self
+    /// Asks the socket to close with `code`; true only for the first ask.
+    fn kick(&self, code: u16) -> bool {
+        let first = self
             .close_code
             .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+            .is_ok();
+        if first {
             self.kick.notify_waiters();
             self.kick.notify_one();
         }
+        first
     }
 }
 
@@ -82,6 +84,7 @@ impl Conn {
 pub struct HubStats {
     pub sockets: AtomicI64,
     pub delivered: AtomicU64,
+    /// Sockets closed for falling behind (each counted once, however many frames it missed).
     pub lagging_closed: AtomicU64,
 }
 
@@ -185,12 +188,14 @@ impl Hub {
             for conn in conns.get(user).into_iter().flatten() {
                 match conn.tx.try_send(shared.clone()) {
                     Ok(()) => delivered += 1,
+                    // A stuck socket keeps missing frames until it is gone: count it once.
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        self.inner
-                            .stats
-                            .lagging_closed
-                            .fetch_add(1, Ordering::Relaxed);
-                        conn.kick(CLOSE_LAGGING);
+                        if conn.kick(CLOSE_LAGGING) {
+                            self.inner
+                                .stats
+                                .lagging_closed
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }
@@ -388,6 +393,24 @@ mod tests {
         }
         assert_eq!(slow.kicked().await, CLOSE_LAGGING);
         assert_eq!(hub.stats().lagging_closed.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stuck_socket_that_misses_many_frames_counts_once() {
+        let hub = Hub::default();
+        let (stuck, _keep) = hub.register(1, vec![1], 4).unwrap();
+        let (_other, _keep_other) = hub.register(2, vec![2], 4).unwrap();
+        // The queue fills, then thousands of frames find it full before the socket goes.
+        for seq in 1..=(QUEUE_FRAMES as i64 * 10) {
+            hub.deliver(&[1], &frame(seq));
+        }
+        assert_eq!(stuck.kicked().await, CLOSE_LAGGING);
+        assert_eq!(hub.stats().lagging_closed.load(Ordering::Relaxed), 1);
+        // A second socket that falls behind is a second count.
+        for seq in 1..=(QUEUE_FRAMES as i64 + 1) {
+            hub.deliver(&[2], &frame(seq));
+        }
+        assert_eq!(hub.stats().lagging_closed.load(Ordering::Relaxed), 2);
     }
 
     #[test]

@@ -451,7 +451,7 @@ async fn ten_failures_per_username_lock_it_for_a_while() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=300).contains(&retry), "{retry}");
+    assert!((1..=900).contains(&retry), "{retry}");
     assert_eq!(error_code(res).await, "rate_limited");
     // The form says so too.
     let res = app
@@ -463,25 +463,19 @@ async fn ten_failures_per_username_lock_it_for_a_while() {
         .unwrap();
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
-    // The same address is now over its limit as well: ten failures came from it.
-    assert_eq!(attempt(&app, "bob", PASSWORD, None).await.status(), 429);
+    // Another account from the same address is not locked with it.
+    assert_eq!(attempt(&app, "bob", PASSWORD, None).await.status(), 200);
 }
 
 #[tokio::test]
 async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     let app = TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     app.create_user("ada", Role::Member).await;
-    for i in 0..10 {
-        let res = attempt(
-            &app,
-            &format!("nobody{i}"),
-            "wrong password",
-            Some("198.51.100.7"),
-        )
-        .await;
+    for _ in 0..10 {
+        let res = attempt(&app, "ada", "wrong password", Some("198.51.100.7")).await;
         assert_eq!(res.status(), 401);
     }
-    // That client address is throttled; another behind the same proxy is not.
+    // That client address is throttled for ada; another behind the same proxy is not.
     assert_eq!(
         attempt(&app, "ada", PASSWORD, Some("198.51.100.7"))
             .await

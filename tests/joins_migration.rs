@@ -1,4 +1,4 @@
-//! A database written by the previous Hearth (schema version 3) is served by this one: its
+//! A database written by the previous Hearth (schema version 4) is served by this one: its
 //! read markers and unread counts mean what they meant, its messages page and search as before,
 //! and from then on joining writes lines and sets no receipt.
 
@@ -12,14 +12,14 @@ use std::path::Path;
 
 const SCHEMA: &str = include_str!("../schema.sql");
 
-/// Builds `hearth.db` as schema version 3 left it: ada and bob in #general and in a group,
+/// Builds `hearth.db` as schema version 4 left it: ada and bob in #general and in a group,
 /// with read markers part way.
-fn version_3_database(data_dir: &Path, password_hash: &str) {
-    let v3 = &SCHEMA[..SCHEMA.find("\n-- version 4").expect("a version 4 step")];
+fn version_4_database(data_dir: &Path, password_hash: &str) {
+    let v4 = &SCHEMA[..SCHEMA.find("\n-- version 5").expect("a version 5 step")];
     std::fs::create_dir_all(data_dir).unwrap();
     let conn = Connection::open(data_dir.join("hearth.db")).unwrap();
-    conn.execute_batch(v3).unwrap();
-    conn.pragma_update(None, "user_version", 3).unwrap();
+    conn.execute_batch(v4).unwrap();
+    conn.pragma_update(None, "user_version", 4).unwrap();
     conn.execute(
         "INSERT INTO users (id, username, display_name, password_hash, role, created_at)
          VALUES (1, 'ada', 'Ada', ?1, 'admin', 0), (2, 'bob', 'Bob', ?1, 'member', 0)",
@@ -51,17 +51,15 @@ fn bodies(page: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn a_version_3_database_is_migrated_and_keeps_its_read_state() {
-    let hash = hearth::chat::secrets::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    let app = TestApp::spawn_with(|config| version_3_database(&config.data_dir, &hash)).await;
+async fn a_version_4_database_is_migrated_and_keeps_its_read_state() {
+    let hash = hearth::chat::passwords::hash_blocking(PASSWORD).unwrap();
+    let app = TestApp::spawn_with(|config| version_4_database(&config.data_dir, &hash)).await;
     let sql = app.sql();
     let version: u32 = sql
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, *hearth::db::LATEST_VERSION);
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let index: String = sql
         .query_row(
             "SELECT sql FROM sqlite_schema WHERE name = 'messages_unread'",

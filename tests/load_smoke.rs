@@ -128,3 +128,25 @@ fn unknown_scenarios_and_options_are_refused() {
         .collect();
     assert!(harness::run(&args, &mut out).is_err());
 }
+
+#[test]
+fn login_scenario_runs() {
+    let json = smoke(
+        &[
+            "login",
+            "--people",
+            "4",
+            "--concurrency",
+            "3",
+            "--seconds",
+            "0.5",
+            "--after-s",
+            "0.1",
+        ],
+        &["signins_per_s", "peak_rss_mb", "rss_after_mb", "me_p99_ms"],
+    );
+    assert!(json["ok"].as_u64().unwrap() > 0, "{json}");
+    assert!(json["wrong"].as_u64().unwrap() > 0, "{json}");
+    assert_eq!(json["errors"], 0, "{json}");
+    assert_eq!(json["me_failures"], 0, "{json}");
+}

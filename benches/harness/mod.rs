@@ -11,6 +11,7 @@ mod client;
 mod fanout;
 mod footprint;
 mod history;
+mod login;
 mod post;
 mod seed;
 mod server;
@@ -22,7 +23,15 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SCENARIOS: [&str; 6] = ["post", "fanout", "idle", "connect", "history", "footprint"];
+pub const SCENARIOS: [&str; 7] = [
+    "post",
+    "fanout",
+    "idle",
+    "connect",
+    "history",
+    "footprint",
+    "login",
+];
 
 const USAGE: &str = "usage: cargo bench --bench load -- SCENARIO [--option value]...
 scenarios (defaults are the full-scale figures of docs/performance.md):
@@ -34,6 +43,7 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
   history    --messages 2000000 --conversations 200 --users 200 --member-of 20
              --iterations 20000 --connections 32 --seconds 10
   footprint  --runs 5 --settle-ms 1000
+  login      --people 500 --concurrency 50 --seconds 10 --after-s 10 --poll-ms 20
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
         --server-env K=V,K=V (more environment for the server, for experiments)
         --source-addrs 50 (127.0.0.x addresses clients bind to)  --timeout-s 120";
@@ -74,6 +84,7 @@ pub fn run(args: &[String], out: &mut dyn Write) -> anyhow::Result<Value> {
             "connect" => sockets::connect(&opts).await,
             "history" => history::run(&opts).await,
             "footprint" => footprint::run(&opts).await,
+            "login" => login::run(&opts).await,
             other => anyhow::bail!("unknown scenario {other:?}\n{USAGE}"),
         }
     })?;
@@ -83,7 +94,7 @@ pub fn run(args: &[String], out: &mut dyn Write) -> anyhow::Result<Value> {
 }
 
 /// The options each scenario reads, besides the common ones.
-const OPTIONS: [(&str, &[&str]); 6] = [
+const OPTIONS: [(&str, &[&str]); 7] = [
     (
         "post",
         &[
@@ -116,6 +127,10 @@ const OPTIONS: [(&str, &[&str]); 6] = [
         ],
     ),
     ("footprint", &["runs", "settle-ms"]),
+    (
+        "login",
+        &["people", "concurrency", "seconds", "after-s", "poll-ms"],
+    ),
 ];
 const COMMON: [&str; 5] = [
     "bin",

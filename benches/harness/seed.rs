@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use hearth::chat::passwords::hash_blocking;
 use hearth::chat::secrets::{new_token, token_hash};
 use hearth::config::Synchronous;
 use hearth::db::Db;
@@ -317,5 +318,59 @@ fn fill_messages(dir: &Path, shape: &HistoryShape, people: &People) -> anyhow::R
         shape.messages,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The username of account `i` made by [`accounts`].
+pub fn account_name(i: usize) -> String {
+    format!("person{i}")
+}
+
+/// `count` accounts named by [`account_name`], each with a real argon2id hash of
+/// `password(i)`, hashed on every core (the work a real sign-in checks against).
+pub fn accounts(
+    dir: &Path,
+    count: usize,
+    password: impl Fn(usize) -> String + Sync,
+) -> anyhow::Result<()> {
+    tokio::task::block_in_place(|| accounts_now(dir, count, password))
+}
+
+fn accounts_now(
+    dir: &Path,
+    count: usize,
+    password: impl Fn(usize) -> String + Sync,
+) -> anyhow::Result<()> {
+    let threads = super::nproc().max(1);
+    let hashes: Vec<String> = {
+        std::thread::scope(|scope| {
+            let password = &password;
+            let parts: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t..count)
+                            .step_by(threads)
+                            .map(|i| Ok((i, hash_blocking(&password(i))?)))
+                            .collect::<hearth::Result<Vec<(usize, String)>>>()
+                    })
+                })
+                .collect();
+            let mut all = Vec::with_capacity(count);
+            for part in parts {
+                all.extend(part.join().expect("a hashing thread")?);
+            }
+            all.sort_unstable();
+            Ok::<_, hearth::Error>(all.into_iter().map(|(_, h)| h).collect())
+        })
+    }?;
+    let db = open(dir)?;
+    db.write_blocking(move |ctx| {
+        for (i, hash) in hashes.iter().enumerate() {
+            let name = Username::parse(&account_name(i))?;
+            users::insert(ctx.conn, &name, &format!("Person {i}"), hash, Role::Member)?;
+        }
+        Ok(())
+    })?;
+    db.writer().shutdown();
     Ok(())
 }

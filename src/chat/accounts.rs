@@ -7,8 +7,6 @@ use crate::error::{Error, Result};
 use crate::hub::CLOSE_SESSION_ENDED;
 use crate::store::{audit, sessions, users};
 
-use super::secrets::hash_password;
-
 /// What it takes to make an account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -29,7 +27,7 @@ fn validate(new: &NewUser) -> Result<(Username, String)> {
 /// Creates an account. `actor` is who did it, for the audit log.
 pub async fn create_user(chat: &Chat, actor: &str, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
-    let hash = hash_password(new.password).await?;
+    let hash = chat.passwords.hash(new.password).await?;
     let (actor, live) = (actor.to_owned(), chat.clone());
     chat.db
         .write(move |ctx| {
@@ -44,7 +42,7 @@ pub async fn create_user(chat: &Chat, actor: &str, new: NewUser) -> Result<User>
 /// Creates the first admin; refused once any active admin exists (checked inside the write).
 pub async fn create_first_admin(chat: &Chat, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
-    let hash = hash_password(new.password).await?;
+    let hash = chat.passwords.hash(new.password).await?;
     let live = chat.clone();
     chat.db
         .write(move |ctx| {
@@ -74,7 +72,7 @@ pub async fn set_password(
 ) -> Result<User> {
     domain::new_password(&password)?;
     let user = find(chat, username).await?;
-    let hash = hash_password(password).await?;
+    let hash = chat.passwords.hash(password).await?;
     let actor = actor.to_owned();
     let user = chat
         .db

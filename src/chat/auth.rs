@@ -1,7 +1,16 @@
-//! Logging in and out, and turning a session cookie back into a user.
+//! Signing in and out, and turning a session cookie back into a user.
+//!
+//! A sign-in is counted by the throttle before its password is checked. Keys and limits
+//! (docs/decisions.md): from a known device, 10 per 15 minutes for that device alone;
+//! otherwise 10 per 15 minutes per account and address, 50 per 15 minutes per address, and
+//! 50 per hour per account from all unknown devices together.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
+use super::Chat;
+use super::devices::{Device, DeviceKey};
+use super::throttle::{Key, Rule, Throttle, client_key};
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{User, now_ms};
@@ -9,52 +18,139 @@ use crate::error::{Error, Result};
 use crate::store::sessions::{self, Session};
 use crate::store::users;
 
-use super::secrets::{new_token, token_hash, verify_password};
-use super::throttle::Throttle;
+use super::secrets::{new_token, token_hash};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// `last_seen_at` is refreshed at most this often, so reads stay reads.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+const QUARTER_HOUR: Duration = Duration::from_secs(15 * 60);
+/// One account from one address: the owner mistyping, or a guesser at one place.
+pub const PER_ACCOUNT_AND_ADDRESS: Rule = Rule {
+    limit: 10,
+    window: QUARTER_HOUR,
+    forgiven: true,
+};
+/// One address, whatever the accounts: guessing many accounts from one place.
+pub const PER_ADDRESS: Rule = Rule {
+    limit: 50,
+    window: QUARTER_HOUR,
+    forgiven: false,
+};
+/// One account from every unknown device together: guessing from many places.
+pub const PER_ACCOUNT: Rule = Rule {
+    limit: 50,
+    window: Duration::from_secs(60 * 60),
+    forgiven: false,
+};
+/// One device that has signed in to the account before.
+pub const PER_DEVICE: Rule = Rule {
+    limit: 10,
+    window: QUARTER_HOUR,
+    forgiven: true,
+};
+
+/// What guards sign-ins: the attempt counts and the key that signs device cookies.
+pub struct SignIns {
+    pub throttle: Throttle,
+    pub devices: DeviceKey,
+}
+
+impl SignIns {
+    pub async fn load(db: &Db) -> Result<SignIns> {
+        Ok(SignIns {
+            throttle: Throttle::default(),
+            devices: DeviceKey::load(db).await?,
+        })
+    }
+}
+
+/// Who is signing in, as far as the request tells.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub ip: IpAddr,
+    /// The device cookie the request carried, if any.
+    pub device: Option<&'a str>,
+}
 
 /// A session just made: the token goes into the cookie and is never stored.
 pub struct NewSession {
     pub user: User,
     pub token: String,
     pub csrf_token: String,
+    /// The device cookie to set, renewed on every sign-in.
+    pub device: String,
 }
 
-/// Checks credentials under the login throttle and opens a session.
+/// The keys a sign-in attempt for `username` from `client` counts against.
+fn keys(username: &str, client: Client, known: Option<&Device>) -> Vec<Key> {
+    if let Some(device) = known {
+        return vec![Key::new(format!("device:{}", device.id), PER_DEVICE)];
+    }
+    let (name, addr) = (username.trim().to_lowercase(), client_key(client.ip));
+    vec![
+        Key::new(format!("account:{name}|{addr}"), PER_ACCOUNT_AND_ADDRESS),
+        Key::new(format!("address:{addr}"), PER_ADDRESS),
+        Key::new(format!("account:{name}"), PER_ACCOUNT),
+    ]
+}
+
+/// Checks credentials under the sign-in throttle and opens a session.
 pub async fn login(
-    db: &Db,
-    throttle: &Throttle,
+    chat: &Chat,
+    guard: &SignIns,
     username: &str,
     password: &str,
-    client: IpAddr,
+    client: Client<'_>,
 ) -> Result<NewSession> {
-    let user_key = format!("user:{}", username.trim().to_lowercase());
-    let ip_key = format!("ip:{client}");
-    let keys = [user_key.as_str(), ip_key.as_str()];
-    throttle.check(&keys)?;
     let name = username.to_owned();
-    let found = db.read(move |conn| users::credentials(conn, &name)).await?;
+    let found = chat
+        .db
+        .read_short(move |conn| users::credentials(conn, &name))
+        .await?;
     let (user, hash) = match found {
         Some((user, hash)) if !user.deactivated => (Some(user), Some(hash)),
         _ => (None, None),
     };
-    let ok = verify_password(password.to_owned(), hash).await?;
+    let now = now_ms();
+    let known = user
+        .as_ref()
+        .zip(client.device)
+        .and_then(|(user, cookie)| guard.devices.verify(cookie, user.id, now));
+    let attempt = guard
+        .throttle
+        .attempt(&keys(username, client, known.as_ref()))?;
+    let checked = chat.passwords.verify(password.to_owned(), hash).await;
+    let ok = match checked {
+        Ok(ok) => ok,
+        Err(err @ Error::Busy { .. }) => {
+            attempt.refund();
+            return Err(err);
+        }
+        Err(err) => return Err(err),
+    };
     let Some(user) = user.filter(|_| ok) else {
-        throttle.fail(&keys);
+        drop(attempt);
         return Err(Error::Unauthorized("wrong username or password".into()));
     };
+    attempt.succeeded();
+    let device = guard.devices.issue(user.id, now, known.as_ref());
+    open_session(chat, user, device).await
+}
+
+/// Opens a session for `user` (whose password was just checked or set).
+pub async fn open_session(chat: &Chat, user: User, device: String) -> Result<NewSession> {
     let token = new_token();
     let csrf_token = new_token();
     let (hash, csrf, id) = (token_hash(&token), csrf_token.clone(), user.id);
-    db.write(move |ctx| sessions::insert(ctx.conn, &hash, id, &csrf, now_ms()))
+    chat.db
+        .write(move |ctx| sessions::insert(ctx.conn, &hash, id, &csrf, now_ms()))
         .await?;
     Ok(NewSession {
         user,
         token,
         csrf_token,
+        device,
     })
 }
 
@@ -92,4 +188,40 @@ pub async fn logout(chat: &super::Chat, token: &str) -> Result<()> {
     chat.hub
         .kick_session(&hash, crate::hub::CLOSE_SESSION_ENDED);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(ip: &str) -> Client<'static> {
+        Client {
+            ip: ip.parse().unwrap(),
+            device: None,
+        }
+    }
+
+    #[test]
+    fn unknown_devices_count_per_account_address_and_both() {
+        let keys = keys(" Ada ", client("2001:db8::7"), None);
+        let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "account:ada|2001:db8:0:0::/64",
+                "address:2001:db8:0:0::/64",
+                "account:ada"
+            ]
+        );
+        assert_eq!(keys[0].rule, PER_ACCOUNT_AND_ADDRESS);
+        assert_eq!(keys[1].rule, PER_ADDRESS);
+        assert_eq!(keys[2].rule, PER_ACCOUNT);
+    }
+
+    #[test]
+    fn a_known_device_counts_for_itself_alone() {
+        let device = Device { id: "abc".into() };
+        let keys = keys("ada", client("192.0.2.1"), Some(&device));
+        assert_eq!(keys, [Key::new("device:abc", PER_DEVICE)]);
+    }
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::limits::Budget;
 use super::members::{self, Arrival};
 use super::notices::{self, Line};
 use super::{Chat, emit, json as views, membership, visible, writable};
@@ -90,6 +91,7 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
     if new.members.len() > 1000 {
         return Err(Error::invalid("at most 1000 members at once"));
     }
+    chat.limits.spend(Budget::Create, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -124,6 +126,7 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
     if other == user.id {
         return Err(Error::invalid("a direct conversation needs someone else"));
     }
+    chat.limits.spend(Budget::Create, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -185,6 +188,7 @@ pub async fn update(
         .map(chat::conversation_name)
         .transpose()?;
     let topic = changes.topic.as_deref().map(chat::topic).transpose()?;
+    chat.limits.spend(Budget::Update, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -246,6 +250,7 @@ pub async fn update(
 
 /// Joins a channel (anyone may); groups and directs are not joinable.
 pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conversation> {
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -271,6 +276,7 @@ pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conver
 
 /// Leaves a channel or group.
 pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -286,6 +292,7 @@ pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
 
 /// Adds someone: to a group, owners and admins; to a channel, any member.
 pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -> Result<()> {
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -325,6 +332,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
     if target == user.id {
         return leave(chat, user, id).await;
     }
+    chat.limits.spend(Budget::Membership, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {

@@ -1,9 +1,8 @@
 //! Message actions: send (idempotent by client id), edit, delete, react, and reading history.
 
-use governor::{DefaultKeyedRateLimiter, Quota};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use super::limits::Budget;
 use super::recent::{self, Latest, Messages};
 use super::{Chat, emit, json as views, membership, writable};
 use crate::db::WriteCtx;
@@ -18,13 +17,6 @@ use crate::store::{conversations as convs, memberships, reactions, reads, users}
 
 /// The most distinct emoji one message may carry.
 const MAX_EMOJI_PER_MESSAGE: i64 = 20;
-
-/// Per-user send limit: `per_minute` sustained, with a burst of a quarter of that (at least 10).
-pub fn send_limiter(per_minute: u32) -> DefaultKeyedRateLimiter<UserId> {
-    let rate = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-    let burst = NonZeroU32::new((per_minute / 4).max(10)).expect("non-zero");
-    governor::RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
-}
 
 /// A message to send.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -98,7 +90,7 @@ pub async fn send(
         .as_deref()
         .map(chat::client_id)
         .transpose()?;
-    if chat.send_limit.check_key(&user.id).is_err() {
+    if let Err(limited) = chat.limits.spend(Budget::Message, user.id) {
         // A retry of a message already stored is not a new send: answer it, limit or not.
         if let Some(cid) = client_id.clone() {
             let (me, conversation) = (user.id, conversation);
@@ -113,7 +105,7 @@ pub async fn send(
                 }
             }
         }
-        return Err(Error::RateLimited { retry_after: 1 });
+        return Err(limited);
     }
     let (live, me) = (chat.clone(), user.clone());
     chat.db
@@ -175,6 +167,7 @@ fn visible_message(ctx: &WriteCtx, user: &User, id: MessageId) -> Result<Message
 /// Edits one's own message.
 pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result<Message> {
     let body = chat::message_body(body, chat.config.max_message_chars)?;
+    chat.limits.spend(Budget::Message, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -203,6 +196,7 @@ pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result
 
 /// Deletes a message: one's own, or any as an admin. The text is gone for everyone.
 pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> {
+    chat.limits.spend(Budget::Message, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -233,6 +227,7 @@ pub async fn react(
     on: bool,
 ) -> Result<Message> {
     let emoji = chat::emoji(emoji)?;
+    chat.limits.spend(Budget::Message, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {

@@ -4,10 +4,13 @@
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
+pub mod devices;
 pub mod json;
+pub mod limits;
 mod members;
 pub mod messages;
 pub mod notices;
+pub mod passwords;
 pub mod reads;
 pub mod recent;
 pub mod secrets;
@@ -34,20 +37,27 @@ pub struct Chat {
     pub db: Db,
     pub hub: Hub,
     pub config: Arc<Config>,
-    pub send_limit: Arc<governor::DefaultKeyedRateLimiter<UserId>>,
+    /// Per-user budgets of the writes a member can repeat.
+    pub limits: Arc<limits::Limits>,
     /// The newest messages of recently opened conversations.
     pub recent: Arc<recent::Recent>,
+    /// Where every password is hashed and checked.
+    pub passwords: passwords::Passwords,
 }
 
 impl Chat {
     pub fn new(db: Db, config: Arc<Config>) -> Chat {
-        let send_limit = Arc::new(messages::send_limiter(config.send_per_minute));
+        let limits = Arc::new(limits::Limits::new(config.send_per_minute));
         Chat {
             db,
             hub: Hub::default(),
-            config,
-            send_limit,
+            limits,
             recent: Arc::default(),
+            passwords: passwords::Passwords::new(
+                config.password_hash_threads,
+                config.password_hash_queue,
+            ),
+            config,
         }
     }
 }

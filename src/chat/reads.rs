@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 
+use super::limits::Budget;
 use super::{Chat, emit, membership};
 use crate::domain::chat::{ConversationId, Kind, MessageId, UserRef};
 use crate::domain::{User, UserId};
@@ -20,6 +21,7 @@ pub async fn mark_read(
     conversation: ConversationId,
     up_to: Option<MessageId>,
 ) -> Result<()> {
+    chat.limits.spend(Budget::Read, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -85,6 +87,7 @@ pub async fn unread(chat: &Chat, user: &User) -> Result<Unread> {
 
 /// Tells the other members that `user` is typing (at most once per 2 s per conversation).
 pub async fn typing(chat: &Chat, user: &User, conversation: ConversationId) -> Result<()> {
+    chat.limits.spend(Budget::Typing, user.id)?;
     let me = user.clone();
     let members: Vec<UserId> = chat
         .db

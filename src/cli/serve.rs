@@ -27,7 +27,7 @@ async fn serve(config: Config) -> Result<()> {
     })?;
     let addr = listener.local_addr()?;
     lock.set_listening(&format!("http://{addr}"))?;
-    let app = App::new(db, config)?;
+    let app = App::new(db, config).await?;
     super::ops::schedule_backups(&app.config, app.metrics.clone());
     tracing::info!(%addr, db = %app.db.path().display(), "Hearth is listening");
     println!("Hearth is listening on http://{addr}");

@@ -8,6 +8,7 @@ pub mod messages;
 pub mod reactions;
 pub mod reads;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 #[cfg(test)]

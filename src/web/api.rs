@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::App;
-use super::auth::{ApiSession, ClientIp, cleared_cookie, session_cookie, session_token};
+use super::auth::{
+    ApiSession, ClientIp, cleared_cookie, session_token, sign_in_client, signed_in_cookies,
+};
+use super::strict::Object;
 use crate::chat::auth;
 use crate::domain::{Role, User};
 use crate::error::Error;
@@ -42,12 +45,12 @@ impl<E: Into<Error>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let err = self.0;
-        if err.status().is_server_error() {
+        if err.status().is_server_error() && err.retry_after().is_none() {
             tracing::error!(error = %err, "request failed");
         }
         let body = json!({"error": {"code": err.code(), "message": err.public_message()}});
         let mut res = (err.status(), Json(body)).into_response();
-        if let Error::RateLimited { retry_after } = err {
+        if let Some(retry_after) = err.retry_after() {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
@@ -67,15 +70,16 @@ pub fn json_sized(value: &impl Serialize, size_hint: usize) -> Response {
     }
 }
 
-/// `Json<T>` whose rejections (bad syntax, wrong shape, wrong content type) are API errors.
+/// A JSON body that must be an object, whose rejections (bad syntax, wrong shape, wrong
+/// content type) are API errors. Every JSON body of the API is read by it.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
+        match Json::<Object<T>>::from_request(req, state).await {
+            Ok(Json(Object(value))) => Ok(ApiJson(value)),
             Err(rejection) => Err(ApiError(json_rejection(rejection))),
         }
     }
@@ -140,18 +144,27 @@ struct Credentials {
 async fn create_session(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     if creds.username.len() > 256 || creds.password.len() > 4096 {
         return Err(Error::invalid("username or password too long").into());
     }
-    let session = auth::login(&app.db, &app.throttle, &creds.username, &creds.password, ip).await?;
-    let mut res = Json(json!({"user": UserView::from(&session.user)})).into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie(&app.config, &session.token),
-    );
-    Ok(res)
+    let client = sign_in_client(ip, &headers);
+    let session = auth::login(
+        &app.chat,
+        &app.sign_ins,
+        &creds.username,
+        &creds.password,
+        client,
+    )
+    .await?;
+    let cookies = signed_in_cookies(&app.config, &session, "/api/v1/session");
+    Ok((
+        cookies,
+        Json(json!({"user": UserView::from(&session.user)})),
+    )
+        .into_response())
 }
 
 /// DELETE /api/v1/session

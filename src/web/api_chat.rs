@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::App;
 use super::api::{ApiError, ApiJson, ApiPath};
 use super::auth::ApiSession;
+use super::strict::Object;
 use crate::chat::conversations::{self as convs, Changes, NewConversation};
 use crate::chat::messages::{self, Draft};
 use crate::chat::{json as views, reads};
@@ -298,7 +299,9 @@ async fn read(
     let up_to: ReadUpTo = if body.iter().all(u8::is_ascii_whitespace) {
         ReadUpTo::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
+        serde_json::from_slice::<Object<ReadUpTo>>(&body)
+            .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
+            .0
     };
     reads::mark_read(&app.chat, &s.user, id, up_to.message_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,13 +3,13 @@
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::App;
 use super::api::ApiError;
-use crate::chat::auth;
+use crate::chat::{auth, devices};
 use crate::config::Config;
 use crate::error::Error;
 use crate::store::sessions::Session;
@@ -18,13 +18,51 @@ pub const COOKIE: &str = "hearth_session";
 
 /// The session token in the request's cookie, if any.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name`, if the request carries a non-empty one.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
         .filter(|t| !t.is_empty())
+}
+
+/// Who is signing in: the client's address and the device cookie it carries.
+pub fn sign_in_client(ip: IpAddr, headers: &HeaderMap) -> auth::Client<'_> {
+    auth::Client {
+        ip,
+        device: cookie(headers, devices::COOKIE),
+    }
+}
+
+/// The two cookies of a new sign-in: the session, and the device cookie, sent back only to
+/// `sign_in_path` (the form or API endpoint that signs in), so it rides on nothing else.
+pub fn signed_in_cookies(
+    config: &Config,
+    session: &auth::NewSession,
+    sign_in_path: &str,
+) -> AppendHeaders<[(header::HeaderName, HeaderValue); 2]> {
+    let max_age = u64::from(devices::LIFETIME_DAYS) * 86_400;
+    let secure = if config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let device = HeaderValue::try_from(format!(
+        "{}={}; Path={sign_in_path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        devices::COOKIE,
+        session.device
+    ))
+    .expect("a device cookie is a valid header");
+    AppendHeaders([
+        (header::SET_COOKIE, session_cookie(config, &session.token)),
+        (header::SET_COOKIE, device),
+    ])
 }
 
 /// The `Set-Cookie` value that carries a new session.

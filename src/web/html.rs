@@ -1,20 +1,21 @@
 //! Page handlers: sign in and out, first-admin setup, home, health. Thin: extract, call, render.
 
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, RawForm, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::Markup;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::App;
-use super::auth::{ClientIp, PageSession, cleared_cookie, session_cookie, session_token};
+use super::auth::{
+    ClientIp, PageSession, cleared_cookie, session_token, sign_in_client, signed_in_cookies,
+};
 use super::pages::{self, Shell, auth::LoginView, auth::SetupView};
 use super::posted::{Plain, Posted};
 use crate::chat::accounts::{self, NewUser};
 use crate::chat::auth;
-use crate::domain::Role;
+use crate::domain::{Role, now_ms};
 use crate::error::Error;
 
 /// An error shown as a page with its status.
@@ -29,7 +30,7 @@ impl From<Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let err = self.0;
-        if err.status().is_server_error() {
+        if err.status().is_server_error() && err.retry_after().is_none() {
             tracing::error!(error = %err, "page failed");
         }
         let shell = Shell {
@@ -38,7 +39,7 @@ impl IntoResponse for PageError {
         };
         let page = pages::error_page(shell, err.status().as_u16(), &err.public_message());
         let mut res = (err.status(), page).into_response();
-        if let Error::RateLimited { retry_after } = err {
+        if let Some(retry_after) = err.retry_after() {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
@@ -53,15 +54,37 @@ fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
     }
 }
 
-/// A form body, or a 400 page that says what was wrong with it.
-pub(super) fn form<T>(parsed: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    parsed.map(|Form(f)| f).map_err(|e| {
-        PageError(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge("the form is too large".into())
+/// Reads a page form: the one reader of every form a page posts. A body that is not a form, a
+/// field missing or of the wrong kind, or an escape that does not decode to UTF-8 is a 400
+/// page saying so (413 when too large); nothing is stored that the person did not send.
+pub(super) async fn form<T: DeserializeOwned, S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<T, PageError> {
+    let unreadable =
+        |why: &str| PageError(Error::invalid(format!("the form could not be read: {why}")));
+    let RawForm(body) = RawForm::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            PageError(Error::TooLarge("the form is too large".into()))
         } else {
-            Error::invalid(format!("the form could not be read: {}", e.body_text()))
-        })
-    })
+            unreadable(&e.body_text())
+        }
+    })?;
+    if !super::strict::decodes_to_utf8(&body) {
+        return Err(unreadable("it is not valid percent-encoded UTF-8"));
+    }
+    serde_urlencoded::from_bytes(&body).map_err(|e| unreadable(&e.to_string()))
+}
+
+/// A page form read by [`form`], for the forms posted before there is a session.
+pub struct PageForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
+        form(req, state).await.map(PageForm)
+    }
 }
 
 /// GET /
@@ -91,20 +114,26 @@ pub struct LoginForm {
 pub async fn login(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
-    parsed: Result<Form<LoginForm>, FormRejection>,
+    headers: HeaderMap,
+    PageForm(f): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
     let outcome = if f.username.len() > 256 || f.password.len() > 4096 {
         Err(Error::invalid("username or password too long"))
     } else {
-        auth::login(&app.db, &app.throttle, &f.username, &f.password, ip).await
+        let client = sign_in_client(ip, &headers);
+        auth::login(&app.chat, &app.sign_ins, &f.username, &f.password, client).await
     };
     match outcome {
         Ok(session) => {
-            let cookie = session_cookie(&app.config, &session.token);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+            let cookies = signed_in_cookies(&app.config, &session, "/login");
+            Ok((cookies, Redirect::to("/")).into_response())
         }
-        Err(err @ (Error::Unauthorized(_) | Error::RateLimited { .. } | Error::Invalid(_))) => {
+        Err(
+            err @ (Error::Unauthorized(_)
+            | Error::RateLimited { .. }
+            | Error::Busy { .. }
+            | Error::Invalid(_)),
+        ) => {
             let message = err.to_string();
             let view = LoginView {
                 username: &f.username,
@@ -113,7 +142,7 @@ pub async fn login(
             };
             let mut res =
                 (err.status(), pages::auth::login(shell(&app, None), view)).into_response();
-            if let Error::RateLimited { retry_after } = err {
+            if let Some(retry_after) = err.retry_after() {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
@@ -174,10 +203,8 @@ pub struct SetupForm {
 /// POST /setup: creates the first admin and signs them in.
 pub async fn setup(
     State(app): State<App>,
-    ClientIp(ip): ClientIp,
-    parsed: Result<Form<SetupForm>, FormRejection>,
+    PageForm(f): PageForm<SetupForm>,
 ) -> Result<Response, PageError> {
-    let f = form(parsed)?;
     if !app.setup.matches(&f.token) {
         let closed = pages::auth::setup_closed(shell(&app, None), app.setup.current().is_none());
         return Ok((StatusCode::NOT_FOUND, closed).into_response());
@@ -195,11 +222,12 @@ pub async fn setup(
         accounts::create_first_admin(&app.chat, new).await
     };
     match created {
-        Ok(_) => {
+        Ok(admin) => {
             app.setup.clear();
-            let session = auth::login(&app.db, &app.throttle, &f.username, &f.password, ip).await?;
-            let cookie = session_cookie(&app.config, &session.token);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+            let device = app.sign_ins.devices.issue(admin.id, now_ms(), None);
+            let session = auth::open_session(&app.chat, admin, device).await?;
+            let cookies = signed_in_cookies(&app.config, &session, "/login");
+            Ok((cookies, Redirect::to("/")).into_response())
         }
         Err(err @ (Error::Invalid(_) | Error::Conflict(_))) => {
             let message = err.to_string();

@@ -241,6 +241,25 @@ pub fn render(app: &App) -> String {
         "Sign-ins refused by the login throttle.",
         load(&m.logins_throttled),
     );
+    let passwords = &app.chat.passwords;
+    out.one(
+        "hearth_password_checks_total",
+        "counter",
+        "Password hashes and checks taken on (sign-in, setup, password changes).",
+        passwords.checks(),
+    );
+    out.one(
+        "hearth_password_checks_refused_total",
+        "counter",
+        "Password checks refused at once (503 busy) because the hashing queue was full.",
+        passwords.refused(),
+    );
+    out.one(
+        "hearth_password_workers",
+        "gauge",
+        "Hashing threads alive now, each holding 19 MiB while a burst lasts.",
+        passwords.workers(),
+    );
 
     let w = app.db.writer().stats();
     out.one(

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod pages;
 pub mod posted;
 pub mod rooms;
+pub mod strict;
 pub mod ws;
 
 use axum::Router;
@@ -22,7 +23,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 use crate::chat::Chat;
-use crate::chat::throttle::Throttle;
+use crate::chat::auth::SignIns;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::Result;
@@ -59,7 +60,7 @@ impl FromRef<App> for Arc<Assets> {
 pub struct Shared {
     pub db: Db,
     pub config: Arc<Config>,
-    pub throttle: Arc<Throttle>,
+    pub sign_ins: Arc<SignIns>,
     pub setup: Arc<SetupToken>,
     pub assets: Arc<Assets>,
     pub chat: Chat,
@@ -87,17 +88,18 @@ impl SetupToken {
 
 impl App {
     /// Builds the state; while no admin exists, a setup token is made.
-    pub fn new(db: Db, config: Config) -> Result<App> {
+    pub async fn new(db: Db, config: Config) -> Result<App> {
         let setup = SetupToken::default();
         if !db.read_blocking(users::any_admin)? {
             *setup.0.lock().expect("setup lock") = Some(crate::chat::secrets::new_token());
         }
         let config = Arc::new(config);
+        let sign_ins = Arc::new(SignIns::load(&db).await?);
         Ok(App(Arc::new(Shared {
             chat: Chat::new(db.clone(), config.clone()),
             db,
             config,
-            throttle: Arc::new(Throttle::for_logins()),
+            sign_ins,
             setup: Arc::new(setup),
             assets: Arc::new(Assets::index()),
             metrics: Arc::default(),
@@ -132,6 +134,7 @@ pub fn router(app: App) -> Router {
             app.clone(),
             guard::same_origin,
         ))
+        .layer(axum::middleware::from_fn(strict::query))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(guard::security_headers))

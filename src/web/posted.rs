@@ -1,7 +1,6 @@
 //! `Posted<T>`: a form posted by the signed-in user, its CSRF token already checked. Every
 //! page form handler takes one, so none can forget the check.
 
-use axum::Form;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -63,8 +62,9 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let session = PageSession::from_request_parts(&mut parts, state).await?;
-        let parsed = Form::<T>::from_request(Request::from_parts(parts, body), state).await;
-        let form = super::html::form(parsed).map_err(IntoResponse::into_response)?;
+        let form = super::html::form::<T, S>(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         if !secrets::same_secret(form.csrf(), &session.0.csrf_token) {
             let err = Error::Forbidden("the form was stale or forged; reload and try again".into());
             return Err(PageError(err).into_response());

@@ -21,6 +21,8 @@ use tokio::sync::mpsc;
 use super::App;
 use super::api::ApiError;
 use super::auth::session_token;
+use super::strict::Object;
+use crate::chat::limits::Budget;
 use crate::chat::{self, json as views};
 use crate::domain::User;
 use crate::domain::chat::{ConversationId, MessageId};
@@ -89,7 +91,12 @@ fn close(code: u16, reason: &'static str) -> Message {
 }
 
 fn error_frame(req: &Value, err: &Error) -> Message {
-    text(json!({"type": "error", "req": req, "code": err.code(), "message": err.public_message()}))
+    let mut frame =
+        json!({"type": "error", "req": req, "code": err.code(), "message": err.public_message()});
+    if let Error::RateLimited { retry_after } = err {
+        frame["retry_after"] = json!(retry_after);
+    }
+    text(frame)
 }
 
 async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
@@ -250,7 +257,7 @@ async fn serve_socket(
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => return None,
-                    Some(Err(err)) => return too_big(&err).then(|| close(1009, "frame too large")),
+                    Some(Err(err)) => return refusal(err),
                 }
             }
             code = conn.kicked() => return Some(close_for(code)),
@@ -276,9 +283,21 @@ fn close_for(code: u16) -> Message {
     close(code, reason)
 }
 
-fn too_big(err: &axum::Error) -> bool {
-    let text = err.to_string();
-    text.contains("too long") || text.contains("Space limit") || text.contains("too big")
+/// The close frame for a frame the client should not have sent: too large (1009), text that
+/// is not UTF-8 (1007), or a break of the protocol (1002) such as an unmasked frame, reserved
+/// bits or an unknown opcode. None when the connection itself failed (nothing to tell).
+fn refusal(err: axum::Error) -> Option<Message> {
+    use tungstenite::error::{Error as WsError, ProtocolError};
+    let err = err.into_inner().downcast::<WsError>().ok()?;
+    match *err {
+        WsError::Capacity(_) => Some(close(1009, "frame too large")),
+        WsError::Utf8(_) => Some(close(1007, "text frame is not UTF-8")),
+        WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake | ProtocolError::ReceivedAfterClosing,
+        ) => None,
+        WsError::Protocol(_) => Some(close(1002, "protocol violation")),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -306,11 +325,11 @@ async fn await_hello(
                 }
                 continue;
             }
-            Ok(Some(Err(err))) => return Err(too_big(&err).then(|| close(1009, "frame too large"))),
+            Ok(Some(Err(err))) => return Err(refusal(err)),
             Ok(_) => return Err(None),
         };
-        match serde_json::from_str::<Hello>(&frame) {
-            Ok(hello) if hello.op == "hello" => break hello.since,
+        match serde_json::from_str::<Object<Hello>>(&frame) {
+            Ok(Object(hello)) if hello.op == "hello" => break hello.since,
             _ => {
                 let req = serde_json::from_str::<Value>(&frame)
                     .ok()
@@ -432,8 +451,8 @@ async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Messag
         ));
     };
     let req = value.get("req").cloned().unwrap_or(Value::Null);
-    let op = match serde_json::from_value::<Op>(value) {
-        Ok(op) => op,
+    let op = match serde_json::from_value::<Object<Op>>(value) {
+        Ok(Object(op)) => op,
         Err(e) => return Some(error_frame(&req, &Error::invalid(format!("bad op: {e}")))),
     };
     let chat = &app.chat;
@@ -480,6 +499,9 @@ async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Messag
         Op::Ping {} => return Some(text(json!({"type": "pong", "req": req}))),
         Op::Presence { status } => match status.as_str() {
             "away" | "online" => {
+                if let Err(err) = chat.limits.spend(Budget::Presence, user.id) {
+                    return Some(error_frame(&req, &err));
+                }
                 if let Some(now) = chat.hub.set_away(conn, status == "away") {
                     announce_presence(app, user.id, now);
                 }

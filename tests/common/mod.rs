@@ -34,7 +34,7 @@ impl TestApp {
         };
         tweak(&mut config);
         let db = Db::open(&config.data_dir, config.synchronous).expect("open db");
-        let app = App::new(db, config).expect("app state");
+        let app = App::new(db, config).await.expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

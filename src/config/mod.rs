@@ -37,6 +37,18 @@ pub struct Config {
     pub max_message_chars: usize,
     pub send_per_minute: u32,
     pub max_sockets_per_user: usize,
+    /// How many password hashes may be computed at once; 0: one per core.
+    pub password_hash_threads: usize,
+    /// How many sign-ins may wait for a hashing thread before more are refused with 503.
+    pub password_hash_queue: usize,
+    /// Seconds a client has to send a request's head, once its connection is ready for one.
+    pub request_timeout_secs: u64,
+    /// Seconds an idle connection stays open waiting for its next request.
+    pub keep_alive_secs: u64,
+    /// The most connections open at once (lowered to what the open-file limit allows).
+    pub max_connections: usize,
+    /// The largest request body, in bytes; a larger declared length is refused at once.
+    pub max_request_bytes: usize,
     /// The Bearer token that reads `/metrics`; empty: `/metrics` answers 404.
     pub metrics_token: String,
     pub backup: BackupConfig,
@@ -77,6 +89,12 @@ impl Default for Config {
             max_message_chars: 4000,
             send_per_minute: 120,
             max_sockets_per_user: 16,
+            password_hash_threads: 0,
+            password_hash_queue: 64,
+            request_timeout_secs: 10,
+            keep_alive_secs: 60,
+            max_connections: 16_384,
+            max_request_bytes: 64 * 1024,
             metrics_token: String::new(),
             backup: BackupConfig::default(),
         }
@@ -98,6 +116,12 @@ struct FileConfig {
     max_message_chars: Option<usize>,
     send_per_minute: Option<u32>,
     max_sockets_per_user: Option<usize>,
+    password_hash_threads: Option<usize>,
+    password_hash_queue: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    keep_alive_secs: Option<u64>,
+    max_connections: Option<usize>,
+    max_request_bytes: Option<usize>,
     metrics_token: Option<String>,
     backup: Option<FileBackup>,
 }
@@ -185,6 +209,12 @@ impl Config {
             max_message_chars,
             send_per_minute,
             max_sockets_per_user,
+            password_hash_threads,
+            password_hash_queue,
+            request_timeout_secs,
+            keep_alive_secs,
+            max_connections,
+            max_request_bytes,
             metrics_token
         );
         if let Some(b) = f.backup {
@@ -224,6 +254,24 @@ impl Config {
         if self.send_per_minute == 0 || self.max_sockets_per_user == 0 {
             return Err(Error::invalid(
                 "send_per_minute and max_sockets_per_user must be at least 1",
+            ));
+        }
+        if self.password_hash_threads > 256 {
+            return Err(Error::invalid("password_hash_threads must be at most 256"));
+        }
+        if !(1..=3600).contains(&self.request_timeout_secs)
+            || !(1..=3600).contains(&self.keep_alive_secs)
+        {
+            return Err(Error::invalid(
+                "request_timeout_secs and keep_alive_secs must be between 1 and 3600",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(Error::invalid("max_connections must be at least 1"));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.max_request_bytes) {
+            return Err(Error::invalid(
+                "max_request_bytes must be between 1024 and 67108864",
             ));
         }
         if self.backup.keep == 0 {
@@ -336,11 +384,15 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             | "session_max_days"
             | "max_message_chars"
             | "send_per_minute"
-            | "max_sockets_per_user" => {
-                toml::Value::Integer(value.trim().parse().map_err(|_| {
-                    Error::invalid(format!("{key} must be a whole number, not {value:?}"))
-                })?)
-            }
+            | "max_sockets_per_user"
+            | "password_hash_threads"
+            | "password_hash_queue"
+            | "request_timeout_secs"
+            | "keep_alive_secs"
+            | "max_connections"
+            | "max_request_bytes" => toml::Value::Integer(value.trim().parse().map_err(|_| {
+                Error::invalid(format!("{key} must be a whole number, not {value:?}"))
+            })?),
             // Variables for other purposes (HEARTH_CONFIG, HEARTH_LOG) are not settings.
             _ => continue,
         };
@@ -352,126 +404,4 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(text: &str) -> tempfile::NamedTempFile {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), text).unwrap();
-        file
-    }
-
-    #[test]
-    fn defaults_need_no_file() {
-        let c = Config::load(None, &[], &Overrides::default()).unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.db_path(), PathBuf::from("./hearth-data/hearth.db"));
-        assert_eq!(c.synchronous, Synchronous::Full);
-    }
-
-    #[test]
-    fn layers_override_in_order() {
-        let file =
-            write("listen = \"127.0.0.1:1000\"\nsend_per_minute = 5\nmax_message_chars = 10\n");
-        let env = vec![
-            ("HEARTH_LISTEN".to_string(), "127.0.0.1:2000".to_string()),
-            ("HEARTH_SEND_PER_MINUTE".to_string(), "7".to_string()),
-        ];
-        let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
-        assert_eq!(c.listen.port(), 2000);
-        assert_eq!(c.send_per_minute, 7);
-        assert_eq!(c.max_message_chars, 10);
-        let flags = Overrides {
-            listen: Some("127.0.0.1:3000".into()),
-            ..Default::default()
-        };
-        let c = Config::load(Some(file.path()), &env, &flags).unwrap();
-        assert_eq!(c.listen.port(), 3000);
-    }
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let file = write("listen = \"127.0.0.1:1000\"\nlisten_port = 5\n");
-        let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("listen_port"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        let file = write("listen = \"nope\"\n");
-        assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err());
-        let env = vec![("HEARTH_SEND_PER_MINUTE".to_string(), "lots".to_string())];
-        let err = Config::load(None, &env, &Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("HEARTH_SEND_PER_MINUTE"), "{err}");
-        let file = write("base_url = \"chat.example.org\"\n");
-        assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err());
-    }
-
-    #[test]
-    fn backups_are_configured_by_file_and_environment() {
-        let file = write("[backup]\ninterval = \"1h30m\"\nkeep = 3\n");
-        let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
-        assert_eq!(c.backup.interval, Some(Duration::from_secs(5400)));
-        assert_eq!(c.backup.keep, 3);
-        assert_eq!(c.backup_dir(), PathBuf::from("./hearth-data/backups"));
-        let env = vec![
-            ("HEARTH_BACKUP_INTERVAL".to_string(), "off".to_string()),
-            ("HEARTH_BACKUP_DIR".to_string(), "/srv/backups".to_string()),
-            (
-                "HEARTH_METRICS_TOKEN".to_string(),
-                "0123456789abcdef".to_string(),
-            ),
-        ];
-        let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
-        assert_eq!(c.backup.interval, None);
-        assert_eq!(c.backup_dir(), PathBuf::from("/srv/backups"));
-        assert_eq!(c.metrics_token, "0123456789abcdef");
-        for bad in [
-            "[backup]\ninterval = \"soon\"\n",
-            "[backup]\nkeep = 0\n",
-            "[backup]\nkept = 1\n",
-        ] {
-            let file = write(bad);
-            assert!(
-                Config::load(Some(file.path()), &[], &Overrides::default()).is_err(),
-                "{bad}"
-            );
-        }
-        let env = vec![("HEARTH_METRICS_TOKEN".to_string(), "short".to_string())];
-        let err = Config::load(None, &env, &Overrides::default()).unwrap_err();
-        assert!(err.to_string().contains("metrics_token"), "{err}");
-    }
-
-    #[test]
-    fn the_example_file_parses_to_the_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        // Every setting is present, commented out; uncommented it must parse and equal the default.
-        let uncommented: String = text
-            .lines()
-            .filter_map(|l| {
-                l.strip_prefix("# ")
-                    .filter(|r| r.contains(" = "))
-                    .or(Some(l))
-            })
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let file = write(&uncommented);
-        let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
-        let d = Config::default();
-        assert_eq!(format!("{c:?}"), format!("{d:?}"));
-        for key in [
-            "listen",
-            "base_url",
-            "trusted_proxies",
-            "synchronous",
-            "send_per_minute",
-            "metrics_token",
-            "interval",
-            "keep",
-        ] {
-            assert!(uncommented.contains(&format!("{key} = ")), "{key} missing");
-        }
-    }
-}
+mod tests;

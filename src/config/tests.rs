@@ -1,0 +1,175 @@
+//! The configuration's layers, checks and example file.
+
+use super::*;
+
+fn write(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn defaults_need_no_file() {
+    let c = Config::load(None, &[], &Overrides::default()).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.db_path(), PathBuf::from("./hearth-data/hearth.db"));
+    assert_eq!(c.synchronous, Synchronous::Full);
+}
+
+#[test]
+fn layers_override_in_order() {
+    let file = write("listen = \"127.0.0.1:1000\"\nsend_per_minute = 5\nmax_message_chars = 10\n");
+    let env = vec![
+        ("HEARTH_LISTEN".to_string(), "127.0.0.1:2000".to_string()),
+        ("HEARTH_SEND_PER_MINUTE".to_string(), "7".to_string()),
+    ];
+    let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
+    assert_eq!(c.listen.port(), 2000);
+    assert_eq!(c.send_per_minute, 7);
+    assert_eq!(c.max_message_chars, 10);
+    let flags = Overrides {
+        listen: Some("127.0.0.1:3000".into()),
+        ..Default::default()
+    };
+    let c = Config::load(Some(file.path()), &env, &flags).unwrap();
+    assert_eq!(c.listen.port(), 3000);
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let file = write("listen = \"127.0.0.1:1000\"\nlisten_port = 5\n");
+    let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("listen_port"), "{err}");
+}
+
+#[test]
+fn bad_values_are_refused() {
+    let file = write("listen = \"nope\"\n");
+    assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err());
+    let env = vec![("HEARTH_SEND_PER_MINUTE".to_string(), "lots".to_string())];
+    let err = Config::load(None, &env, &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("HEARTH_SEND_PER_MINUTE"), "{err}");
+    let file = write("base_url = \"chat.example.org\"\n");
+    assert!(Config::load(Some(file.path()), &[], &Overrides::default()).is_err());
+}
+
+#[test]
+fn backups_are_configured_by_file_and_environment() {
+    let file = write("[backup]\ninterval = \"1h30m\"\nkeep = 3\n");
+    let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
+    assert_eq!(c.backup.interval, Some(Duration::from_secs(5400)));
+    assert_eq!(c.backup.keep, 3);
+    assert_eq!(c.backup_dir(), PathBuf::from("./hearth-data/backups"));
+    let env = vec![
+        ("HEARTH_BACKUP_INTERVAL".to_string(), "off".to_string()),
+        ("HEARTH_BACKUP_DIR".to_string(), "/srv/backups".to_string()),
+        (
+            "HEARTH_METRICS_TOKEN".to_string(),
+            "0123456789abcdef".to_string(),
+        ),
+    ];
+    let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
+    assert_eq!(c.backup.interval, None);
+    assert_eq!(c.backup_dir(), PathBuf::from("/srv/backups"));
+    assert_eq!(c.metrics_token, "0123456789abcdef");
+    for bad in [
+        "[backup]\ninterval = \"soon\"\n",
+        "[backup]\nkeep = 0\n",
+        "[backup]\nkept = 1\n",
+    ] {
+        let file = write(bad);
+        assert!(
+            Config::load(Some(file.path()), &[], &Overrides::default()).is_err(),
+            "{bad}"
+        );
+    }
+    let env = vec![("HEARTH_METRICS_TOKEN".to_string(), "short".to_string())];
+    let err = Config::load(None, &env, &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("metrics_token"), "{err}");
+}
+
+#[test]
+fn the_example_file_parses_to_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Every setting is present, commented out; uncommented it must parse and equal the default.
+    let uncommented: String = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("# ")
+                .filter(|r| r.contains(" = "))
+                .or(Some(l))
+        })
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = write(&uncommented);
+    let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
+    let d = Config::default();
+    assert_eq!(format!("{c:?}"), format!("{d:?}"));
+    for key in [
+        "listen",
+        "base_url",
+        "trusted_proxies",
+        "synchronous",
+        "send_per_minute",
+        "metrics_token",
+        "password_hash_threads",
+        "password_hash_queue",
+        "request_timeout_secs",
+        "keep_alive_secs",
+        "max_connections",
+        "max_request_bytes",
+        "interval",
+        "keep",
+    ] {
+        assert!(uncommented.contains(&format!("{key} = ")), "{key} missing");
+    }
+}
+
+#[test]
+fn server_limits_are_read_and_checked() {
+    let file = write(
+        "password_hash_threads = 3\npassword_hash_queue = 0\nrequest_timeout_secs = 5\n\
+         keep_alive_secs = 30\nmax_connections = 100\nmax_request_bytes = 1024\n",
+    );
+    let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
+    assert_eq!(
+        (c.password_hash_threads, c.password_hash_queue),
+        (3, 0),
+        "a queue of 0 is allowed: no waiting at all"
+    );
+    assert_eq!((c.request_timeout_secs, c.keep_alive_secs), (5, 30));
+    assert_eq!((c.max_connections, c.max_request_bytes), (100, 1024));
+    let env = vec![("HEARTH_MAX_CONNECTIONS".to_string(), "7".to_string())];
+    assert_eq!(
+        Config::load(None, &env, &Overrides::default())
+            .unwrap()
+            .max_connections,
+        7
+    );
+    for (bad, named) in [
+        ("request_timeout_secs = 0", "request_timeout_secs"),
+        ("keep_alive_secs = 3601", "keep_alive_secs"),
+        ("max_connections = 0", "max_connections"),
+        ("max_request_bytes = 1023", "max_request_bytes"),
+        ("max_request_bytes = 67108865", "max_request_bytes"),
+        ("password_hash_threads = 257", "password_hash_threads"),
+    ] {
+        let file = write(&format!("{bad}\n"));
+        let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains(named), "{bad}: {err}");
+    }
+    for ok in [
+        "request_timeout_secs = 1",
+        "keep_alive_secs = 3600",
+        "max_request_bytes = 67108864",
+        "password_hash_threads = 256",
+    ] {
+        let file = write(&format!("{ok}\n"));
+        assert!(
+            Config::load(Some(file.path()), &[], &Overrides::default()).is_ok(),
+            "{ok}"
+        );
+    }
+}
