@@ -150,3 +150,17 @@ CREATE TABLE settings (
     name                TEXT    PRIMARY KEY,
     value               BLOB    NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- version 5: read state that tells no lies, and lines about the conversation among its messages
+-- `last_read_message_id` is what the member has read, and nothing else: it is the receipt others
+-- see. Joining a channel sets `unread_after_message_id` instead: its history up to then never
+-- counts as unread for them, yet they have not read it.
+ALTER TABLE memberships ADD COLUMN unread_after_message_id INTEGER NOT NULL DEFAULT 0;
+-- A row with a `notice` is a line about the conversation ("Bob added Ada", a rename), not a
+-- message: ordered and paged with the messages, never unread, its body empty (so never found by
+-- search). The notice is JSON: {"action": …, …}.
+ALTER TABLE messages ADD COLUMN notice TEXT CHECK (notice IS NULL OR json_valid(notice));
+-- Unread counts skip those lines: the partial index leaves them out and still covers the count.
+DROP INDEX messages_unread;
+CREATE INDEX messages_unread ON messages(conversation_id, id, sender_id, deleted_at, notice)
+    WHERE deleted_at IS NULL AND notice IS NULL;

@@ -73,9 +73,11 @@ function startConversation(section, live, me) {
         reads.onRead(data);
         break;
       case "conversation.updated":
+        if (data.html) view.upsert(data.html); // its line in the timeline
         conversationChanged(data.conversation);
         break;
       case "membership.changed":
+        if (data.html) view.upsert(data.html);
         membershipChanged(view, data);
         break;
     }

@@ -1,11 +1,16 @@
 // One conversation on screen: live fragments put in place (never twice, in id order),
 // runs and day separators in local time, infinite scroll upward, jumps to a message,
-// and the placeholders of messages still on their way.
+// and the placeholders of messages still on their way. Lines about the conversation
+// ("Bob added Ada") are rows among the messages, placed the same way.
 
 import { dayKey, dayLabel, localizeTimes } from "./time.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
 const MAX_JUMP_PAGES = 20;
+/** A row of the timeline: a message or a line about the conversation. */
+const ROW = "article.msg, .notice";
+/** The rows directly in a list (for `querySelectorAll` on the list). */
+const ROWS = ":scope > article.msg, :scope > .notice";
 
 export class Conversation {
   constructor(section, me) {
@@ -41,13 +46,19 @@ export class Conversation {
     for (const fn of this.listeners) fn();
   }
 
+  /** The messages on screen (lines about the conversation left out). */
   articles() {
     return this.items.querySelectorAll(":scope > article.msg");
   }
 
-  /** Ids of messages on screen, pending ones left out. */
+  /** Every row on screen in page order, lines about the conversation included. */
+  rows() {
+    return this.items.querySelectorAll(ROWS);
+  }
+
+  /** Ids of the rows on screen, pending messages left out. */
   ids() {
-    return [...this.articles()].filter((a) => a.dataset.id).map((a) => Number(a.dataset.id));
+    return [...this.rows()].filter((a) => a.dataset.id).map((a) => Number(a.dataset.id));
   }
 
   newest() {
@@ -65,6 +76,10 @@ export class Conversation {
 
   /** Per-viewer touches on the shared fragment: mine, my reactions, mentions of me. */
   decorate(a) {
+    if (a.classList.contains("notice")) {
+      localizeTimes(a);
+      return;
+    }
     const mine = a.dataset.sender === this.me;
     a.classList.toggle("mine", mine);
     for (const r of a.querySelectorAll(".reaction")) {
@@ -83,7 +98,10 @@ export class Conversation {
     localizeTimes(a);
   }
 
-  /** Day separators in local time and runs of one sender, recomputed over the whole list. */
+  /**
+   * Day separators in local time and runs of one sender, recomputed over the whole list.
+   * A line about the conversation is never part of a run and ends the one before it.
+   */
   relayout() {
     for (const s of this.items.querySelectorAll(":scope > .day-sep")) s.remove();
     let prev = null;
@@ -93,7 +111,7 @@ export class Conversation {
         broken = true;
         continue;
       }
-      if (el.tagName !== "ARTICLE") continue;
+      if (!el.matches(ROW)) continue;
       const ms = Number(el.dataset.ms);
       const newDay = !prev || dayKey(ms) !== dayKey(Number(prev.dataset.ms));
       if (newDay) {
@@ -103,6 +121,8 @@ export class Conversation {
       const cont =
         !newDay &&
         !broken &&
+        el.tagName === "ARTICLE" &&
+        prev.tagName === "ARTICLE" &&
         prev.dataset.sender === el.dataset.sender &&
         ms - Number(prev.dataset.ms) < RUN_GAP_MS &&
         !el.querySelector(".msg-reply");
@@ -127,7 +147,7 @@ export class Conversation {
 
   firstVisible() {
     const top = this.scroller.getBoundingClientRect().top;
-    for (const a of this.articles()) if (a.getBoundingClientRect().bottom > top) return a;
+    for (const a of this.rows()) if (a.getBoundingClientRect().bottom > top) return a;
     return null;
   }
 
@@ -143,13 +163,14 @@ export class Conversation {
   }
 
   /**
-   * Puts a server-rendered message in place: replaces the one with its id, or inserts it
-   * in id order. Returns the article, or null when it belongs to a page not loaded.
+   * Puts a server-rendered message (or line about the conversation) in place: replaces the
+   * one with its id, or inserts it in id order. Returns the row, or null when it belongs to
+   * a page not loaded.
    */
   upsert(html) {
     const t = document.createElement("template");
     t.innerHTML = html.trim();
-    const a = t.content.querySelector("article.msg");
+    const a = t.content.querySelector(ROW);
     if (!a) return null;
     const id = Number(a.dataset.id);
     this.decorate(a);
@@ -163,7 +184,7 @@ export class Conversation {
       if (draft !== undefined) this.onReplacedWhileEditing?.(a, draft);
       return a;
     }
-    const all = [...this.articles()].filter((x) => x.dataset.id);
+    const all = [...this.rows()].filter((x) => x.dataset.id);
     const after = all.findLast((x) => Number(x.dataset.id) < id);
     if (!after && all.length && this.hasMore) return null; // older than what is loaded
     if (after && after === all[all.length - 1] && !this.latest) return null; // newer than this window
@@ -246,7 +267,7 @@ export class Conversation {
       t.innerHTML = await res.text();
       const page = t.content.querySelector(".older-page");
       if (!page) throw new Error("older messages: unexpected answer");
-      const fresh = [...page.querySelectorAll(":scope > article.msg")].filter((a) => !document.getElementById(a.id));
+      const fresh = [...page.querySelectorAll(ROWS)].filter((a) => !document.getElementById(a.id));
       for (const a of fresh) this.decorate(a);
       this.steady(() => {
         this.items.prepend(...fresh);

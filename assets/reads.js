@@ -9,8 +9,10 @@ export class Reads {
     this.live = live;
     this.setCounts = setCounts;
     this.section = view.section;
+    /** The newest message I have read, as the server has it: my receipt. */
     this.marked = Number(this.section.dataset.lastRead) || 0;
-    this.firstLastRead = this.marked;
+    /** Where unread began when the page opened (a channel's history before I joined is not unread). */
+    this.firstLastRead = Math.max(this.marked, Number(this.section.dataset.readPosition) || 0);
     this.bar = this.section.querySelector(".unread-bar");
     this.typers = new Map();
     this.typingLine = this.section.querySelector("#typing");
@@ -140,15 +142,17 @@ export class Reads {
     seen.observe(d);
   }
 
-  /** "Seen by A, B" under the newest message, from members' read marks. */
+  /** "Seen by A, B" under the newest message, from members' read marks, by name as the server lists them. */
   renderSeen() {
     const seen = this.section.querySelector("#seen");
     if (!seen) return;
     const newest = this.view.newest();
     const id = Number(newest?.dataset.id || 0);
+    const key = (name) => name.toLowerCase();
     const names = [...this.view.members.values()]
       .filter((m) => m.id !== this.view.me && m.id !== newest?.dataset.sender && m.lastRead >= id && id > 0)
-      .map((m) => m.name);
+      .map((m) => m.name)
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     const text = names.length ? `Seen by ${names.join(", ")}` : "";
     if (seen.textContent !== text) seen.textContent = text;
   }

@@ -1,12 +1,14 @@
 //! HTML fragments shared by pages and live events: pure maud views of domain values.
 //! A message renders to the same bytes for every viewer; per-viewer touches (own
 //! messages, own reactions) are applied by data attributes, CSS and the page script.
+//! A line about the conversation ("Bob added Ada") is a row of the timeline too, and
+//! renders through the same entry points.
 
 use maud::{Markup, PreEscaped, html};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::domain::chat::Message;
+use crate::domain::chat::{Message, Notice};
 
 /// How many avatar colours the stylesheet defines (`.hue-0` … `.hue-7`).
 const HUES: i64 = 8;
@@ -76,15 +78,80 @@ pub fn day_separator(ms: i64) -> Markup {
     }
 }
 
-/// One message as the conversation view shows it (and as live events carry it).
+/// One message (or line about the conversation) as the conversation view shows it, and as
+/// live events carry it.
 pub fn message(m: &Message) -> Markup {
-    article(m, false)
+    message_in_run(m, false)
 }
 
 /// One message, marked as continuing the run of the one before it (same sender, a few
 /// minutes apart), so the stylesheet can leave out the repeated name and avatar.
+/// A line about the conversation is never part of a run.
 pub fn message_in_run(m: &Message, continued: bool) -> Markup {
-    article(m, continued)
+    match &m.notice {
+        Some(notice) => notice_line(m, notice),
+        None => article(m, continued),
+    }
+}
+
+/// A line about the conversation: who did what, and when. No actions: it is not a message.
+fn notice_line(m: &Message, notice: &Notice) -> Markup {
+    html! {
+        div.notice id={ "m-" (m.id) } data-id=(m.id) data-sender=(m.sender.id) data-ms=(m.created_at)
+            data-notice=(notice.action()) {
+            p.notice-text {
+                a.notice-who href={ "/people/" (m.sender.username) } title={ "@" (m.sender.username) } {
+                    (m.sender.display_name)
+                }
+                " " (notice_words(notice)) " "
+                time.notice-time datetime=(iso(m.created_at)) data-ms=(m.created_at) { (clock(m.created_at)) }
+            }
+        }
+    }
+}
+
+/// What a line says after the name of the person who did it: "added **Ada Lovelace**".
+pub fn notice_words(notice: &Notice) -> Markup {
+    match notice {
+        Notice::Joined { .. } => html! { "joined" },
+        Notice::Left { .. } => html! { "left" },
+        Notice::Added { user } => html! { "added " strong { (user.display_name) } },
+        Notice::Removed { user } => html! { "removed " strong { (user.display_name) } },
+        Notice::Updated {
+            name,
+            old_name,
+            topic,
+            archived,
+        } => {
+            let mut parts = Vec::new();
+            if let Some(name) = name {
+                parts.push(match old_name {
+                    Some(old) => html! { "renamed " strong { (old) } " to " strong { (name) } },
+                    None => html! { "renamed the conversation to " strong { (name) } },
+                });
+            }
+            match topic.as_deref() {
+                Some("") => parts.push(html! { "cleared the topic" }),
+                Some(topic) => parts.push(html! { "set the topic to " q { (topic) } }),
+                None => {}
+            }
+            match archived {
+                Some(true) => parts.push(html! { "archived the conversation" }),
+                Some(false) => parts.push(html! { "unarchived the conversation" }),
+                None => {}
+            }
+            if parts.is_empty() {
+                return html! { "changed the conversation" };
+            }
+            let last = parts.len() - 1;
+            html! {
+                @for (i, part) in parts.into_iter().enumerate() {
+                    @if i > 0 && i == last { " and " } @else if i > 0 { ", " }
+                    (part)
+                }
+            }
+        }
+    }
 }
 
 fn article(m: &Message, continued: bool) -> Markup {
@@ -172,6 +239,7 @@ mod tests {
                 user_ids: vec![2, 3],
             }],
             client_id: None,
+            notice: None,
         }
     }
 
@@ -232,6 +300,113 @@ mod tests {
         );
         assert!(html.contains("earlier &lt;words&gt;"));
         assert!(html.starts_with(r#"<article class="msg cont""#), "{html}");
+    }
+
+    fn line(notice: Notice) -> Message {
+        let bob = UserRef {
+            id: 3,
+            username: "bob".into(),
+            display_name: "Bob <i>K</i>".into(),
+        };
+        Message {
+            created_at: 1_763_631_000_000,
+            notice: Some(notice),
+            body: String::new(),
+            html: String::new(),
+            ..Message::sample(12, 1, bob)
+        }
+    }
+
+    fn text(markup: Markup) -> String {
+        let html = markup.into_string();
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_line_about_the_conversation_says_who_did_what_without_message_actions() {
+        let ada = UserRef {
+            id: 2,
+            username: "ada".into(),
+            display_name: "Ada <b>L</b>".into(),
+        };
+        let html = message(&line(Notice::Added { user: ada.clone() })).into_string();
+        assert!(
+            html.starts_with(
+                r#"<div class="notice" id="m-12" data-id="12" data-sender="3" data-ms="1763631000000" data-notice="added">"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "Bob &lt;i&gt;K&lt;/i&gt;</a> added <strong>Ada &lt;b&gt;L&lt;/b&gt;</strong>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains(r#"<time class="notice-time" datetime="2025-11-20T09:30:00Z" data-ms="1763631000000">09:30</time>"#), "{html}");
+        assert!(
+            !html.contains("<article") && !html.contains("data-action"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("/m/12"),
+            "a line has no message page: {html}"
+        );
+        // In a run or not, a line is a line.
+        assert_eq!(
+            message_in_run(&line(Notice::Left { user: ada.clone() }), true).into_string(),
+            message(&line(Notice::Left { user: ada })).into_string()
+        );
+    }
+
+    #[test]
+    fn each_kind_of_line_reads_as_a_sentence() {
+        let cat = UserRef {
+            id: 4,
+            username: "cat".into(),
+            display_name: "Cat".into(),
+        };
+        let words = |n: Notice| text(notice_words(&n));
+        assert_eq!(words(Notice::Joined { user: cat.clone() }), "joined");
+        assert_eq!(words(Notice::Left { user: cat.clone() }), "left");
+        assert_eq!(words(Notice::Removed { user: cat }), "removed Cat");
+        let updated =
+            |name: Option<&str>, topic: Option<&str>, archived: Option<bool>| Notice::Updated {
+                name: name.map(str::to_owned),
+                old_name: name.map(|_| "old <one>".to_owned()),
+                topic: topic.map(str::to_owned),
+                archived,
+            };
+        assert_eq!(
+            words(updated(Some("new"), None, None)),
+            "renamed old &lt;one&gt; to new"
+        );
+        assert_eq!(
+            words(updated(None, Some("Q4"), None)),
+            "set the topic to Q4"
+        );
+        assert_eq!(words(updated(None, Some(""), None)), "cleared the topic");
+        assert_eq!(
+            words(updated(None, None, Some(true))),
+            "archived the conversation"
+        );
+        assert_eq!(
+            words(updated(Some("b"), Some("t"), Some(false))),
+            "renamed old &lt;one&gt; to b, set the topic to t and unarchived the conversation"
+        );
+        assert_eq!(
+            words(updated(Some("b"), None, Some(true))),
+            "renamed old &lt;one&gt; to b and archived the conversation"
+        );
     }
 
     #[test]

@@ -315,7 +315,7 @@ async fn two_browsers_chat_live_in_general() {
         let stored: i64 = app
             .sql()
             .query_row(
-                "SELECT count(*) FROM messages WHERE conversation_id = ?1",
+                "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND notice IS NULL",
                 [room],
                 |r| r.get(0),
             )

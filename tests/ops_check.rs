@@ -130,7 +130,8 @@ async fn check_reports_a_search_index_out_of_step_and_broken_references() {
     let out = check(d);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
-        out.stdout.contains("PROBLEM  search index: 3 messages"),
+        out.stdout
+            .contains("PROBLEM  search index: 3 messages and 2 lines about conversations"),
         "{}",
         out.stdout
     );

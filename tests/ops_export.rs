@@ -87,6 +87,9 @@ async fn everything_exports_as_json_lines_while_the_server_runs() {
         [
             "export",
             "conversation",
+            "notice",
+            "notice",
+            "notice",
             "message",
             "message",
             "message",
@@ -97,20 +100,29 @@ async fn everything_exports_as_json_lines_while_the_server_runs() {
     );
     assert_eq!(rows[1]["id"], general);
     assert_eq!(rows[1]["members"].as_array().unwrap().len(), 3);
-    let hello = &rows[2];
+    // Each new account joined #general: a line in its history, in the message shape.
+    for (row, who) in rows[2..5].iter().zip(["ada", "bob", "carol"]) {
+        assert_eq!(row["notice"]["action"], "joined", "{row}");
+        assert_eq!(row["notice"]["user"]["username"], who);
+        assert_eq!(row["sender"]["username"], who);
+        assert_eq!(row["body"], "");
+        assert_eq!(row["html"], "<p>joined</p>");
+    }
+    let hello = &rows[5];
     assert_eq!(hello["body"], "Hello **everyone**");
+    assert_eq!(hello["notice"], Value::Null);
     assert_eq!(hello["sender"]["username"], "ada");
     assert_eq!(hello["reactions"][0]["emoji"], "👍");
-    assert_eq!(rows[3]["reply_to"], hello["id"]);
-    assert_eq!(rows[4]["body"], "the plan");
-    assert!(rows[4]["edited_at"].is_i64());
-    assert_eq!(rows[5]["deleted"], true);
+    assert_eq!(rows[6]["reply_to"], hello["id"]);
+    assert_eq!(rows[7]["body"], "the plan");
+    assert!(rows[7]["edited_at"].is_i64());
+    assert_eq!(rows[8]["deleted"], true);
     assert_eq!(
-        rows[5]["body"], "",
+        rows[8]["body"], "",
         "a deleted message's words are not exported"
     );
-    assert_eq!(rows[6]["id"], group);
-    assert_eq!(rows[7]["body"], "just between us");
+    assert_eq!(rows[9]["id"], group);
+    assert_eq!(rows[10]["body"], "just between us");
     assert!(
         out.stderr.contains("Exported 2 conversations, 5 messages"),
         "{}",
@@ -172,6 +184,14 @@ async fn one_conversation_exports_as_a_self_contained_readable_html_file() {
     assert!(!html.contains("wrong room"));
     assert!(html.contains("(edited)"));
     assert!(html.contains("👍 1"));
+    assert!(
+        html.contains(r#"<span class="who">carol</span> joined · <time"#),
+        "lines about the conversation read as sentences: {html}"
+    );
+    assert!(
+        html.contains("4 messages"),
+        "the lines are not counted as messages"
+    );
     assert!(
         !html.contains("just between us"),
         "only the conversation asked for"

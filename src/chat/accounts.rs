@@ -28,12 +28,12 @@ fn validate(new: &NewUser) -> Result<(Username, String)> {
 pub async fn create_user(chat: &Chat, actor: &str, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
     let hash = chat.passwords.hash(new.password).await?;
-    let (actor, hub) = (actor.to_owned(), chat.hub.clone());
+    let (actor, live) = (actor.to_owned(), chat.clone());
     chat.db
         .write(move |ctx| {
             let user = users::insert(ctx.conn, &username, &display, &hash, new.role)?;
             audit::record(ctx.conn, &actor, "user.create", &user.username)?;
-            join_general(ctx, &hub, &user)?;
+            join_general(ctx, &live, &user)?;
             Ok(user)
         })
         .await
@@ -43,7 +43,7 @@ pub async fn create_user(chat: &Chat, actor: &str, new: NewUser) -> Result<User>
 pub async fn create_first_admin(chat: &Chat, new: NewUser) -> Result<User> {
     let (username, display) = validate(&new)?;
     let hash = chat.passwords.hash(new.password).await?;
-    let hub = chat.hub.clone();
+    let live = chat.clone();
     chat.db
         .write(move |ctx| {
             if users::any_admin(ctx.conn)? {
@@ -53,7 +53,7 @@ pub async fn create_first_admin(chat: &Chat, new: NewUser) -> Result<User> {
             }
             let user = users::insert(ctx.conn, &username, &display, &hash, Role::Admin)?;
             audit::record(ctx.conn, "setup", "user.create", &user.username)?;
-            join_general(ctx, &hub, &user)?;
+            join_general(ctx, &live, &user)?;
             Ok(user)
         })
         .await

@@ -1,8 +1,11 @@
 //! Conversation actions: create, directs, rename, topic, archive, join, leave, members.
 
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
 
 use super::limits::Budget;
+use super::members::{self, Arrival};
+use super::notices::{self, Line};
 use super::{Chat, emit, json as views, membership, visible, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{
@@ -10,7 +13,6 @@ use crate::domain::chat::{
 };
 use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
-use crate::hub::Hub;
 use crate::store::events::Audience;
 use crate::store::{conversations as convs, memberships, reads, users};
 
@@ -32,61 +34,13 @@ fn may_manage(user: &User, role: Option<MemberRole>) -> bool {
     user.is_admin() || role == Some(MemberRole::Owner)
 }
 
-/// Adds `user` to a conversation and tells everyone concerned.
-fn add_member(
-    ctx: &mut WriteCtx,
-    hub: &Hub,
-    c: &Conversation,
-    user: &UserRef,
-    role: MemberRole,
-    action: &str,
-) -> Result<bool> {
-    if !memberships::add(ctx.conn, c.id, user.id, role, c.last_message_id, now_ms())? {
-        return Ok(false);
-    }
-    hub.forget_members(c.id);
-    let data = json!({"action": action, "user": user, "conversation": views::conversation(c)});
-    emit(
-        ctx,
-        hub,
-        Audience::Conversation(c.id),
-        "membership.changed",
-        Some(c.id),
-        data,
-    )?;
-    Ok(true)
-}
-
-/// Removes `user` and tells the remaining members and the one removed.
-fn remove_member(
-    ctx: &mut WriteCtx,
-    hub: &Hub,
-    c: &Conversation,
-    user: &UserRef,
-    action: &str,
-) -> Result<()> {
-    if !memberships::remove(ctx.conn, c.id, user.id)? {
-        return Err(Error::NotFound);
-    }
-    hub.forget_members(c.id);
-    let data = json!({"action": action, "user": user, "conversation": views::conversation(c)});
-    emit(
-        ctx,
-        hub,
-        Audience::Conversation(c.id),
-        "membership.changed",
-        Some(c.id),
-        data.clone(),
-    )?;
-    emit(
-        ctx,
-        hub,
-        Audience::User(user.id),
-        "membership.changed",
-        Some(c.id),
-        data,
-    )?;
-    Ok(())
+/// The data of a `conversation.updated` event, with its line (if anything changed) flattened in.
+#[derive(Serialize)]
+struct ConversationUpdated<'a> {
+    conversation: Value,
+    by: &'a UserRef,
+    #[serde(flatten)]
+    line: Option<Line<'a>>,
 }
 
 fn active_user(ctx: &WriteCtx, id: UserId) -> Result<UserRef> {
@@ -99,7 +53,7 @@ fn active_user(ctx: &WriteCtx, id: UserId) -> Result<UserRef> {
 }
 
 /// Joins a user to `general`, creating it if needed (new accounts call this).
-pub fn join_general(ctx: &mut WriteCtx, hub: &Hub, user: &User) -> Result<()> {
+pub fn join_general(ctx: &mut WriteCtx, chat: &Chat, user: &User) -> Result<()> {
     let id = match convs::channel_by_name(ctx.conn, GENERAL)? {
         Some(id) => id,
         None => convs::insert(
@@ -113,13 +67,13 @@ pub fn join_general(ctx: &mut WriteCtx, hub: &Hub, user: &User) -> Result<()> {
         )?,
     };
     let c = convs::get(ctx.conn, id)?;
-    add_member(
+    members::add(
         ctx,
-        hub,
+        chat,
         &c,
         &UserRef::from(user),
         MemberRole::Member,
-        "joined",
+        Arrival::Joined,
     )?;
     Ok(())
 }
@@ -138,7 +92,7 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
         return Err(Error::invalid("at most 1000 members at once"));
     }
     chat.limits.spend(Budget::Create, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             if kind == Kind::Channel && convs::channel_by_name(ctx.conn, &name)?.is_some() {
@@ -148,17 +102,19 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
             }
             let id = convs::insert(ctx.conn, kind, &name, &topic, None, Some(me.id), now_ms())?;
             let c = convs::get(ctx.conn, id)?;
-            add_member(
+            let creator = UserRef::from(&me);
+            members::add(
                 ctx,
-                &hub,
+                &live,
                 &c,
-                &UserRef::from(&me),
+                &creator,
                 MemberRole::Owner,
-                "created",
+                Arrival::Created,
             )?;
             for member in new.members.iter().filter(|m| **m != me.id) {
                 let member = active_user(ctx, *member)?;
-                add_member(ctx, &hub, &c, &member, MemberRole::Member, "added")?;
+                let founding = Arrival::Founding { by: &creator };
+                members::add(ctx, &live, &c, &member, MemberRole::Member, founding)?;
             }
             Ok(c)
         })
@@ -171,7 +127,7 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
         return Err(Error::invalid("a direct conversation needs someone else"));
     }
     chat.limits.spend(Budget::Create, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let key = convs::direct_key(me.id, other);
@@ -189,15 +145,17 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
                 now_ms(),
             )?;
             let c = convs::get(ctx.conn, id)?;
-            add_member(
+            let creator = UserRef::from(&me);
+            members::add(
                 ctx,
-                &hub,
+                &live,
                 &c,
-                &UserRef::from(&me),
+                &creator,
                 MemberRole::Member,
-                "created",
+                Arrival::Created,
             )?;
-            add_member(ctx, &hub, &c, &them, MemberRole::Member, "added")?;
+            let founding = Arrival::Founding { by: &creator };
+            members::add(ctx, &live, &c, &them, MemberRole::Member, founding)?;
             Ok(c)
         })
         .await
@@ -231,7 +189,7 @@ pub async fn update(
         .transpose()?;
     let topic = changes.topic.as_deref().map(chat::topic).transpose()?;
     chat.limits.spend(Budget::Update, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, role) = visible(ctx.conn, &me, id)?;
@@ -265,11 +223,21 @@ pub async fn update(
             if let Some(archived) = changes.archived {
                 convs::set_archived(ctx.conn, id, archived)?;
             }
+            let by = UserRef::from(&me);
+            let notice = notices::changes(&c, name.as_deref(), topic.as_deref(), changes.archived);
+            let line = match notice {
+                Some(notice) => Some(notices::write(ctx, &live, id, &by, &notice)?),
+                None => None,
+            };
             let c = convs::get(ctx.conn, id)?;
-            let data = json!({"conversation": views::conversation(&c), "by": UserRef::from(&me)});
+            let data = ConversationUpdated {
+                conversation: views::conversation(&c),
+                by: &by,
+                line: line.as_ref().map(Line::new),
+            };
             emit(
                 ctx,
-                &hub,
+                &live,
                 Audience::Conversation(id),
                 "conversation.updated",
                 Some(id),
@@ -283,7 +251,7 @@ pub async fn update(
 /// Joins a channel (anyone may); groups and directs are not joinable.
 pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conversation> {
     chat.limits.spend(Budget::Membership, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, _) = visible(ctx.conn, &me, id)?;
@@ -293,13 +261,13 @@ pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conver
                 ));
             }
             writable(&c)?;
-            add_member(
+            members::add(
                 ctx,
-                &hub,
+                &live,
                 &c,
                 &UserRef::from(&me),
                 MemberRole::Member,
-                "joined",
+                Arrival::Joined,
             )?;
             Ok(c)
         })
@@ -309,14 +277,15 @@ pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conver
 /// Leaves a channel or group.
 pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
     chat.limits.spend(Budget::Membership, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, _) = membership(ctx.conn, &me, id)?;
             if c.kind == Kind::Direct {
                 return Err(Error::invalid("a direct conversation cannot be left"));
             }
-            remove_member(ctx, &hub, &c, &UserRef::from(&me), "left")
+            let me = UserRef::from(&me);
+            members::remove(ctx, &live, &c, &me, &me)
         })
         .await
 }
@@ -324,7 +293,7 @@ pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
 /// Adds someone: to a group, owners and admins; to a channel, any member.
 pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -> Result<()> {
     chat.limits.spend(Budget::Membership, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, role) = visible(ctx.conn, &me, id)?;
@@ -344,7 +313,10 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -
             }
             writable(&c)?;
             let them = active_user(ctx, target)?;
-            if !add_member(ctx, &hub, &c, &them, MemberRole::Member, "added")? {
+            let added = Arrival::Added {
+                by: &UserRef::from(&me),
+            };
+            if !members::add(ctx, &live, &c, &them, MemberRole::Member, added)? {
                 return Err(Error::Conflict(format!(
                     "{} is already a member",
                     them.username
@@ -361,7 +333,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
         return leave(chat, user, id).await;
     }
     chat.limits.spend(Budget::Membership, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, role) = visible(ctx.conn, &me, id)?;
@@ -379,7 +351,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
                 ));
             }
             let them = UserRef::from(&users::get(ctx.conn, target)?);
-            remove_member(ctx, &hub, &c, &them, "removed")
+            members::remove(ctx, &live, &c, &them, &UserRef::from(&me))
         })
         .await
 }

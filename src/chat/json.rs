@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 
 use crate::domain::UserId;
 use crate::domain::chat::{
-    Conversation, ConversationId, Member, Message, MessageId, Reaction, ReplyPreview, Summary,
-    UserRef,
+    Conversation, ConversationId, Member, Message, MessageId, Notice, Reaction, ReplyPreview,
+    Summary, UserRef,
 };
 
 /// A message as the API and events show it. With a viewer, reactions say `me`.
+/// A line about the conversation has the same shape, with `notice` set (`null` otherwise).
 #[derive(Serialize)]
 pub struct MessageView<'a> {
     id: MessageId,
@@ -27,6 +28,7 @@ pub struct MessageView<'a> {
     reply: Option<&'a ReplyPreview>,
     reactions: Vec<ReactionView<'a>>,
     client_id: Option<&'a str>,
+    notice: Option<&'a Notice>,
 }
 
 #[derive(Serialize)]
@@ -59,6 +61,7 @@ impl<'a> MessageView<'a> {
             reply: m.reply.as_ref(),
             reactions: m.reactions.iter().map(reaction).collect(),
             client_id: m.client_id.as_deref(),
+            notice: m.notice.as_ref(),
         }
     }
 }
@@ -145,6 +148,7 @@ mod tests {
                 user_ids: vec![1, 2],
             }],
             client_id: Some("c-1".into()),
+            notice: None,
         }
     }
 
@@ -167,7 +171,34 @@ mod tests {
             v["reactions"],
             json!([{"emoji": "👍", "count": 2, "user_ids": [1, 2], "me": true}])
         );
-        assert_eq!(v.as_object().unwrap().len(), 12);
+        assert_eq!(v["notice"], Value::Null);
+        assert_eq!(v.as_object().unwrap().len(), 13);
+    }
+
+    #[test]
+    fn a_line_about_the_conversation_is_a_message_with_a_notice() {
+        let mut line = sample();
+        line.body.clear();
+        line.html = "<p>added <strong>Bo</strong></p>".into();
+        line.reply_to = None;
+        line.reply = None;
+        line.reactions.clear();
+        line.client_id = None;
+        line.notice = Some(Notice::Added {
+            user: UserRef {
+                id: 2,
+                username: "bo".into(),
+                display_name: "Bo".into(),
+            },
+        });
+        let v = message(&line, Some(1));
+        assert_eq!(
+            v["notice"],
+            json!({"action": "added", "user": {"id": 2, "username": "bo", "display_name": "Bo"}})
+        );
+        assert_eq!(v["sender"]["username"], "alice", "the sender is who did it");
+        assert_eq!(v["body"], "");
+        assert_eq!(v.as_object().unwrap().len(), 13);
     }
 
     #[test]

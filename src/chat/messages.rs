@@ -69,7 +69,7 @@ fn emit_message(ctx: &mut WriteCtx, chat: &Chat, kind: &'static str, m: &Message
     };
     emit(
         ctx,
-        &chat.hub,
+        chat,
         Audience::Conversation(m.conversation_id),
         kind,
         Some(m.conversation_id),
@@ -124,7 +124,7 @@ pub async fn send(
             }
             writable(&c)?;
             if let Some(reply) = draft.reply_to
-                && !store::exists_in(ctx.conn, conversation, reply)?
+                && !store::is_message_in(ctx.conn, conversation, reply)?
             {
                 return Err(Error::invalid(format!(
                     "no message {reply} in this conversation to reply to"
@@ -156,6 +156,11 @@ pub async fn send(
 fn visible_message(ctx: &WriteCtx, user: &User, id: MessageId) -> Result<Message> {
     let message = store::get(ctx.conn, id)?;
     membership(ctx.conn, user, message.conversation_id)?;
+    if message.notice.is_some() {
+        return Err(Error::invalid(
+            "a line about the conversation cannot be edited, deleted or reacted to",
+        ));
+    }
     Ok(message)
 }
 
@@ -252,13 +257,17 @@ pub async fn react(
         .await
 }
 
-/// One message, for a member of its conversation (`NotFound` for anyone else).
+/// One message, for a member of its conversation (`NotFound` for anyone else, and for a line
+/// about the conversation, which is no message).
 pub async fn get(chat: &Chat, user: &User, id: MessageId) -> Result<Message> {
     let me = user.clone();
     chat.db
         .read(move |conn| {
             let message = store::get(conn, id)?;
             membership(conn, &me, message.conversation_id)?;
+            if message.notice.is_some() {
+                return Err(Error::NotFound);
+            }
             Ok(message)
         })
         .await

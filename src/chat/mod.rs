@@ -7,7 +7,9 @@ pub mod conversations;
 pub mod devices;
 pub mod json;
 pub mod limits;
+mod members;
 pub mod messages;
+pub mod notices;
 pub mod passwords;
 pub mod reads;
 pub mod recent;
@@ -75,13 +77,14 @@ struct EventFrame<'a, T> {
 /// The frame is serialized here, once, and shared by every recipient.
 pub fn emit(
     ctx: &mut WriteCtx,
-    hub: &Hub,
+    chat: &Chat,
     audience: Audience,
     kind: &'static str,
     conversation: Option<ConversationId>,
     data: impl Serialize,
 ) -> Result<i64> {
-    deliver_foreign(ctx, hub)?;
+    deliver_foreign(ctx, chat)?;
+    let hub = &chat.hub;
     let recipients: Arc<[UserId]> = match audience {
         Audience::Conversation(c) => hub.members(c, ctx.conn)?,
         Audience::User(u) => Arc::from([u]),
@@ -118,8 +121,11 @@ pub fn emit(
 
 /// Delivers the events another process (the CLI) has written since this one last looked, in
 /// seq order and before anything this job appends, so a socket still sees seqs only increase.
+/// The kept latest pages of their conversations are dropped first (such a change may have
+/// written a line among the messages, e.g. a new account joining #general).
 /// Runs on the writer: at every emit, and when the audit log shows another process at work.
-pub fn deliver_foreign(ctx: &mut WriteCtx, hub: &Hub) -> Result<()> {
+pub fn deliver_foreign(ctx: &mut WriteCtx, chat: &Chat) -> Result<()> {
+    let hub = &chat.hub;
     let version: i64 = ctx
         .conn
         .prepare_cached("PRAGMA data_version")?
@@ -128,7 +134,9 @@ pub fn deliver_foreign(ctx: &mut WriteCtx, hub: &Hub) -> Result<()> {
         return Ok(());
     };
     let mut found = Vec::new();
+    let mut changed = Vec::new();
     for (seq, conversation, user, frame) in events::between(ctx.conn, delivered, i64::MAX)? {
+        changed.extend(conversation);
         let recipients: Arc<[UserId]> = match (user, conversation) {
             (Some(u), _) => Arc::from([u]),
             (None, Some(c)) => {
@@ -146,8 +154,11 @@ pub fn deliver_foreign(ctx: &mut WriteCtx, hub: &Hub) -> Result<()> {
             },
         ));
     }
-    let hub = hub.clone();
+    let (hub, recent) = (hub.clone(), chat.recent.clone());
     ctx.after_commit(move || {
+        for conversation in changed {
+            recent.forget(conversation);
+        }
         for (recipients, out) in &found {
             hub.deliver(recipients, out);
         }

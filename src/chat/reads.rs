@@ -22,7 +22,7 @@ pub async fn mark_read(
     up_to: Option<MessageId>,
 ) -> Result<()> {
     chat.limits.spend(Budget::Read, user.id)?;
-    let (hub, me) = (chat.hub.clone(), user.clone());
+    let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
             let (c, _) = membership(ctx.conn, &me, conversation)?;
@@ -46,7 +46,7 @@ pub async fn mark_read(
             let data = json!({"user": UserRef::from(&me), "message_id": target});
             emit(
                 ctx,
-                &hub,
+                &live,
                 audience,
                 "read.updated",
                 Some(conversation),

@@ -40,10 +40,10 @@ pub async fn watch_other_processes(chat: Chat) {
             continue;
         };
         if !rows.is_empty() {
-            let hub = chat.hub.clone();
+            let live = chat.clone();
             let delivered = chat
                 .db
-                .write(move |ctx| super::deliver_foreign(ctx, &hub))
+                .write(move |ctx| super::deliver_foreign(ctx, &live))
                 .await;
             if let Err(err) = delivered {
                 tracing::warn!(error = %err, "delivering other processes' events failed");

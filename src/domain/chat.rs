@@ -54,7 +54,7 @@ pub struct Conversation {
 }
 
 /// A person as shown beside what they did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRef {
     pub id: UserId,
     pub username: String,
@@ -118,6 +118,50 @@ pub struct Message {
     pub reply: Option<ReplyPreview>,
     pub reactions: Vec<Reaction>,
     pub client_id: Option<String>,
+    /// Set when this is a line about the conversation, not something someone wrote.
+    pub notice: Option<Notice>,
+}
+
+/// A line in a conversation's timeline about the conversation itself: who came, who went,
+/// what changed. It is kept among the messages (ordered and paged with them) and its `sender`
+/// is the person who did it. Serialized with its `action` as the tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Notice {
+    /// `user` joined a channel (or was put into `general` with a new account).
+    Joined { user: UserRef },
+    /// `user` was added by the sender.
+    Added { user: UserRef },
+    /// `user` left.
+    Left { user: UserRef },
+    /// `user` was removed by the sender.
+    Removed { user: UserRef },
+    /// The sender changed the conversation; only what changed is present.
+    Updated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The name before, when `name` is present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_name: Option<String>,
+        /// The new topic (`""`: cleared).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        archived: Option<bool>,
+    },
+}
+
+impl Notice {
+    /// The `action` it is tagged with.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Notice::Joined { .. } => "joined",
+            Notice::Added { .. } => "added",
+            Notice::Left { .. } => "left",
+            Notice::Removed { .. } => "removed",
+            Notice::Updated { .. } => "updated",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +181,7 @@ impl Message {
             reply: None,
             reactions: Vec::new(),
             client_id: None,
+            notice: None,
         }
     }
 }
@@ -149,7 +194,10 @@ pub struct Summary {
     pub role: MemberRole,
     pub unread: i64,
     pub mentions: i64,
+    /// The newest message this member has read (0: none).
     pub last_read_message_id: MessageId,
+    /// Messages up to this one never count as unread: a channel's history when they joined.
+    pub unread_after_message_id: MessageId,
     /// For a direct: the other person.
     pub other: Option<UserRef>,
     pub last_message: Option<LastMessage>,
@@ -165,6 +213,11 @@ pub struct LastMessage {
 }
 
 impl Summary {
+    /// Where unread begins: messages after this one (from others, not deleted) are unread.
+    pub fn read_position(&self) -> MessageId {
+        self.last_read_message_id.max(self.unread_after_message_id)
+    }
+
     /// What to call the conversation in lists: a direct is named after the other person.
     pub fn title(&self) -> &str {
         match (&self.other, self.conversation.kind) {

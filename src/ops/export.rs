@@ -69,8 +69,9 @@ pub fn plan(conn: &Connection, scope: &Scope) -> Result<Plan> {
         }
     };
     let mut messages = 0u64;
-    let mut count =
-        conn.prepare_cached("SELECT count(*) FROM messages WHERE conversation_id = ?1")?;
+    let mut count = conn.prepare_cached(
+        "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND notice IS NULL",
+    )?;
     for id in &conversations {
         messages += count.query_row([id], |r| r.get::<_, i64>(0))?.max(0) as u64;
     }
@@ -145,14 +146,22 @@ pub fn write(
         each_message(conn, id, |m| {
             match format {
                 Format::Jsonl => {
+                    // A line about the conversation has the message shape (with `notice`) but
+                    // its own type, so a reader that knows only messages passes it by.
                     let mut line = views::message(m, None);
-                    line["type"] = json!("message");
+                    line["type"] = json!(if m.notice.is_some() {
+                        "notice"
+                    } else {
+                        "message"
+                    });
                     writeln!(out, "{line}")?;
                 }
                 Format::Html => html::message(out, &mut state, m)?,
             }
-            summary.messages += 1;
-            bar.inc(1);
+            if m.notice.is_none() {
+                summary.messages += 1;
+                bar.inc(1);
+            }
             Ok(())
         })?;
         if format == Format::Html {
@@ -168,7 +177,8 @@ pub fn write(
     Ok(summary)
 }
 
-/// Calls `f` with every message of a conversation, oldest first, a page at a time.
+/// Calls `f` with every message (and line about the conversation) of a conversation, oldest
+/// first, a page at a time.
 fn each_message(
     conn: &Connection,
     id: ConversationId,

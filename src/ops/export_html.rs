@@ -8,7 +8,7 @@ use std::io::Write;
 use super::export::{Plan, title};
 use crate::domain::chat::{Conversation, ConversationId, Member, Message};
 use crate::error::Result;
-use crate::fragments::{clock, day, day_number, iso};
+use crate::fragments::{clock, day, day_number, iso, notice_words};
 
 const CSS: &str = "
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #fff; --muted: #6b6b73; --line: #e3e3e8; --accent: #b4531f; }
@@ -32,6 +32,7 @@ nav ul { padding-left: 1.2rem; }
 .deleted { font-style: italic; color: var(--muted); margin: .2rem 0; }
 .reactions span { display: inline-block; margin-right: .5rem; font-size: .85rem; border: 1px solid var(--line); border-radius: 1rem; padding: 0 .5rem; }
 .empty { color: var(--muted); font-style: italic; }
+.notice { padding: .3rem 0; border-top: 1px solid var(--line); color: var(--muted); font-size: .9rem; }
 ";
 
 /// Per-conversation drawing state: the day of the last message, for date headings.
@@ -119,6 +120,18 @@ pub fn message(out: &mut dyn Write, state: &mut ConversationState, m: &Message) 
     let today = day_number(m.created_at);
     let new_day = state.last_day != Some(today);
     state.last_day = Some(today);
+    if let Some(notice) = &m.notice {
+        return put(
+            out,
+            html! {
+                @if new_day { h3 { (day(m.created_at)) } }
+                p.notice id=(format!("m{}", m.id)) {
+                    span.who { (m.sender.display_name) } " " (notice_words(notice)) " · "
+                    time datetime=(iso(m.created_at)) { (clock(m.created_at)) " UTC" }
+                }
+            },
+        );
+    }
     state.messages += 1;
     put(
         out,

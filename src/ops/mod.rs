@@ -93,6 +93,15 @@ pub(crate) fn has_table(conn: &Connection, name: &str) -> Result<bool> {
     )?)
 }
 
+/// Whether a table has a column (columns added by later schema steps may be missing).
+pub(crate) fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        [table, column],
+        |r| r.get(0),
+    )?)
+}
+
 /// Makes a rename or a new file in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use std::path::Path;
 
-use super::{ATTACHMENTS_DIR, DB_FILE, has_table, open_live};
+use super::{ATTACHMENTS_DIR, DB_FILE, has_column, has_table, open_live};
 use crate::error::Result;
 
 #[derive(Debug, Default, Serialize)]
@@ -49,7 +49,12 @@ pub fn gather(data_dir: &Path) -> Result<Stats> {
     s.channels = count("conversations", "WHERE kind = 'channel'")?;
     s.groups = count("conversations", "WHERE kind = 'group'")?;
     s.directs = count("conversations", "WHERE kind = 'direct'")?;
-    s.messages = count("messages", "WHERE deleted_at IS NULL")?;
+    // Lines about conversations ("Bob added Ada") share the table but are no messages.
+    s.messages = if has_column(&tx, "messages", "notice")? {
+        count("messages", "WHERE deleted_at IS NULL AND notice IS NULL")?
+    } else {
+        count("messages", "WHERE deleted_at IS NULL")?
+    };
     s.attachments = count("attachments", "")?;
     if has_table(&tx, "attachments")? {
         s.attachment_bytes =

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::UserId;
-use crate::domain::chat::{ConversationId, Member, MemberRole, UserRef};
+use crate::domain::chat::{ConversationId, Member, MemberRole, MessageId, UserRef};
 use crate::error::Result;
 
 /// The role of `user` in `conversation`, if a member.
@@ -26,13 +26,13 @@ pub fn role(
 }
 
 /// Adds a member (or leaves an existing one as is); true when newly added.
-/// A new member has read everything up to `read_up_to`.
+/// A new member has read nothing; messages up to `unread_after` never count as unread for them.
 pub fn add(
     conn: &Connection,
     conversation: ConversationId,
     user: UserId,
     role: MemberRole,
-    read_up_to: i64,
+    unread_after: MessageId,
     now: i64,
 ) -> Result<bool> {
     let role = match role {
@@ -41,10 +41,10 @@ pub fn add(
     };
     Ok(conn
         .prepare_cached(
-            "INSERT INTO memberships (conversation_id, user_id, role, last_read_message_id, joined_at)
+            "INSERT INTO memberships (conversation_id, user_id, role, unread_after_message_id, joined_at)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         )?
-        .execute(params![conversation, user, role, read_up_to, now])?
+        .execute(params![conversation, user, role, unread_after, now])?
         == 1)
 }
 

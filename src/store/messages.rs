@@ -1,10 +1,13 @@
-//! Messages: insert (idempotent per client id), pages of history, edits, soft deletes, mentions.
+//! Messages: insert (idempotent per client id), lines about the conversation, pages of history,
+//! edits, soft deletes, mentions.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
 
 use crate::domain::UserId;
-use crate::domain::chat::{ConversationId, Message, MessageId, Reaction, ReplyPreview, UserRef};
+use crate::domain::chat::{
+    ConversationId, Message, MessageId, Notice, Reaction, ReplyPreview, UserRef,
+};
 use crate::error::Result;
 
 /// Message columns with sender and the replied-to message's preview.
@@ -12,7 +15,8 @@ pub(crate) const SELECT: &str =
     "SELECT m.id, m.conversation_id, m.body, m.html, m.created_at, m.edited_at,
         m.deleted_at IS NOT NULL, m.reply_to, m.client_id,
         u.id, u.username, u.display_name,
-        r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name
+        r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name,
+        m.notice
     FROM messages m
     JOIN users u ON u.id = m.sender_id
     LEFT JOIN messages r ON r.id = m.reply_to
@@ -41,6 +45,12 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
         }
         _ => None,
     };
+    let notice = match row.get::<_, Option<String>>(17)? {
+        Some(json) => Some(serde_json::from_str::<Notice>(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, e.into())
+        })?),
+        None => None,
+    };
     Ok(Message {
         id: row.get(0)?,
         conversation_id: row.get(1)?,
@@ -58,6 +68,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
         },
         reply,
         reactions: Vec::new(),
+        notice,
     })
 }
 
@@ -82,6 +93,25 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<MessageId> {
             params![m.conversation_id, m.sender_id, m.body, m.html, m.reply_to, m.client_id, m.now],
             |r| r.get(0),
         )?)
+}
+
+/// Writes a line about the conversation, done by `by`: an empty body (nothing to search or
+/// edit), `html` saying it in words for clients that show only messages.
+pub fn insert_notice(
+    conn: &Connection,
+    conversation: ConversationId,
+    by: UserId,
+    notice: &Notice,
+    html: &str,
+    now: i64,
+) -> Result<MessageId> {
+    let notice = serde_json::to_string(notice).expect("a notice serializes");
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, sender_id, body, html, notice, created_at)
+             VALUES (?1, ?2, '', ?3, ?4, ?5) RETURNING id",
+        )?
+        .query_row(params![conversation, by, html, notice, now], |r| r.get(0))?)
 }
 
 /// The message a sender already sent with this client id.
@@ -154,11 +184,26 @@ pub fn page(
     Ok((messages, has_more))
 }
 
-/// Whether a message exists in a conversation (for cursors and replies).
+/// Whether a message or line exists in a conversation (for cursors and read marks).
 pub fn exists_in(conn: &Connection, conversation: ConversationId, id: MessageId) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2)",
+        )?
+        .query_row(params![id, conversation], |r| r.get(0))?)
+}
+
+/// Whether a message someone wrote (not a line about the conversation) is in a conversation:
+/// what a reply may answer.
+pub fn is_message_in(
+    conn: &Connection,
+    conversation: ConversationId,
+    id: MessageId,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages
+                            WHERE id = ?1 AND conversation_id = ?2 AND notice IS NULL)",
         )?
         .query_row(params![id, conversation], |r| r.get(0))?)
 }

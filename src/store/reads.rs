@@ -25,12 +25,15 @@ pub fn mark_read(
         == 1)
 }
 
+/// Unread: messages past both what the member read and where their unread count starts, from
+/// others, not deleted, and not lines about the conversation.
 pub(crate) const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM messages x
-        WHERE x.conversation_id = m.conversation_id AND x.id > m.last_read_message_id
-          AND x.sender_id != m.user_id AND x.deleted_at IS NULL LIMIT 1000))";
+        WHERE x.conversation_id = m.conversation_id
+          AND x.id > max(m.last_read_message_id, m.unread_after_message_id)
+          AND x.sender_id != m.user_id AND x.deleted_at IS NULL AND x.notice IS NULL LIMIT 1000))";
 pub(crate) const MENTIONS: &str = "(SELECT count(*) FROM mentions n
         WHERE n.user_id = m.user_id AND n.conversation_id = m.conversation_id
-          AND n.message_id > m.last_read_message_id)";
+          AND n.message_id > max(m.last_read_message_id, m.unread_after_message_id))";
 
 /// Unread and mention counts of every conversation of a user.
 pub fn unread(conn: &Connection, user: UserId) -> Result<Vec<(ConversationId, i64, i64)>> {
@@ -77,6 +80,7 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
             crate::domain::chat::MemberRole::Member
         },
         last_read_message_id: row.get(9)?,
+        unread_after_message_id: row.get(21)?,
         unread: row.get(10)?,
         mentions: row.get(11)?,
         other,
@@ -88,7 +92,8 @@ const SUMMARY: &str = "SELECT c.id, c.kind, c.name, c.topic, c.archived, c.creat
         c.last_message_id, c.last_activity_at, m.role, m.last_read_message_id,
         {UNREAD}, {MENTIONS},
         o.id, o.username, o.display_name,
-        lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name
+        lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name,
+        m.unread_after_message_id
     FROM memberships m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN memberships om ON c.kind = 'direct' AND om.conversation_id = c.id AND om.user_id != m.user_id

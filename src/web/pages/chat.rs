@@ -26,12 +26,13 @@ pub struct ConversationView<'a> {
     pub presence: &'a Presences,
 }
 
-/// Who other than me (and the sender) has read up to the newest message.
-pub fn seen_by<'a>(members: &'a [Member], me: &User, newest: Option<&Message>) -> Vec<&'a str> {
-    let Some(newest) = newest else {
+/// Who other than me (and the sender) has read up to the newest message (lines about the
+/// conversation are no messages: nobody "sees" them), by name as the page script lists them.
+pub fn seen_by<'a>(members: &'a [Member], me: &User, page: &[Message]) -> Vec<&'a str> {
+    let Some(newest) = page.iter().rev().find(|m| m.notice.is_none()) else {
         return Vec::new();
     };
-    members
+    let mut names: Vec<&str> = members
         .iter()
         .filter(|m| {
             m.user.id != me.id
@@ -39,7 +40,9 @@ pub fn seen_by<'a>(members: &'a [Member], me: &User, newest: Option<&Message>) -
                 && m.last_read_message_id >= newest.id
         })
         .map(|m| m.user.display_name.as_str())
-        .collect()
+        .collect();
+    names.sort_by_key(|name| name.to_lowercase());
+    names
 }
 
 pub fn page(shell: Shell, nav: &Nav, view: &ConversationView) -> Markup {
@@ -57,7 +60,7 @@ fn conversation(view: &ConversationView) -> Markup {
     let s = view.summary;
     let c = &s.conversation;
     let mark = ReadMark {
-        last_read: s.last_read_message_id,
+        last_read: s.read_position(),
         unread: s.unread,
         has_older: view.has_older,
     };
@@ -65,7 +68,8 @@ fn conversation(view: &ConversationView) -> Markup {
     let divider_here = items.iter().any(|i| matches!(i, timeline::Item::Unread));
     html! {
         section.conversation aria-labelledby="conv-title" data-latest=(view.latest)
-            data-last-read=(s.last_read_message_id) data-kind=(c.kind.as_str()) {
+            data-last-read=(s.last_read_message_id) data-read-position=(s.read_position())
+            data-kind=(c.kind.as_str()) {
             (header(view))
             @if s.unread > 0 {
                 div.unread-bar role="status" {
@@ -101,7 +105,7 @@ fn conversation(view: &ConversationView) -> Markup {
                         a.to-latest href={ "/c/" (c.id) } { "Jump to the latest messages" }
                     }
                     @if c.kind != Kind::Channel && view.latest {
-                        @let seen = seen_by(view.members, view.me, view.messages.last());
+                        @let seen = seen_by(view.members, view.me, view.messages);
                         p #seen.seen aria-live="polite" {
                             @if !seen.is_empty() { "Seen by " (seen.join(", ")) }
                         }
@@ -229,12 +233,24 @@ mod tests {
         };
         let members = [
             member(1, "Me", 9),
+            member(4, "cy", 12),
             member(2, "Ada", 9),
             member(3, "Bo", 8),
-            member(4, "Cy", 12),
         ];
         let newest = Message::sample(9, 1, user(1, "Me"));
-        assert_eq!(seen_by(&members, &me, Some(&newest)), ["Ada", "Cy"]);
-        assert!(seen_by(&members, &me, None).is_empty());
+        assert_eq!(
+            seen_by(&members, &me, std::slice::from_ref(&newest)),
+            ["Ada", "cy"],
+            "by name, whatever the order of the members"
+        );
+        assert!(seen_by(&members, &me, &[]).is_empty());
+        // A line after the newest message changes nothing: Bo (read up to 8) did not see 9.
+        let line = Message {
+            notice: Some(crate::domain::chat::Notice::Joined {
+                user: user(5, "Di"),
+            }),
+            ..Message::sample(10, 1, user(5, "Di"))
+        };
+        assert_eq!(seen_by(&members, &me, &[newest, line]), ["Ada", "cy"]);
     }
 }

@@ -1,5 +1,6 @@
 //! The message list of a conversation: date separators, runs of one sender, and the
-//! "new messages" divider. Arranging is a pure function so it can be tested alone.
+//! "new messages" divider; lines about the conversation sit among the messages. Arranging is a
+//! pure function so it can be tested alone.
 
 use maud::{Markup, html};
 
@@ -13,6 +14,7 @@ pub const RUN_GAP_MS: i64 = 5 * 60 * 1000;
 /// Where the viewer stopped reading, to place the "new messages" divider.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadMark {
+    /// Where unread begins ([`crate::domain::chat::Summary::read_position`]).
     pub last_read: MessageId,
     /// Unread messages in the whole conversation (from the viewer's summary).
     pub unread: i64,
@@ -36,6 +38,7 @@ pub enum Item<'a> {
 ///
 /// The divider goes before the first unread message from someone else, but only when it is
 /// the first in the conversation: the page starts with a read message or nothing is older.
+/// Lines about the conversation are never unread and never part of a run.
 pub fn arrange(messages: &[Message], me: UserId, mark: Option<ReadMark>) -> Vec<Item<'_>> {
     let divider_at = mark
         .filter(|mark| mark.unread > 0)
@@ -43,7 +46,7 @@ pub fn arrange(messages: &[Message], me: UserId, mark: Option<ReadMark>) -> Vec<
         .and_then(|mark| {
             messages
                 .iter()
-                .position(|m| m.id > mark.last_read && m.sender.id != me)
+                .position(|m| m.id > mark.last_read && m.sender.id != me && m.notice.is_none())
         });
     let mut items = Vec::with_capacity(messages.len() + 4);
     let mut previous: Option<&Message> = None;
@@ -61,8 +64,11 @@ pub fn arrange(messages: &[Message], me: UserId, mark: Option<ReadMark>) -> Vec<
         let continued = !new_day
             && !divider
             && m.reply.is_none()
+            && m.notice.is_none()
             && previous.is_some_and(|p| {
-                p.sender.id == m.sender.id && m.created_at - p.created_at < RUN_GAP_MS
+                p.notice.is_none()
+                    && p.sender.id == m.sender.id
+                    && m.created_at - p.created_at < RUN_GAP_MS
             });
         items.push(Item::Message {
             message: m,
@@ -109,7 +115,7 @@ pub fn older_page(messages: &[Message], me: UserId, has_more: bool) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::chat::{ReplyPreview, UserRef};
+    use crate::domain::chat::{Notice, ReplyPreview, UserRef};
 
     const DAY: i64 = 86_400_000;
     const T0: i64 = 1_763_631_000_000; // Thursday 20 November 2025, 09:30 UTC
@@ -215,6 +221,41 @@ mod tests {
             has_older: false,
         };
         assert_eq!(shape(&arrange(&page, 9, Some(mark))), "D N 10 11+");
+    }
+
+    #[test]
+    fn lines_about_the_conversation_are_never_unread_nor_in_a_run() {
+        let line = |id, sender, at| Message {
+            notice: Some(Notice::Joined {
+                user: UserRef {
+                    id: sender,
+                    username: format!("u{sender}"),
+                    display_name: format!("User {sender}"),
+                },
+            }),
+            ..msg(id, sender, at)
+        };
+        let page = [
+            msg(1, 2, T0),
+            line(2, 3, T0 + 1000),
+            msg(3, 3, T0 + 2000),
+            msg(4, 3, T0 + 3000),
+            line(5, 2, T0 + 4000),
+            line(6, 2, T0 + 5000),
+            msg(7, 2, T0 + 6000),
+        ];
+        // Read up to 1: the line 2 is not where unread begins, the message 3 is.
+        let mark = ReadMark {
+            last_read: 1,
+            unread: 3,
+            has_older: false,
+        };
+        assert_eq!(shape(&arrange(&page, 9, Some(mark))), "D 1 2 N 3 4+ 5 6 7");
+        let html = render(&arrange(&page, 9, None)).into_string();
+        assert!(html.contains(r#"<div class="notice" id="m-2""#), "{html}");
+        // A page of older history carries its lines too.
+        let older = older_page(&page[1..3], 9, true).into_string();
+        assert!(older.contains(r#"data-before="2""#) && older.contains(r#"id="m-2""#));
     }
 
     #[test]
