@@ -106,7 +106,11 @@ fn a_database_left_readable_is_narrowed_and_a_wide_data_dir_is_warned_about() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let server = Server::start(&data, &[]);
     assert_eq!(mode(&db), 0o600, "the database is narrowed");
-    assert_eq!(mode(&data), 0o755, "the operator's folder is not changed behind their back");
+    assert_eq!(
+        mode(&data),
+        0o755,
+        "the operator's folder is not changed behind their back"
+    );
     let (_, err) = server.terminate();
     assert!(
         err.contains("the data dir is open to other users (mode 755)")
