@@ -65,9 +65,19 @@ fn fanout_scenario_runs() {
             "--burst",
             "3",
         ],
-        &["p50_ms", "p99_ms", "deliveries_per_s"],
+        &[
+            "p50_ms",
+            "p99_ms",
+            "deliveries_per_s",
+            "floor_p50_ms",
+            "floor_p99_ms",
+            "ratio_p50",
+        ],
     );
     assert_eq!(json["incomplete_posts"], 0, "{json}");
+    assert_eq!(json["floor_incomplete_posts"], 0, "{json}");
+    assert!(json["floor_p50_ms"].as_f64().unwrap() > 0.0, "{json}");
+    assert!(json["frame_bytes"].as_u64().unwrap() > 200, "{json}");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 mod client;
 mod fanout;
+mod floor;
 mod footprint;
 mod history;
 mod login;
@@ -50,6 +51,10 @@ common: --bin PATH (the hearth binary; default: the one cargo built for this ben
 
 /// The bench entry point: arguments from the command line, report to stdout.
 pub fn main() {
+    if let Ok(frame_len) = std::env::var(floor::CHILD) {
+        floor::serve_as_child(&frame_len);
+        return;
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
@@ -59,18 +64,26 @@ pub fn main() {
         return;
     }
     let stdout = std::io::stdout();
-    if let Err(err) = run(&args, &mut stdout.lock()) {
+    if let Err(err) = run_in(&args, &mut stdout.lock(), true) {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }
 }
 
 /// Runs one scenario, writing the table and the final JSON line to `out`; returns the JSON.
+/// Servers the harness itself provides run in this process.
 pub fn run(args: &[String], out: &mut dyn Write) -> anyhow::Result<Value> {
+    run_in(args, out, false)
+}
+
+/// As [`run`]; with `own_processes`, servers the harness provides (the fanout floor) run in a
+/// process of their own, started from this executable, as Hearth does.
+fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::Result<Value> {
     let Some((scenario, rest)) = args.split_first() else {
         anyhow::bail!("no scenario given\n{USAGE}");
     };
-    let opts = Opts::parse(scenario, rest)?;
+    let mut opts = Opts::parse(scenario, rest)?;
+    opts.own_processes = own_processes;
     server::raise_nofile();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.get("client-threads", 2usize)?)
@@ -143,6 +156,8 @@ const COMMON: [&str; 5] = [
 /// `--key value` options, checked against what the scenario reads before anything runs.
 pub struct Opts {
     values: HashMap<String, String>,
+    /// Whether servers of the harness's own run in a process of their own.
+    pub own_processes: bool,
 }
 
 impl Opts {
@@ -165,7 +180,10 @@ impl Opts {
             );
             values.insert(name.to_owned(), value.clone());
         }
-        Ok(Opts { values })
+        Ok(Opts {
+            values,
+            own_processes: false,
+        })
     }
 
     /// The option's value, or `default`.
