@@ -18,14 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+mod ops;
+
 use super::App;
 use super::api::ApiError;
 use super::auth::session_token;
 use super::strict::Object;
-use crate::chat::limits::Budget;
-use crate::chat::{self, json as views};
+use crate::chat;
 use crate::domain::User;
-use crate::domain::chat::{ConversationId, MessageId};
 use crate::error::Error;
 use crate::hub::{CLOSE_SHUTDOWN, Conn, Hub, Outgoing, Presence};
 use crate::store::events;
@@ -252,7 +252,7 @@ async fn serve_socket(
                 match incoming {
                     Some(Ok(Message::Text(raw))) => {
                         // Boxed: the op futures are large and an idle socket should not carry them.
-                        let reply = Box::pin(handle(app, user, conn, &raw)).await;
+                        let reply = Box::pin(ops::handle(app, user, conn, &raw)).await;
                         // The reply and what the op queued (its own event) leave in one write.
                         if reply.is_some() && !write_batch(socket, reply, conn, queue, &mut last_sent).await {
                             return None;
@@ -414,116 +414,4 @@ async fn current_seq(
 
 fn views_user(user: &User) -> Value {
     json!({"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role})
-}
-
-/// Client ops after hello. Each calls the same `chat` function as the HTTP API.
-#[derive(Deserialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
-enum Op {
-    Hello {},
-    Send {
-        conversation: ConversationId,
-        body: String,
-        client_id: Option<String>,
-        reply_to: Option<MessageId>,
-    },
-    Edit {
-        message: MessageId,
-        body: String,
-    },
-    Delete {
-        message: MessageId,
-    },
-    React {
-        message: MessageId,
-        emoji: String,
-        on: Option<bool>,
-    },
-    Read {
-        conversation: ConversationId,
-        message_id: Option<MessageId>,
-    },
-    Typing {
-        conversation: ConversationId,
-    },
-    Ping {},
-    Presence {
-        status: String,
-    },
-}
-
-async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Message> {
-    let Ok(value) = serde_json::from_str::<Value>(raw) else {
-        return Some(error_frame(
-            &Value::Null,
-            &Error::invalid("frame is not JSON"),
-        ));
-    };
-    let req = value.get("req").cloned().unwrap_or(Value::Null);
-    let op = match serde_json::from_value::<Object<Op>>(value) {
-        Ok(Object(op)) => op,
-        Err(e) => return Some(error_frame(&req, &Error::invalid(format!("bad op: {e}")))),
-    };
-    let chat = &app.chat;
-    let me = Some(user.id);
-    let data = match op {
-        Op::Hello {} => Err(Error::invalid("already said hello")),
-        Op::Send {
-            conversation,
-            body,
-            client_id,
-            reply_to,
-        } => {
-            let draft = chat::messages::Draft {
-                body,
-                client_id,
-                reply_to,
-            };
-            chat::messages::send(chat, user, conversation, draft)
-                .await
-                .map(|m| views::message(&m, me))
-        }
-        Op::Edit { message, body } => chat::messages::edit(chat, user, message, &body)
-            .await
-            .map(|m| views::message(&m, me)),
-        Op::Delete { message } => chat::messages::delete(chat, user, message)
-            .await
-            .map(|m| views::message(&m, me)),
-        Op::React { message, emoji, on } => {
-            chat::messages::react(chat, user, message, &emoji, on.unwrap_or(true))
-                .await
-                .map(|m| views::message(&m, me))
-        }
-        Op::Read {
-            conversation,
-            message_id,
-        } => chat::reads::mark_read(chat, user, conversation, message_id)
-            .await
-            .map(|()| json!({})),
-        Op::Typing { conversation } => match chat::reads::typing(chat, user, conversation).await {
-            // Typing is fire-and-forget: no ack unless asked with a req.
-            Ok(()) if req.is_null() => return None,
-            other => other.map(|()| json!({})),
-        },
-        Op::Ping {} => return Some(text(json!({"type": "pong", "req": req}))),
-        Op::Presence { status } => match status.as_str() {
-            "away" | "online" => {
-                if let Err(err) = chat.limits.spend(Budget::Presence, user.id) {
-                    return Some(error_frame(&req, &err));
-                }
-                if let Some(now) = chat.hub.set_away(conn, status == "away") {
-                    announce_presence(app, user.id, now);
-                }
-                if req.is_null() {
-                    return None;
-                }
-                Ok(json!({}))
-            }
-            _ => Err(Error::invalid("status must be away or online")),
-        },
-    };
-    Some(match data {
-        Ok(data) => text(json!({"type": "ack", "req": req, "data": data})),
-        Err(err) => error_frame(&req, &err),
-    })
 }
