@@ -33,6 +33,9 @@ pub struct Device {
 impl DeviceKey {
     /// The key stored in `db`, made and stored first if there is none.
     pub async fn load(db: &Db) -> Result<DeviceKey> {
+        if let Some(kept) = db.read(|conn| settings::get(conn, SETTING)).await? {
+            return Ok(DeviceKey::from_bytes(&kept));
+        }
         let fresh = random::<32>();
         let kept = db
             .write(move |ctx| settings::get_or_insert(ctx.conn, SETTING, &fresh))

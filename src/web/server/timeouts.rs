@@ -154,6 +154,27 @@ impl Guarded {
         false
     }
 
+    /// What a write came to: a write the peer does not take for the request time fails.
+    fn written(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if self.upgraded() {
+            return polled;
+        }
+        match polled {
+            Poll::Pending => {
+                self.write_stalled.get_or_insert_with(Instant::now);
+                self.check(cx).map(Err)
+            }
+            done => {
+                self.write_stalled = None;
+                done
+            }
+        }
+    }
+
     /// Called when an operation is pending: fails once the earliest deadline has passed,
     /// otherwise makes sure the task is woken when it does.
     fn check(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
@@ -214,19 +235,8 @@ impl AsyncWrite for Guarded {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if this.upgraded() {
-            return Pin::new(&mut this.stream).poll_write(cx, data);
-        }
-        match Pin::new(&mut this.stream).poll_write(cx, data) {
-            Poll::Pending => {
-                this.write_stalled.get_or_insert_with(Instant::now);
-                this.check(cx).map(Err)
-            }
-            done => {
-                this.write_stalled = None;
-                done
-            }
-        }
+        let polled = Pin::new(&mut this.stream).poll_write(cx, data);
+        this.written(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -235,19 +245,8 @@ impl AsyncWrite for Guarded {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if this.upgraded() {
-            return Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        }
-        match Pin::new(&mut this.stream).poll_write_vectored(cx, bufs) {
-            Poll::Pending => {
-                this.write_stalled.get_or_insert_with(Instant::now);
-                this.check(cx).map(Err)
-            }
-            done => {
-                this.write_stalled = None;
-                done
-            }
-        }
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.written(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
