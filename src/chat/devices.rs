@@ -33,7 +33,7 @@ pub struct Device {
 impl DeviceKey {
     /// The key stored in `db`, made and stored first if there is none.
     pub async fn load(db: &Db) -> Result<DeviceKey> {
-        if let Some(kept) = db.read(|conn| settings::get(conn, SETTING)).await? {
+        if let Some(kept) = db.read_short(|conn| settings::get(conn, SETTING)).await? {
             return Ok(DeviceKey::from_bytes(&kept));
         }
         let fresh = random::<32>();

@@ -125,9 +125,7 @@ impl Throttle {
         if !wait.is_zero() {
             return Err(refusal(wait));
         }
-        if new_keys > 0 {
-            make_room(&mut entries, self.max_keys, new_keys, now)?;
-        }
+        make_room(&mut entries, self.max_keys, new_keys, now)?;
         for key in keys {
             let entry = entries.entry(key.name.clone()).or_insert_with(|| Entry {
                 rule: key.rule,
@@ -157,15 +155,6 @@ impl Throttle {
                 entries.remove(&key.name);
             }
         }
-    }
-
-    /// How many keys are kept now.
-    pub fn len(&self) -> usize {
-        self.entries.lock().expect("throttle lock").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

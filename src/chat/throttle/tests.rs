@@ -39,6 +39,11 @@ fn retry(result: Result<Attempt<'_>>) -> u64 {
     }
 }
 
+/// How many keys the throttle keeps now.
+fn kept(t: &Throttle) -> usize {
+    t.entries.lock().unwrap().len()
+}
+
 /// How many attempts `key` holds now.
 fn count(t: &Throttle, name: &str) -> usize {
     t.entries
@@ -109,7 +114,7 @@ fn a_refused_attempt_counts_against_no_key() {
     // A refusal because of a new key's neighbour does not create that key either.
     retry(t.attempt_at(&[a, key("c", 5)], t0));
     assert_eq!(count(&t, "c"), 0);
-    assert_eq!(t.len(), 2);
+    assert_eq!(kept(&t), 2);
 }
 
 #[test]
@@ -133,7 +138,7 @@ fn a_success_forgives_forgiven_keys_and_uncounts_itself_elsewhere() {
     t.attempt_at(&keys, t0 + secs(3.0)).unwrap().succeeded();
     assert_eq!(count(&t, "mine"), 0, "the owner's own typos are forgiven");
     assert_eq!(count(&t, "shared"), 3, "others' failures still count");
-    assert_eq!(t.len(), 1, "an empty key is not kept");
+    assert_eq!(kept(&t), 1, "an empty key is not kept");
 }
 
 #[test]
@@ -153,7 +158,7 @@ fn a_refund_uncounts_only_itself() {
     // Refunding the only attempt leaves nothing behind.
     let solo = Throttle::default();
     solo.attempt_at(&[key("x", 1)], t0).unwrap().refund();
-    assert!(solo.is_empty());
+    assert_eq!(kept(&solo), 0);
 }
 
 #[test]
@@ -194,9 +199,9 @@ fn more_keys_than_the_bound_drop_the_oldest_open_keys_first() {
     for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
         drop(t.attempt_at(&[key(name, 2)], t0 + secs(i as f64)).unwrap());
     }
-    assert_eq!(t.len(), 4);
+    assert_eq!(kept(&t), 4);
     drop(t.attempt_at(&[key("e", 2)], t0 + secs(10.0)).unwrap());
-    assert_eq!(t.len(), 4);
+    assert_eq!(kept(&t), 4);
     assert_eq!(count(&t, "a"), 0, "the oldest open key made room");
     assert_eq!(count(&t, "b"), 1);
     assert_eq!(count(&t, "e"), 1);
@@ -240,7 +245,7 @@ fn pruning_never_frees_a_key_still_locked_out() {
     }
     // A new key must not push any of them out: refused until the first unlocks at 60 s.
     assert_eq!(retry(t.attempt_at(&[key("new", 1)], t0 + secs(20.0))), 40);
-    assert_eq!(t.len(), 10);
+    assert_eq!(kept(&t), 10);
     for i in 0..10 {
         assert_eq!(count(&t, &format!("locked{i}")), 1, "locked{i} kept");
     }
@@ -261,7 +266,7 @@ fn open_keys_make_room_while_locked_ones_stay() {
     }
     drop(t.attempt_at(&[key("new", 3)], t0 + secs(30.0)).unwrap());
     // Room for a tenth more is made at once: the three oldest open keys, no locked one.
-    assert_eq!(t.len(), 18);
+    assert_eq!(kept(&t), 18);
     assert_eq!(
         (count(&t, "k1"), count(&t, "k3"), count(&t, "k5")),
         (0, 0, 0)
@@ -304,4 +309,21 @@ fn ipv6_clients_are_grouped_by_their_64_bit_network() {
     assert_eq!(v6("192.0.2.7"), "192.0.2.7");
     assert_ne!(v6("192.0.2.7"), v6("192.0.2.8"));
     assert_eq!(v6("::ffff:192.0.2.7"), "192.0.2.7", "IPv4-mapped is IPv4");
+}
+
+#[test]
+fn keys_pruned_down_to_exactly_the_bound_make_room_without_dropping_more() {
+    let t = Throttle::with_max_keys(10);
+    let t0 = Instant::now();
+    drop(t.attempt_at(&[key("expired", 5)], t0).unwrap());
+    for i in 1..10 {
+        let k = [key(&format!("open{i}"), 5)];
+        drop(t.attempt_at(&k, t0 + secs(f64::from(i) * 5.0)).unwrap());
+    }
+    assert_eq!(kept(&t), 10);
+    // At 61 s the first key has expired: nine left and one new make exactly ten, no more go.
+    drop(t.attempt_at(&[key("new", 5)], t0 + secs(61.0)).unwrap());
+    assert_eq!(kept(&t), 10);
+    assert_eq!(count(&t, "expired"), 0);
+    assert_eq!(count(&t, "open1"), 1, "the oldest open key stays");
 }
