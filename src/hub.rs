@@ -98,7 +98,7 @@ struct Inner {
     /// The newest event seq this hub has delivered or been told of; valid once `seq_known`.
     last_seq: AtomicI64,
     seq_known: AtomicBool,
-    /// The newest event seq that went through [`Hub::deliver`].
+    /// The newest event seq published (handed to the fan-out) or delivered.
     delivered: AtomicI64,
     /// `PRAGMA data_version` of the write connection when events written by other processes
     /// were last looked for; watched only once [`Hub::watch_log`] was called (by the server).
@@ -106,6 +106,8 @@ struct Inner {
     log_watched: AtomicBool,
     /// Where presence changes queue for the one task that announces them in batches.
     presence: OnceLock<mpsc::UnboundedSender<(UserId, Presence)>>,
+    /// Where the writer hands committed events to the one task that delivers them, in order.
+    fanout: OnceLock<mpsc::UnboundedSender<(Arc<[UserId]>, Outgoing)>>,
 }
 
 /// Handle to the hub; clones share it.
@@ -173,6 +175,37 @@ impl Hub {
         last
     }
 
+    /// Hands a committed event over for delivery: to the fan-out task once it runs (the
+    /// server), at once otherwise. Called in seq order; delivered in that order.
+    pub fn publish(&self, recipients: Arc<[UserId]>, out: Outgoing) {
+        // Handed over counts as delivered for finding other processes' events: those after it.
+        self.inner.delivered.fetch_max(out.seq, Ordering::AcqRel);
+        match self.inner.fanout.get() {
+            Some(tx) => {
+                if let Err(returned) = tx.send((recipients, out)) {
+                    let (recipients, out) = returned.0;
+                    self.deliver(&recipients, &out);
+                }
+            }
+            None => self.deliver(&recipients, &out),
+        }
+    }
+
+    /// Starts the task that delivers what the writer publishes (inside the runtime). Waking
+    /// thousands of socket tasks from the writer thread put each one through the runtime's
+    /// shared queue; from a task of the runtime they go to the worker's own queue.
+    pub fn start_fanout(&self) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Arc<[UserId]>, Outgoing)>();
+        if self.inner.fanout.set(tx).is_ok() {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                while let Some((recipients, out)) = rx.recv().await {
+                    hub.deliver(&recipients, &out);
+                }
+            });
+        }
+    }
+
     /// Sends one frame to every socket of every recipient.
     pub fn deliver(&self, recipients: &[UserId], out: &Outgoing) {
         if out.seq > 0 {
@@ -235,6 +268,11 @@ impl Hub {
         let watched = self.inner.log_watched.load(Ordering::Acquire);
         (watched && self.inner.log_version.load(Ordering::Acquire) != version)
             .then(|| self.inner.delivered.load(Ordering::Acquire))
+    }
+
+    #[cfg(test)]
+    fn log_changed_after(&self) -> i64 {
+        self.inner.delivered.load(Ordering::Acquire)
     }
 
     /// Records that other processes' events up to `version` were delivered.
@@ -424,6 +462,34 @@ mod tests {
         hub.deliver(&[], &frame(0));
         hub.deliver(&[], &frame(9));
         assert_eq!(hub.current_seq(), Some(9));
+    }
+
+    #[tokio::test]
+    async fn published_events_reach_sockets_in_seq_order_through_the_fanout_task() {
+        let hub = Hub::default();
+        let (_conn, mut rx) = hub.register(1, vec![], 4).unwrap();
+        hub.start_fanout();
+        // Published from another thread, as the writer does.
+        let writer = hub.clone();
+        std::thread::spawn(move || {
+            for seq in 1..=300 {
+                writer.publish(Arc::from([1]), frame(seq));
+            }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(hub.log_changed_after(), 300, "handed over counts at once");
+        for seq in 1..=300 {
+            assert_eq!(rx.recv().await.unwrap().seq, seq);
+        }
+    }
+
+    #[test]
+    fn without_the_fanout_task_publishing_delivers_at_once() {
+        let hub = Hub::default();
+        let (_conn, mut rx) = hub.register(1, vec![], 4).unwrap();
+        hub.publish(Arc::from([1]), frame(7));
+        assert_eq!(rx.try_recv().unwrap().seq, 7);
     }
 
     #[test]

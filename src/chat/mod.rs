@@ -108,9 +108,9 @@ pub fn emit(
     )?;
     let hub = hub.clone();
     ctx.after_commit(move || {
-        hub.deliver(
-            &recipients,
-            &Outgoing {
+        hub.publish(
+            recipients,
+            Outgoing {
                 seq,
                 frame: Utf8Bytes::from(frame),
             },
@@ -159,8 +159,8 @@ pub fn deliver_foreign(ctx: &mut WriteCtx, chat: &Chat) -> Result<()> {
         for conversation in changed {
             recent.forget(conversation);
         }
-        for (recipients, out) in &found {
-            hub.deliver(recipients, out);
+        for (recipients, out) in found {
+            hub.publish(recipients, out);
         }
         hub.log_seen(version);
     });

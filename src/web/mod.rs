@@ -163,6 +163,7 @@ pub async fn serve(
 ) -> Result<()> {
     let db = app.db.clone();
     let hub = app.chat.hub.clone();
+    hub.start_fanout();
     let upkeep = [
         tokio::spawn(crate::chat::upkeep::watch_other_processes(app.chat.clone())),
         tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),

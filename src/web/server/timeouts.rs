@@ -133,6 +133,8 @@ pub(super) struct Guarded {
     /// Since when a write has been waiting for the peer to read.
     write_stalled: Option<Instant>,
     timer: Option<Pin<Box<Sleep>>>,
+    /// Seen upgraded: from then on every read and write goes straight to the stream.
+    let_go: bool,
 }
 
 impl Guarded {
@@ -143,15 +145,16 @@ impl Guarded {
             conn,
             write_stalled: None,
             timer: None,
+            let_go: false,
         }
     }
 
     fn upgraded(&mut self) -> bool {
-        if self.conn.upgraded.load(Ordering::Acquire) {
+        if !self.let_go && self.conn.upgraded.load(Ordering::Acquire) {
+            self.let_go = true;
             self.timer = None;
-            return true;
         }
-        false
+        self.let_go
     }
 
     /// What a write came to: a write the peer does not take for the request time fails.
