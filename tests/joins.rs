@@ -607,28 +607,6 @@ async fn a_client_resuming_by_since_gets_the_lines_a_fresh_page_shows() {
     );
 }
 
-/// Creates an account as `hearth user add` does while the server runs: from another
-/// process's connections (its own writer and hub, no sockets).
-async fn create_from_cli(app: &TestApp, name: &str) {
-    use hearth::chat::accounts::{self, NewUser};
-    let config = hearth::config::Config {
-        data_dir: app.app.config.data_dir.clone(),
-        ..hearth::config::Config::default()
-    };
-    let db = hearth::db::Db::open(&config.data_dir, config.synchronous).unwrap();
-    let chat = hearth::chat::Chat::new(db.clone(), std::sync::Arc::new(config));
-    let new = NewUser {
-        username: name.into(),
-        display_name: None,
-        password: common::PASSWORD.into(),
-        role: hearth::domain::Role::Member,
-    };
-    accounts::create_user(&chat, "cli", new).await.unwrap();
-    tokio::task::spawn_blocking(move || db.writer().shutdown())
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn the_kept_latest_page_shows_a_new_line_at_once_even_one_the_cli_wrote() {
     let app = TestApp::spawn().await;
@@ -647,7 +625,7 @@ async fn the_kept_latest_page_shows_a_new_line_at_once_even_one_the_cli_wrote() 
     let mut ws = bob.ws(None).await;
     let before = entries(&history(&bob, general, "").await);
     assert_eq!(before, ["bob joined", "ada joined"]);
-    create_from_cli(&app, "cat").await;
+    app.create_from_cli("cat").await;
     let e = ws.event().await;
     assert_eq!(e["data"]["user"]["username"], "cat", "{e}");
     assert_eq!(e["data"]["message"]["notice"]["action"], "joined");

@@ -575,28 +575,6 @@ where
     serde_json::from_str(frame.to_text().unwrap()).unwrap()
 }
 
-/// Creates an account as `hearth user create` does: from another process's connections to
-/// the same database (its own writer, its own hub, no sockets).
-async fn create_from_cli(app: &TestApp, name: &str) {
-    use hearth::chat::accounts::{self, NewUser};
-    let config = hearth::config::Config {
-        data_dir: app.app.config.data_dir.clone(),
-        ..hearth::config::Config::default()
-    };
-    let db = hearth::db::Db::open(&config.data_dir, config.synchronous).unwrap();
-    let chat = hearth::chat::Chat::new(db.clone(), std::sync::Arc::new(config));
-    let new = NewUser {
-        username: name.into(),
-        display_name: None,
-        password: common::PASSWORD.into(),
-        role: hearth::domain::Role::Member,
-    };
-    accounts::create_user(&chat, "cli", new).await.unwrap();
-    tokio::task::spawn_blocking(move || db.writer().shutdown())
-        .await
-        .unwrap();
-}
-
 fn joined(e: &Value) -> Option<&str> {
     (e["event"] == "membership.changed" && e["data"]["action"] == "joined")
         .then(|| e["data"]["user"]["username"].as_str())
@@ -611,14 +589,14 @@ async fn events_written_by_the_cli_reach_open_sockets_in_order() {
     let mut wa = ada.ws(None).await;
 
     // A quiet server: the account's joining #general arrives by itself (within a second).
-    create_from_cli(&app, "cat").await;
+    app.create_from_cli("cat").await;
     let e = wa.event().await;
     assert_eq!(joined(&e), Some("cat"), "{e}");
     let cat_seq = e["seq"].as_i64().unwrap();
 
     // A busy server: the next event this process writes goes out after the CLI's, never
     // before it (a socket only ever moves forward, so a later one would hide it for good).
-    create_from_cli(&app, "dan").await;
+    app.create_from_cli("dan").await;
     bob.say(room, "hello dan").await;
     let first = wa.event().await;
     let second = wa.event().await;

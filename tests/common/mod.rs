@@ -98,6 +98,27 @@ impl TestApp {
         rusqlite::Connection::open(self.app.db.path()).unwrap()
     }
 
+    /// Creates an account as `hearth user add` does while the server runs: from another
+    /// process's connections to the same database (its own writer and hub, no sockets).
+    pub async fn create_from_cli(&self, name: &str) {
+        let config = Config {
+            data_dir: self.app.config.data_dir.clone(),
+            ..Config::default()
+        };
+        let db = Db::open(&config.data_dir, config.synchronous).unwrap();
+        let chat = hearth::chat::Chat::new(db.clone(), std::sync::Arc::new(config));
+        let new = NewUser {
+            username: name.into(),
+            display_name: None,
+            password: PASSWORD.into(),
+            role: Role::Member,
+        };
+        accounts::create_user(&chat, "cli", new).await.unwrap();
+        tokio::task::spawn_blocking(move || db.writer().shutdown())
+            .await
+            .unwrap();
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> hearth::Result<()> {
         let _ = self.stop.take().unwrap().send(());
