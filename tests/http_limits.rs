@@ -56,6 +56,12 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_request_timeout() {
     let took = closed - opened;
     assert!(took >= Duration::from_millis(900), "closed after {took:?}");
     assert_eq!(status_of(&app, "/healthz").await, 200);
+    let timed_out = &app.app.server.timed_out;
+    assert_eq!(
+        timed_out.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "counted once"
+    );
 }
 
 #[tokio::test]

@@ -82,10 +82,10 @@ pub async fn run(
         let _ = stream.set_nodelay(true);
         // The permit lives with the stream: a WebSocket holds it after hyper lets go.
         let open = Open::new(permit, stats.clone());
-        let (router, stats, stopping) = (router.clone(), stats.clone(), stopping.clone());
-        tokio::spawn(async move {
-            serve_connection(stream, open, peer, router, limits, &stats, stopping).await;
-        });
+        let (router, stopping) = (router.clone(), stopping.clone());
+        tokio::spawn(serve_connection(
+            stream, open, peer, router, limits, stopping,
+        ));
     }
     drop(listener);
     let _ = stop.send(true);
@@ -106,7 +106,6 @@ async fn serve_connection(
     peer: SocketAddr,
     router: Router,
     limits: Limits,
-    stats: &ServerStats,
     mut stopping: watch::Receiver<bool>,
 ) {
     let conn = Arc::new(Conn::new(limits));
@@ -134,12 +133,6 @@ async fn serve_connection(
         }
     };
     if let Err(err) = result {
-        let timed_out = std::error::Error::source(&err)
-            .and_then(|e| e.downcast_ref::<io::Error>())
-            .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut);
-        if timed_out {
-            stats.timed_out.fetch_add(1, Ordering::Relaxed);
-        }
         tracing::debug!(%peer, error = %err, "connection ended");
     }
 }
@@ -148,6 +141,7 @@ async fn serve_connection(
 pub(super) struct Open {
     _permit: tokio::sync::OwnedSemaphorePermit,
     stats: Arc<ServerStats>,
+    timed_out: bool,
 }
 
 impl Open {
@@ -156,6 +150,15 @@ impl Open {
         Open {
             _permit: permit,
             stats,
+            timed_out: false,
+        }
+    }
+
+    /// The connection is being closed for a timeout: counted once.
+    pub(super) fn timed_out(&mut self) {
+        if !self.timed_out {
+            self.timed_out = true;
+            self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -128,7 +128,7 @@ impl Drop for Busy {
 /// waits: for a request (read) or for the peer to take an answer (write).
 pub(super) struct Guarded {
     stream: TcpStream,
-    _open: Open,
+    open: Open,
     conn: Arc<Conn>,
     /// Since when a write has been waiting for the peer to read.
     write_stalled: Option<Instant>,
@@ -141,7 +141,7 @@ impl Guarded {
     pub(super) fn new(stream: TcpStream, open: Open, conn: Arc<Conn>) -> Guarded {
         Guarded {
             stream,
-            _open: open,
+            open,
             conn,
             write_stalled: None,
             timer: None,
@@ -198,10 +198,13 @@ impl Guarded {
             timer.as_mut().reset(deadline);
         }
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client was too slow or idle too long",
-            )),
+            Poll::Ready(()) => Poll::Ready({
+                self.open.timed_out();
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client was too slow or idle too long",
+                )
+            }),
             Poll::Pending => Poll::Pending,
         }
     }
