@@ -55,7 +55,7 @@ pub(super) fn add(
     if !memberships::add(ctx.conn, c.id, user.id, role, unread_after, now_ms())? {
         return Ok(false);
     }
-    chat.hub.forget_members(c.id);
+    chat.hub.forget_members(c.id, ctx);
     let (action, by, notice) = match arrival {
         Arrival::Created => ("created", user, None),
         Arrival::Founding { by } => ("added", by, None),
@@ -96,7 +96,7 @@ pub(super) fn remove(
     if !memberships::remove(ctx.conn, c.id, user.id)? {
         return Err(Error::NotFound);
     }
-    chat.hub.forget_members(c.id);
+    chat.hub.forget_members(c.id, ctx);
     let (action, notice) = if user.id == by.id {
         ("left", Notice::Left { user: user.clone() })
     } else {

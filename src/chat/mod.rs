@@ -86,7 +86,7 @@ pub fn emit(
     deliver_foreign(ctx, chat)?;
     let hub = &chat.hub;
     let recipients: Arc<[UserId]> = match audience {
-        Audience::Conversation(c) => hub.members(c, ctx.conn)?,
+        Audience::Conversation(c) => hub.members(c, ctx)?,
         Audience::User(u) => Arc::from([u]),
     };
     let (seq, frame) = events::append(
@@ -141,8 +141,8 @@ pub fn deliver_foreign(ctx: &mut WriteCtx, chat: &Chat) -> Result<()> {
             (Some(u), _) => Arc::from([u]),
             (None, Some(c)) => {
                 // Its change may be to the members themselves (a new account joined #general).
-                hub.forget_members(c);
-                hub.members(c, ctx.conn)?
+                hub.forget_members(c, ctx);
+                hub.members(c, ctx)?
             }
             (None, None) => continue,
         };
@@ -207,3 +207,6 @@ pub fn writable(conversation: &Conversation) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

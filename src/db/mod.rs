@@ -4,7 +4,7 @@ mod migrate;
 mod writer;
 
 pub use migrate::{LATEST_VERSION, migrate};
-pub use writer::{WriteCtx, Writer, WriterStats};
+pub use writer::{WriteCtx, Writer, WriterLimits, WriterStats};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
@@ -136,6 +136,11 @@ fn owner_only(path: &Path) -> Result<()> {
 impl Db {
     /// Opens (creating if needed) `<data_dir>/hearth.db`, migrates it and starts the writer.
     pub fn open(data_dir: &Path, sync: Synchronous) -> Result<Db> {
+        Db::open_with(data_dir, sync, WriterLimits::default())
+    }
+
+    /// [`Db::open`] with the writer's queue and deadline given.
+    pub fn open_with(data_dir: &Path, sync: Synchronous, limits: WriterLimits) -> Result<Db> {
         crate::files::create_dir_all(data_dir).map_err(|e| {
             Error::Database(format!(
                 "cannot create data dir {}: {e}",
@@ -165,7 +170,7 @@ impl Db {
             .build(manager)?;
         Ok(Db {
             pool,
-            writer: Writer::start(conn),
+            writer: Writer::start_with(conn, limits),
             path: Arc::new(path),
         })
     }

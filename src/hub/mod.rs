@@ -6,13 +6,13 @@
 //! resumes by `since`, so a slow reader never blocks a sender.
 
 use axum::extract::ws::Utf8Bytes;
-use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
+use crate::db::WriteCtx;
 use crate::domain::UserId;
 use crate::domain::chat::ConversationId;
 use crate::error::{Error, Result};
@@ -293,11 +293,13 @@ impl Hub {
         self.deliver(&[user], out);
     }
 
-    /// The members of a conversation, from the cache or (on a miss) from `conn`.
+    /// The members of a conversation, as the job in `ctx` sees them: from the cache, or on a
+    /// miss read inside the job. What is read there is not committed yet (the batch may still
+    /// roll back): it enters the cache only once the batch commits.
     pub fn members(
         &self,
         conversation: ConversationId,
-        conn: &Connection,
+        ctx: &mut WriteCtx,
     ) -> Result<Arc<[UserId]>> {
         if let Some(ids) = self
             .inner
@@ -308,17 +310,28 @@ impl Hub {
         {
             return Ok(ids.clone());
         }
-        let ids: Arc<[UserId]> = memberships::member_ids(conn, conversation)?.into();
-        self.inner
-            .members
-            .lock()
-            .expect("hub lock")
-            .insert(conversation, ids.clone());
+        let ids: Arc<[UserId]> = memberships::member_ids(ctx.conn, conversation)?.into();
+        let (hub, cached) = (self.clone(), ids.clone());
+        ctx.after_commit(move || {
+            hub.inner
+                .members
+                .lock()
+                .expect("hub lock")
+                .insert(conversation, cached);
+        });
         Ok(ids)
     }
 
-    /// Drops the cached members of a conversation (call inside the job that changes them).
-    pub fn forget_members(&self, conversation: ConversationId) {
+    /// Drops the cached members of a conversation, in the job that changes them: at once (so
+    /// the rest of the batch reads them afresh) and again after the commit (so a list read
+    /// earlier in the batch and cached by its commit does not outlive the change).
+    pub fn forget_members(&self, conversation: ConversationId, ctx: &mut WriteCtx) {
+        self.drop_members(conversation);
+        let hub = self.clone();
+        ctx.after_commit(move || hub.drop_members(conversation));
+    }
+
+    fn drop_members(&self, conversation: ConversationId) {
         self.inner
             .members
             .lock()

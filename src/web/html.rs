@@ -243,13 +243,14 @@ pub async fn setup(
     }
 }
 
-/// GET /healthz: 200 when the database answers.
+/// GET /healthz: 200 when the database answers a read and the writer takes its queue (a
+/// round trip through the writer without a transaction).
 pub async fn healthz(State(app): State<App>) -> Response {
-    let check = app
+    let read = app
         .db
-        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))?))
-        .await;
-    match check {
+        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))?));
+    let check = async { read.await.and(app.db.writer().ping().await) };
+    match check.await {
         Ok(_) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok").into_response(),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");

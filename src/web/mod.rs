@@ -174,8 +174,17 @@ pub async fn serve(
         max_connections: app.config.max_connections,
     };
     let stats = app.server.clone();
+    let writer = db.writer().clone();
+    let (failure_tx, failure) = tokio::sync::oneshot::channel();
     let shutdown = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            // Reads would still answer, every write would fail: better to stop, so that the
+            // supervisor starts a fresh process.
+            reason = writer.failed() => {
+                let _ = failure_tx.send(reason);
+            }
+        }
         // Sockets outlive graceful HTTP shutdown unless told to close.
         hub.kick_all(crate::hub::CLOSE_SHUTDOWN);
     };
@@ -186,5 +195,13 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || db.writer().shutdown())
         .await
         .map_err(|e| crate::Error::Internal(format!("writer shutdown: {e}")))?;
-    Ok(())
+    match failure.await {
+        Ok(reason) => Err(crate::Error::Internal(format!(
+            "the database writer stopped ({reason}); the server stopped with it"
+        ))),
+        Err(_) => Ok(()),
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Actions under failure: what a batch that rolls back leaves behind in the live state.
+
+use std::sync::Arc;
+
+use super::conversations::{self, NewConversation};
+use super::members::{self, Arrival};
+use super::{Chat, accounts, messages};
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::chat::{MemberRole, UserRef};
+use crate::domain::{Role, User};
+use crate::error::Result;
+use crate::store::conversations as convs;
+
+async fn person(chat: &Chat, name: &str, role: Role) -> User {
+    let new = accounts::NewUser {
+        username: name.into(),
+        display_name: None,
+        password: "correct horse battery".into(),
+        role,
+    };
+    accounts::create_user(chat, "test", new).await.unwrap()
+}
+
+fn say(body: &str) -> messages::Draft {
+    messages::Draft {
+        body: body.into(),
+        client_id: None,
+        reply_to: None,
+    }
+}
+
+/// Over `max_page_count`, SQLite abandons the whole transaction, as on a full disk.
+fn fill_the_disk(ctx: &mut crate::db::WriteCtx) -> Result<()> {
+    let pages: i64 = ctx.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    ctx.conn.execute_batch(&format!(
+        "CREATE TABLE filler (b BLOB); PRAGMA max_page_count = {}",
+        pages + 1
+    ))?;
+    let full = ctx
+        .conn
+        .execute("INSERT INTO filler (b) VALUES (zeroblob(10000000))", []);
+    ctx.conn
+        .execute_batch("PRAGMA max_page_count = 1073741823")?;
+    full?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_member_added_in_a_batch_that_rolls_back_never_hears_the_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
+    let chat = Chat::new(db, Arc::new(config));
+    let ada = person(&chat, "ada", Role::Admin).await;
+    let bob = person(&chat, "bob", Role::Member).await;
+    let cat = person(&chat, "cat", Role::Member).await;
+    let new = NewConversation {
+        kind: "group".into(),
+        name: "plans".into(),
+        topic: None,
+        members: vec![bob.id],
+    };
+    let group = conversations::create(&chat, &ada, new).await.unwrap();
+    let (_bob_socket, mut to_bob) = chat.hub.register(bob.id, vec![1], 4).unwrap();
+    let (_cat_socket, mut to_cat) = chat.hub.register(cat.id, vec![2], 4).unwrap();
+    messages::send(&chat, &ada, group.id, say("first"))
+        .await
+        .unwrap();
+    assert!(to_bob.recv().await.is_some());
+
+    // Cat is added, and the same batch then fails whole: the addition never happened.
+    let writer = chat.db.writer().clone();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let held = writer.submit(move |_| {
+        started.send(()).unwrap();
+        let _ = wait.recv();
+        Ok(())
+    });
+    running.recv().unwrap();
+    let (live, id) = (chat.clone(), group.id);
+    let (by, who) = (UserRef::from(&ada), UserRef::from(&cat));
+    let added = writer.submit(move |ctx| {
+        let c = convs::get(ctx.conn, id)?;
+        members::add(
+            ctx,
+            &live,
+            &c,
+            &who,
+            MemberRole::Member,
+            Arrival::Added { by: &by },
+        )
+    });
+    let failed = writer.submit(fill_the_disk);
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
+    assert!(added.await.unwrap().is_err());
+    assert!(failed.await.unwrap().is_err());
+
+    messages::send(&chat, &ada, group.id, say("for members only"))
+        .await
+        .unwrap();
+    let frame = to_bob.recv().await.unwrap();
+    assert!(frame.frame.contains("for members only"));
+    // Nothing was published from the failed batch, and the next message is not Cat's to see.
+    assert!(to_cat.try_recv().is_err(), "a non-member received a frame");
+    let members = chat
+        .db
+        .read_blocking(|conn| crate::store::memberships::member_ids(conn, group.id));
+    assert!(!members.unwrap().contains(&cat.id));
+}
+
+#[tokio::test]
+async fn members_read_early_in_a_batch_do_not_outlive_a_removal_later_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
+    let chat = Chat::new(db, Arc::new(config));
+    let ada = person(&chat, "ada", Role::Admin).await;
+    let cat = person(&chat, "cat", Role::Member).await;
+    let new = NewConversation {
+        kind: "group".into(),
+        name: "plans".into(),
+        topic: None,
+        members: vec![cat.id],
+    };
+    let group = conversations::create(&chat, &ada, new).await.unwrap();
+
+    let writer = chat.db.writer().clone();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let held = writer.submit(move |_| {
+        started.send(()).unwrap();
+        let _ = wait.recv();
+        Ok(())
+    });
+    running.recv().unwrap();
+    // First in the batch: an event whose members are read (Cat among them) on a cold cache.
+    let (live, id) = (chat.clone(), group.id);
+    let noticed = writer.submit(move |ctx| {
+        live.hub.forget_members(id, ctx);
+        let audience = crate::store::events::Audience::Conversation(id);
+        super::emit(ctx, &live, audience, "conversation.noticed", Some(id), ())
+    });
+    // Later in the same batch: Cat is removed, quietly (the hub's contract is that forgetting
+    // the members in the job that changes them is enough, whatever else the job does).
+    let (live, cat_id) = (chat.clone(), cat.id);
+    let removed = writer.submit(move |ctx| {
+        let removed = crate::store::memberships::remove(ctx.conn, id, cat_id)?;
+        live.hub.forget_members(id, ctx);
+        Ok(removed)
+    });
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
+    noticed.await.unwrap().unwrap();
+    assert!(removed.await.unwrap().unwrap());
+
+    let (_cat_socket, mut to_cat) = chat.hub.register(cat.id, vec![2], 4).unwrap();
+    messages::send(&chat, &ada, group.id, say("after cat left"))
+        .await
+        .unwrap();
+    assert!(
+        to_cat.try_recv().is_err(),
+        "a removed member received a frame"
+    );
+}
