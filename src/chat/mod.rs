@@ -43,6 +43,8 @@ pub struct Chat {
     pub recent: Arc<recent::Recent>,
     /// Where every password is hashed and checked.
     pub passwords: passwords::Passwords,
+    /// The least seq this process gives an event (see [`events::seq_floor`]).
+    pub seq_floor: i64,
 }
 
 impl Chat {
@@ -58,6 +60,7 @@ impl Chat {
                 config.password_hash_queue,
             ),
             config,
+            seq_floor: events::seq_floor(),
         }
     }
 }
@@ -91,6 +94,7 @@ pub fn emit(
     };
     let (seq, frame) = events::append(
         ctx.conn,
+        chat.seq_floor,
         audience,
         kind,
         conversation,

@@ -171,3 +171,71 @@ async fn members_read_early_in_a_batch_do_not_outlive_a_removal_later_in_it() {
         "a removed member received a frame"
     );
 }
+
+#[tokio::test]
+async fn pruning_leaves_what_replay_can_use_and_deletes_in_small_jobs() {
+    use crate::store::events;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
+    let chat = Chat::new(db, Arc::new(config));
+    let extra = 2_500;
+    chat.db
+        .write(move |ctx| {
+            for _ in 0..events::KEEP + extra {
+                let audience = events::Audience::User(1);
+                events::append(ctx.conn, 1, audience, "t", None, |s| s.to_string(), 0)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let before = chat
+        .db
+        .writer()
+        .stats()
+        .transactions
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let pruned = super::upkeep::prune_events(&chat).await.unwrap();
+    assert_eq!(pruned, extra as usize);
+    let after = chat
+        .db
+        .writer()
+        .stats()
+        .transactions
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        after - before >= 3,
+        "{} jobs for {extra} events",
+        after - before
+    );
+    let (kept, oldest) = chat
+        .db
+        .read(|conn| {
+            Ok(
+                conn.query_row("SELECT count(*), MIN(seq) FROM events", [], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept, events::KEEP);
+    let current = chat.db.read(events::current_seq).await.unwrap();
+    assert_eq!(
+        current - oldest + 1,
+        events::KEEP,
+        "the newest are the ones kept"
+    );
+    // A client exactly REPLAY_MAX behind still replays.
+    let since = current - events::REPLAY_MAX as i64;
+    let resume = chat
+        .db
+        .read(move |conn| events::resume(conn, since, current))
+        .await
+        .unwrap();
+    assert_eq!(resume, events::Resume::Replay);
+}

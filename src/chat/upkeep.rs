@@ -8,10 +8,13 @@ use crate::domain::now_ms;
 use crate::hub::CLOSE_SESSION_ENDED;
 use crate::store::{audit, events, sessions, users};
 
-/// How long the event log keeps events for resuming clients (and at least this many).
-const EVENT_DAYS: i64 = 7;
-const EVENT_KEEP: i64 = 100_000;
 const DAY_MS: i64 = 86_400_000;
+/// How often the event log and sessions are pruned, and how long after a start the first
+/// pruning waits (clients reconnecting after a restart come first).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+const PRUNE_FIRST_AFTER: Duration = Duration::from_secs(60);
+/// Events deleted by one writer job: a few milliseconds, so other writes wait no longer.
+const PRUNE_CHUNK: i64 = 1_000;
 
 /// Follows what other processes (the CLI) change while this server runs: their events reach
 /// open sockets, in order (a new account's joining #general, say), and users disabled or
@@ -61,29 +64,46 @@ pub async fn watch_other_processes(chat: Chat) {
     }
 }
 
-/// Hourly: forget old events and expired sessions.
+/// Hourly: forget events replay can no longer use and expired sessions.
 pub async fn prune(chat: Chat) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let start = tokio::time::Instant::now() + PRUNE_FIRST_AFTER;
+    let mut tick = tokio::time::interval_at(start, PRUNE_EVERY);
     loop {
         tick.tick().await;
+        let events = prune_events(&chat).await;
         let (idle, max) = (chat.config.session_idle_days, chat.config.session_max_days);
-        let outcome = chat
+        let sessions = chat
             .db
             .write(move |ctx| {
                 let now = now_ms();
-                let e = events::prune(ctx.conn, now - EVENT_DAYS * DAY_MS, EVENT_KEEP)?;
-                let s = sessions::delete_expired(
+                sessions::delete_expired(
                     ctx.conn,
                     now - i64::from(idle) * DAY_MS,
                     now - i64::from(max) * DAY_MS,
-                )?;
-                Ok((e, s))
+                )
             })
             .await;
-        match outcome {
-            Ok((e, s)) if e + s > 0 => tracing::info!(events = e, sessions = s, "pruned"),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "pruning failed"),
+        match (events, sessions) {
+            (Ok(e), Ok(s)) if e + s > 0 => tracing::info!(events = e, sessions = s, "pruned"),
+            (Ok(_), Ok(_)) => {}
+            (Err(err), _) | (_, Err(err)) => tracing::warn!(error = %err, "pruning failed"),
         }
+    }
+}
+
+/// Deletes the events beyond the newest [`events::KEEP`], one chunk per writer job, so other
+/// writes interleave; returns how many went.
+pub async fn prune_events(chat: &Chat) -> crate::error::Result<usize> {
+    let mut pruned = 0;
+    loop {
+        let gone = chat
+            .db
+            .write(|ctx| events::prune(ctx.conn, events::KEEP, PRUNE_CHUNK))
+            .await?;
+        pruned += gone;
+        if (gone as i64) < PRUNE_CHUNK {
+            return Ok(pruned);
+        }
+        tokio::task::yield_now().await;
     }
 }

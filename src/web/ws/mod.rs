@@ -29,13 +29,11 @@ use crate::chat;
 use crate::domain::User;
 use crate::error::Error;
 use crate::hub::{CLOSE_SHUTDOWN, Conn, Hub, Outgoing, Presence};
-use crate::store::events;
+use crate::store::events::{self, Resume};
 use crate::store::memberships;
 
 /// Largest frame a client may send; a body of max_message_chars fits with room to spare.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// A client that misses more than this many events is told to resync.
-const MAX_REPLAY: usize = 10_000;
 const PING_EVERY: Duration = Duration::from_secs(25);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(70);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
@@ -364,24 +362,29 @@ async fn await_hello(
             }
         }
     };
-    let (current, oldest) = current_seq(&app.chat.hub, &app.db, since.is_some())
+    let current = current_seq(&app.chat.hub, &app.db, since.is_some())
         .await
         .map_err(|_| Some(close(1011, "database unavailable")))?;
     let ready = json!({"type": "ready", "seq": current, "user": views_user(user)});
     socket.send(text(ready)).await.map_err(|_| None)?;
-    let Some(since) = since.filter(|s| *s != current) else {
+    let Some(since) = since else {
         return Ok(current);
     };
-    // A since from the future (the database was restored from a backup) is as lost as one
-    // from too long ago: the client must start over.
-    let too_old =
-        oldest.is_some_and(|oldest| since < oldest - 1) || current - since > MAX_REPLAY as i64;
-    if too_old || since < 0 || since > current {
-        socket
-            .send(text(json!({"type": "resync"})))
-            .await
-            .map_err(|_| None)?;
-        return Ok(current);
+    let resume = app
+        .db
+        .read(move |conn| events::resume(conn, since, current))
+        .await
+        .map_err(|_| Some(close(1011, "database unavailable")))?;
+    match resume {
+        Resume::UpToDate => return Ok(current),
+        Resume::Resync => {
+            socket
+                .send(text(json!({"type": "resync"})))
+                .await
+                .map_err(|_| None)?;
+            return Ok(current);
+        }
+        Resume::Replay => {}
     }
     let (id, mut last) = (user.id, since);
     loop {
@@ -405,21 +408,15 @@ async fn await_hello(
     }
 }
 
-/// The current seq (and, for a resume, the oldest kept). A fresh connection takes the seq the
-/// hub knows; only a resume, or the first socket after a start, reads the event log.
-async fn current_seq(
-    hub: &Hub,
-    db: &crate::db::Db,
-    resume: bool,
-) -> crate::error::Result<(i64, Option<i64>)> {
+/// The current seq. A fresh connection takes the seq the hub knows; only a resume, or the
+/// first socket after a start, reads the event log.
+async fn current_seq(hub: &Hub, db: &crate::db::Db, resume: bool) -> crate::error::Result<i64> {
     if !resume && let Some(current) = hub.current_seq() {
-        return Ok((current, None));
+        return Ok(current);
     }
-    let (current, oldest) = db
-        .read(|conn| Ok((events::current_seq(conn)?, events::oldest_seq(conn)?)))
-        .await?;
+    let current = db.read(events::current_seq).await?;
     hub.note_seq(current);
-    Ok((current, oldest))
+    Ok(current)
 }
 
 fn views_user(user: &User) -> Value {
