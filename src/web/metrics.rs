@@ -301,6 +301,24 @@ pub fn render(app: &App) -> String {
         load(&w.failed_jobs),
     );
     out.one(
+        "hearth_writer_failed_batches_total",
+        "counter",
+        "Write batches failed whole (the transaction was abandoned or its commit failed).",
+        load(&w.failed_batches),
+    );
+    out.one(
+        "hearth_writer_refused_total",
+        "counter",
+        "Writes answered busy: the writer's queue was full, or the answer came past its deadline.",
+        load(&w.refused),
+    );
+    out.one(
+        "hearth_writer_hook_panics_total",
+        "counter",
+        "After-commit hooks that panicked (their commits stand; the cause is in the log).",
+        load(&w.hook_panics),
+    );
+    out.one(
         "hearth_writer_batch_size_max",
         "gauge",
         "The most jobs one commit has held.",
