@@ -11,7 +11,8 @@ use hearth::store::messages::{self, Cursor};
 use hearth::store::reads;
 
 use super::client::{self, Http};
-use super::seed::{self, HistoryShape, Rng};
+use super::history_seed::{self, HistoryShape};
+use super::seed::Rng;
 use super::server::{self, Server, Settings};
 use super::{Opts, Report, histogram, ms, per_second};
 
@@ -32,7 +33,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let seeded_at = Instant::now();
-    let (people, cached) = tokio::task::block_in_place(|| seed::history(&data, shape))?;
+    let (people, cached) = tokio::task::block_in_place(|| history_seed::history(&data, shape))?;
     let seed_secs = seeded_at.elapsed().as_secs_f64();
 
     // In process, on the server's kind of pooled read connection, with the server stopped.
@@ -47,7 +48,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
                 break;
             }
             let j = rng.below(shape.users as u64) as usize;
-            let rooms = seed::history_rooms(&shape, j);
+            let rooms = history_seed::history_rooms(&shape, j);
             let room = people.rooms[rooms[rng.below(rooms.len() as u64) as usize]];
             let user = people.ids[j];
             let started = Instant::now();
@@ -80,7 +81,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
             let mut bad = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let j = rng.below(shape.users as u64) as usize;
-                let rooms = seed::history_rooms(&shape, j);
+                let rooms = history_seed::history_rooms(&shape, j);
                 let room = people.rooms[rooms[rng.below(rooms.len() as u64) as usize]];
                 let path = format!("/api/v1/conversations/{room}/messages?limit={page}");
                 let began = Instant::now();

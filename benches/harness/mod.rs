@@ -12,6 +12,7 @@ mod fanout;
 mod floor;
 mod footprint;
 mod history;
+mod history_seed;
 mod login;
 mod post;
 mod seed;
