@@ -141,6 +141,34 @@ fn history_scenario_runs() {
     assert_eq!(json["http_errors"], 0, "{json}");
     // One reaction on most messages (2,000 over 2,600), never two of a kind.
     assert_eq!(json["reactions"], 2000, "{json}");
+
+    // Without directs and reactions: the data set of the rounds before them.
+    let json = smoke(
+        &[
+            "history",
+            "--messages",
+            "1000",
+            "--conversations",
+            "4",
+            "--users",
+            "6",
+            "--member-of",
+            "2",
+            "--directs",
+            "0",
+            "--reactions",
+            "0",
+            "--iterations",
+            "20",
+            "--connections",
+            "2",
+            "--seconds",
+            "0.2",
+        ],
+        &["p99_ms", "http_rps", "peak_rss_mb"],
+    );
+    assert_eq!(json["reactions"], 0, "{json}");
+    assert!(json.get("direct_latest_p99_ms").is_none(), "{json}");
 }
 
 #[test]

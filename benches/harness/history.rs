@@ -89,8 +89,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     let server = Server::start(&bin, &data, &Settings::from(opts))?;
     let people = Arc::new(people);
     let rss_at_start = server.rss_mb()?;
-    let d = load_directs(&server, &people, direct_pages, &direct_load, page, spread).await?;
-    let direct_peak_rss = server::peak_rss_mb(server.pid)?;
+    // Without directs (`--directs 0`), the data set and figures of the rounds before them.
+    let directs_run = if direct_pages.is_empty() {
+        None
+    } else {
+        let run = load_directs(&server, &people, direct_pages, &direct_load, page, spread);
+        Some((run.await?, server::peak_rss_mb(server.pid)?))
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let cpu_before = server::cpu_time(server.pid);
     let own_before = server::cpu_time(std::process::id());
@@ -155,11 +160,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
          on all messages",
         shape.directs, shape.direct_messages
     ));
-    report.note(format!(
-        "directs: {} connections, each taking the next direct: its latest page, then {} older \
-         ones, for up to {} s; /healthz polled every 20 ms meanwhile",
-        direct_load.connections, direct_load.older_pages, direct_load.seconds
-    ));
+    if directs_run.is_some() {
+        report.note(format!(
+            "directs: {} connections, each taking the next direct: its latest page, then {} \
+             older ones, for up to {} s; /healthz polled every 20 ms meanwhile",
+            direct_load.connections, direct_load.older_pages, direct_load.seconds
+        ));
+    }
     report.note(server.note());
     report.figure(
         "p99_ms",
@@ -177,48 +184,15 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         per_request(own_cpu),
         "(the load generator)",
     );
-    report.figure(
-        "direct_latest_p99_ms",
-        ms(d.latest.value_at_quantile(0.99)),
-        "(a direct's latest page over HTTP, not kept yet)",
-    );
-    report.figure(
-        "direct_latest_p50_ms",
-        ms(d.latest.value_at_quantile(0.50)),
-        "",
-    );
-    report.figure(
-        "direct_older_p99_ms",
-        ms(d.older.value_at_quantile(0.99)),
-        "(older pages of directs over HTTP)",
-    );
-    report.figure(
-        "direct_older_p50_ms",
-        ms(d.older.value_at_quantile(0.50)),
-        "",
-    );
-    report.figure(
-        "healthz_p99_ms",
-        ms(d.healthz.value_at_quantile(0.99)),
-        "(while directs load)",
-    );
-    report.figure("healthz_max_ms", ms(d.healthz.max()), "");
-    report.figure("direct_errors", d.bad, "0");
-    report.figure(
-        "direct_peak_rss_mb",
-        direct_peak_rss,
-        "(server's peak after the directs)",
-    );
+    if let Some((d, peak)) = &directs_run {
+        d.report(&mut report, *peak);
+    }
     report.figure(
         "peak_rss_mb",
         server::peak_rss_mb(server.pid)?,
         "(server's peak at the end)",
     );
     report.field("rss_at_start_mb", rss_at_start);
-    report.field("direct_latest_pages", d.latest.len());
-    report.field("direct_older_pages", d.older.len());
-    report.field("direct_seconds", d.took.as_secs_f64());
-    report.field("healthz_checks", d.healthz.len());
     report.field("directs", shape.directs);
     report.field("direct_messages", shape.direct_messages);
     report.field("reactions", reactions);
@@ -288,6 +262,47 @@ struct DirectRun {
     healthz: hdrhistogram::Histogram<u64>,
     bad: u64,
     took: Duration,
+}
+
+impl DirectRun {
+    fn report(&self, report: &mut Report, peak_rss_mb: f64) {
+        report.figure(
+            "direct_latest_p99_ms",
+            ms(self.latest.value_at_quantile(0.99)),
+            "(a direct's latest page over HTTP, not kept yet)",
+        );
+        report.figure(
+            "direct_latest_p50_ms",
+            ms(self.latest.value_at_quantile(0.50)),
+            "",
+        );
+        report.figure(
+            "direct_older_p99_ms",
+            ms(self.older.value_at_quantile(0.99)),
+            "(older pages of directs over HTTP)",
+        );
+        report.figure(
+            "direct_older_p50_ms",
+            ms(self.older.value_at_quantile(0.50)),
+            "",
+        );
+        report.figure(
+            "healthz_p99_ms",
+            ms(self.healthz.value_at_quantile(0.99)),
+            "(while directs load)",
+        );
+        report.figure("healthz_max_ms", ms(self.healthz.max()), "");
+        report.figure("direct_errors", self.bad, "0");
+        report.figure(
+            "direct_peak_rss_mb",
+            peak_rss_mb,
+            "(server's peak after the directs)",
+        );
+        report.field("direct_latest_pages", self.latest.len());
+        report.field("direct_older_pages", self.older.len());
+        report.field("direct_seconds", self.took.as_secs_f64());
+        report.field("healthz_checks", self.healthz.len());
+    }
 }
 
 /// Loads each direct's pages once (so the latest is never kept yet), `connections` at a time,
