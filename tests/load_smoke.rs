@@ -98,7 +98,7 @@ fn connect_scenario_runs() {
 
 #[test]
 fn history_scenario_runs() {
-    smoke(
+    let json = smoke(
         &[
             "history",
             "--messages",
@@ -109,15 +109,66 @@ fn history_scenario_runs() {
             "6",
             "--member-of",
             "2",
+            "--directs",
+            "5",
+            "--direct-messages",
+            "120",
+            "--reactions",
+            "2000",
             "--iterations",
             "50",
+            "--direct-connections",
+            "2",
             "--connections",
             "2",
             "--seconds",
             "0.3",
         ],
-        &["p99_ms", "http_rps"],
+        &[
+            "p99_ms",
+            "http_rps",
+            "direct_latest_p99_ms",
+            "direct_older_p99_ms",
+            "healthz_p99_ms",
+            "direct_peak_rss_mb",
+            "peak_rss_mb",
+        ],
     );
+    // Every direct loaded, with both older pages (120 messages: 50, 50 and 20).
+    assert_eq!(json["direct_latest_pages"], 5, "{json}");
+    assert_eq!(json["direct_older_pages"], 10, "{json}");
+    assert_eq!(json["direct_errors"], 0, "{json}");
+    assert_eq!(json["http_errors"], 0, "{json}");
+    // One reaction on most messages (2,000 over 2,600), never two of a kind.
+    assert_eq!(json["reactions"], 2000, "{json}");
+
+    // Without directs and reactions: the data set of the rounds before them.
+    let json = smoke(
+        &[
+            "history",
+            "--messages",
+            "1000",
+            "--conversations",
+            "4",
+            "--users",
+            "6",
+            "--member-of",
+            "2",
+            "--directs",
+            "0",
+            "--reactions",
+            "0",
+            "--iterations",
+            "20",
+            "--connections",
+            "2",
+            "--seconds",
+            "0.2",
+        ],
+        &["p99_ms", "http_rps", "peak_rss_mb"],
+    );
+    assert_eq!(json["reactions"], 0, "{json}");
+    assert!(json.get("direct_latest_p99_ms").is_none(), "{json}");
 }
 
 #[test]

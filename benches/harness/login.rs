@@ -126,7 +126,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     let end_rss = server.rss_mb()?;
     tokio::time::sleep(after).await;
     let rss_after = server.rss_mb()?;
-    let peak = peak_rss_mb(server.pid)?.max(peak_sampled);
+    let peak = server::peak_rss_mb(server.pid)?.max(peak_sampled);
 
     let t = &tally;
     let attempts = [&t.ok, &t.wrong, &t.throttled, &t.busy, &t.other, &t.errors]
@@ -230,15 +230,4 @@ async fn sign_in(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(str::to_owned))
-}
-
-/// The most memory the process ever had resident (VmHWM), in MiB.
-fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM for pid {pid}"))?;
-    Ok((kb / 1024.0 * 10.0).round() / 10.0)
 }

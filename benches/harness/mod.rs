@@ -12,6 +12,7 @@ mod fanout;
 mod floor;
 mod footprint;
 mod history;
+mod history_seed;
 mod login;
 mod post;
 mod seed;
@@ -42,7 +43,9 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
   idle       --clients 10000 --settle-ms 3000 --concurrency 100
   connect    --clients 10000 --concurrency 100
   history    --messages 2000000 --conversations 200 --users 200 --member-of 20
-             --iterations 20000 --connections 32 --seconds 10
+             --directs 2000 --direct-messages 150 --reactions 1200000
+             --iterations 20000 --direct-connections 4 --direct-seconds 30 --older-pages 2
+             --connections 32 --seconds 10
   footprint  --runs 5 --settle-ms 1000
   login      --people 500 --concurrency 50 --seconds 10 --after-s 10 --poll-ms 20
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
@@ -133,7 +136,13 @@ const OPTIONS: [(&str, &[&str]); 7] = [
             "conversations",
             "users",
             "member-of",
+            "directs",
+            "direct-messages",
+            "reactions",
             "iterations",
+            "direct-connections",
+            "direct-seconds",
+            "older-pages",
             "connections",
             "seconds",
             "page",

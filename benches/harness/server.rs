@@ -184,6 +184,17 @@ pub fn rss_mb(pid: u32) -> anyhow::Result<f64> {
     Ok((kb / 1024.0 * 10.0).round() / 10.0)
 }
 
+/// The most memory the process ever had resident (VmHWM), in MiB.
+pub fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM for pid {pid}"))?;
+    Ok((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
 /// CPU time (user + system) a process has used, from /proc/PID/stat.
 pub fn cpu_time(pid: u32) -> Duration {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

@@ -290,6 +290,8 @@ pub async fn history(
         Some(_) => Ok(()),
         None => Err(Error::NotFound),
     };
+    // Only the membership check is a short read. A page's cost grows with the reactions on its
+    // messages (up to every member, per emoji), so pages are read off the async workers.
     if let Cursor::Latest = cursor {
         if let Some(latest) = chat.recent.get(conversation) {
             chat.db.read_short(member).await?;
@@ -298,7 +300,7 @@ pub async fn history(
         let stamp = chat.recent.stamp(conversation);
         let latest = chat
             .db
-            .read_short(move |conn| {
+            .read(move |conn| {
                 member(conn)?;
                 let (messages, has_more) = store::page(conn, conversation, cursor, recent::KEEP)?;
                 Ok(Arc::new(Latest { messages, has_more }))
@@ -308,7 +310,7 @@ pub async fn history(
         return Ok(latest.newest(limit));
     }
     chat.db
-        .read_short(move |conn| {
+        .read(move |conn| {
             member(conn)?;
             if let Cursor::Before(id) | Cursor::After(id) = cursor
                 && !store::exists_in(conn, conversation, id)?

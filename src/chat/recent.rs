@@ -11,13 +11,15 @@ use std::collections::HashMap;
 use std::ops::{Deref, Range};
 use std::sync::{Arc, Mutex};
 
-use crate::domain::chat::{ConversationId, Message};
+use crate::domain::UserId;
+use crate::domain::chat::{ConversationId, Message, Notice, Reaction, UserRef};
 
 /// Messages kept per conversation: the largest page the API serves.
 pub const KEEP: usize = 100;
 /// At most this many conversations…
 const MAX_ENTRIES: usize = 1024;
-/// …and about this many bytes of message text in all.
+/// …and at most this many bytes of memory in all (as [`Latest::bytes`] counts them); one
+/// conversation may take a quarter of it.
 const MAX_BYTES: usize = 24 << 20;
 /// Generations are kept per stripe of conversations (a bounded table).
 const STRIPES: usize = 256;
@@ -37,12 +39,55 @@ impl Latest {
         (page, self.has_more || from > 0)
     }
 
+    /// What keeping this costs in memory: the entry, the message structs (as many as the
+    /// vector holds room for) and every allocation that grows with their content — text,
+    /// reactions and the ids of who reacted, the reply preview, the line's names.
     fn bytes(&self) -> usize {
-        self.messages
-            .iter()
-            .map(|m| m.body.len() + m.html.len() + 256)
-            .sum()
+        ENTRY_BYTES
+            + self.messages.capacity() * size_of::<Message>()
+            + self.messages.iter().map(heap_bytes).sum::<usize>()
     }
+}
+
+/// An entry's fixed cost: its slot in the map and the shared allocation of its [`Latest`].
+const ENTRY_BYTES: usize =
+    size_of::<(ConversationId, Entry)>() + size_of::<Latest>() + 2 * size_of::<usize>();
+
+/// The heap a message owns beyond its struct. A reaction-heavy message is mostly user ids.
+fn heap_bytes(m: &Message) -> usize {
+    let person = |u: &UserRef| u.username.capacity() + u.display_name.capacity();
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    let reactions = m.reactions.capacity() * size_of::<Reaction>()
+        + m.reactions
+            .iter()
+            .map(|r| r.emoji.capacity() + r.user_ids.capacity() * size_of::<UserId>())
+            .sum::<usize>();
+    let reply = m
+        .reply
+        .as_ref()
+        .map_or(0, |r| r.excerpt.capacity() + person(&r.sender));
+    let notice = match &m.notice {
+        None => 0,
+        Some(
+            Notice::Joined { user }
+            | Notice::Added { user }
+            | Notice::Left { user }
+            | Notice::Removed { user },
+        ) => person(user),
+        Some(Notice::Updated {
+            name,
+            old_name,
+            topic,
+            ..
+        }) => text(name) + text(old_name) + text(topic),
+    };
+    m.body.capacity()
+        + m.html.capacity()
+        + person(&m.sender)
+        + text(&m.client_id)
+        + reactions
+        + reply
+        + notice
 }
 
 /// A page of messages: read now, or part of a kept [`Latest`].
@@ -173,7 +218,6 @@ impl Recent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::chat::UserRef;
 
     fn message(id: i64, conversation: ConversationId) -> Message {
         let sender = UserRef {
@@ -225,6 +269,98 @@ mod tests {
         recent.forget(2);
         recent.put(1, fresh, latest(1, 4, false));
         assert_eq!(recent.get(1).unwrap().messages.len(), 4);
+    }
+
+    /// A kept page of one message costing exactly `bytes` (its body padded to fit).
+    fn costing(conversation: ConversationId, bytes: usize) -> Arc<Latest> {
+        let mut latest = bare(conversation);
+        latest.messages[0].body = "x".repeat(bytes - latest.bytes());
+        assert_eq!(latest.bytes(), bytes);
+        Arc::new(latest)
+    }
+
+    /// A kept page of one message with an empty body: the least one costs.
+    fn bare(conversation: ConversationId) -> Latest {
+        let mut m = message(1, conversation);
+        m.body = String::new();
+        Latest {
+            messages: vec![m],
+            has_more: false,
+        }
+    }
+
+    /// A message that `people` reacted to with each of `emoji` different emoji.
+    fn reacted(id: i64, emoji: usize, people: i64) -> Message {
+        let mut m = message(id, 1);
+        m.reactions = (0..emoji)
+            .map(|e| Reaction {
+                emoji: format!("e{e}"),
+                count: people as usize,
+                user_ids: (1..=people).collect(),
+            })
+            .collect();
+        m
+    }
+
+    #[test]
+    fn reactions_and_the_messages_themselves_are_charged() {
+        let page = |messages: Vec<Message>| Latest {
+            messages,
+            has_more: false,
+        };
+        let plain = page(vec![message(1, 1)]);
+        let m = &plain.messages[0];
+        assert!(
+            plain.bytes() >= size_of::<Message>() + m.body.len() + m.html.len(),
+            "the struct and its text"
+        );
+        let heavy = page(vec![reacted(1, 20, 500)]);
+        let who = 20 * 500 * size_of::<UserId>();
+        assert!(
+            heavy.bytes() >= plain.bytes() + who + 20 * size_of::<Reaction>(),
+            "{} bytes for a message with 10,000 reactions",
+            heavy.bytes()
+        );
+        // Such a page of the newest messages would be a third of the whole budget: not kept.
+        let recent = Recent::default();
+        let busy = Arc::new(page(
+            (1..=KEEP as i64).map(|id| reacted(id, 20, 500)).collect(),
+        ));
+        assert!(busy.bytes() > MAX_BYTES / 4);
+        recent.put(1, recent.stamp(1), busy);
+        assert!(recent.get(1).is_none());
+        assert_eq!(recent.size(), (0, 0));
+    }
+
+    #[test]
+    fn one_conversation_may_take_a_quarter_of_the_budget_and_not_a_byte_more() {
+        let recent = Recent::default();
+        recent.put(1, recent.stamp(1), costing(1, MAX_BYTES / 4));
+        assert!(recent.get(1).is_some(), "exactly a quarter is kept");
+        recent.put(2, recent.stamp(2), costing(2, MAX_BYTES / 4 + 1));
+        assert!(recent.get(2).is_none(), "a byte more is not");
+        assert_eq!(recent.size(), (1, MAX_BYTES / 4));
+    }
+
+    #[test]
+    fn the_bytes_kept_reach_the_budget_exactly_and_never_pass_it() {
+        let small = bare(4).bytes();
+        // Three quarters, a small page, and the rest of the budget plus `over` bytes.
+        let fill = |over: usize| {
+            let recent = Recent::default();
+            for c in 1..=3 {
+                recent.put(c, recent.stamp(c), costing(c, MAX_BYTES / 4));
+            }
+            recent.put(4, recent.stamp(4), costing(4, small));
+            recent.put(5, recent.stamp(5), costing(5, MAX_BYTES / 4 - small + over));
+            recent
+        };
+        let full = fill(0);
+        assert_eq!(full.size(), (5, MAX_BYTES), "exactly the budget: all kept");
+        let over = fill(1);
+        assert_eq!(over.size(), (4, MAX_BYTES / 4 * 3 + 1));
+        assert!(over.get(1).is_none(), "the least recently used made room");
+        assert!((2..=5).all(|c| over.get(c).is_some()));
     }
 
     #[test]

@@ -195,9 +195,16 @@ impl Db {
             .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
     }
 
-    /// Runs a short read — an indexed point lookup or one bounded page — on this thread when a
-    /// pooled connection is free, else like [`Db::read`]. Such a read takes a few microseconds
-    /// to a fraction of a millisecond, less than the hop to the blocking pool and back costs.
+    /// Runs a short read on this thread when a pooled connection is free, else like
+    /// [`Db::read`]. Such a read takes a few microseconds, less than the hop to the blocking
+    /// pool and back costs.
+    ///
+    /// Only for reads whose cost is bounded by a constant: indexed point lookups (a session, a
+    /// membership, a setting) or one page of a fixed size that touches nothing else. Anything
+    /// whose cost grows with the database — a scan, a count, a range of ids, rows that come
+    /// with an unbounded number of others (a page of messages and all their reactions) — goes
+    /// through [`Db::read`]: here it would hold one of the few async workers, and every socket
+    /// and request scheduled on it waits, `/healthz` included.
     pub async fn read_short<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

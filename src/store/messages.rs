@@ -2,13 +2,11 @@
 //! edits, soft deletes, mentions.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use std::collections::HashMap;
 
 use crate::domain::UserId;
-use crate::domain::chat::{
-    ConversationId, Message, MessageId, Notice, Reaction, ReplyPreview, UserRef,
-};
+use crate::domain::chat::{ConversationId, Message, MessageId, Notice, ReplyPreview, UserRef};
 use crate::error::Result;
+use crate::store::reactions;
 
 /// Message columns with sender and the replied-to message's preview.
 pub(crate) const SELECT: &str =
@@ -131,7 +129,7 @@ pub fn get(conn: &Connection, id: MessageId) -> Result<Message> {
     let mut message = conn
         .prepare_cached(&format!("{SELECT} WHERE m.id = ?1"))?
         .query_row([id], from_row)?;
-    attach_reactions(conn, std::slice::from_mut(&mut message))?;
+    reactions::attach(conn, std::slice::from_mut(&mut message))?;
     Ok(message)
 }
 
@@ -143,6 +141,19 @@ pub enum Cursor {
     After(MessageId),
 }
 
+/// The statement of a page in the cursor's direction: `?1` the conversation, `?2` the message
+/// the page starts beyond (excluded), `?3` how many. A range of `messages_by_conversation` read
+/// in its order, so no sort and no row outside the page.
+pub(crate) fn page_sql(cursor: Cursor) -> String {
+    let (beyond, order) = match cursor {
+        Cursor::Latest | Cursor::Before(_) => ("<", "DESC"),
+        Cursor::After(_) => (">", "ASC"),
+    };
+    format!(
+        "{SELECT} WHERE m.conversation_id = ?1 AND m.id {beyond} ?2 ORDER BY m.id {order} LIMIT ?3"
+    )
+}
+
 /// Up to `limit` messages, oldest first, and whether more lie beyond in the cursor's direction.
 pub fn page(
     conn: &Connection,
@@ -151,28 +162,12 @@ pub fn page(
     limit: usize,
 ) -> Result<(Vec<Message>, bool)> {
     let fetch = (limit + 1) as i64;
-    let (sql, bound) = match cursor {
-        Cursor::Latest => (
-            format!(
-                "{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
-            ),
-            i64::MAX,
-        ),
-        Cursor::Before(id) => (
-            format!(
-                "{SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
-            ),
-            id,
-        ),
-        Cursor::After(id) => (
-            format!(
-                "{SELECT} WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
-            ),
-            id,
-        ),
+    let bound = match cursor {
+        Cursor::Latest => i64::MAX,
+        Cursor::Before(id) | Cursor::After(id) => id,
     };
     let mut messages: Vec<Message> = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&page_sql(cursor))?
         .query_map(params![conversation, bound, fetch], from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let has_more = messages.len() > limit;
@@ -180,7 +175,7 @@ pub fn page(
     if !matches!(cursor, Cursor::After(_)) {
         messages.reverse();
     }
-    attach_reactions(conn, &mut messages)?;
+    reactions::attach(conn, &mut messages)?;
     Ok((messages, has_more))
 }
 
@@ -252,49 +247,6 @@ pub fn add_mentions(
     )?;
     for user in users {
         insert.execute(params![user, conversation, message])?;
-    }
-    Ok(())
-}
-
-/// Fills in each message's reactions (grouped by emoji, in order of first use).
-fn attach_reactions(conn: &Connection, messages: &mut [Message]) -> Result<()> {
-    let (Some(lo), Some(hi)) = (
-        messages.iter().map(|m| m.id).min(),
-        messages.iter().map(|m| m.id).max(),
-    ) else {
-        return Ok(());
-    };
-    let mut by_message: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT message_id, emoji, user_id FROM reactions
-         WHERE message_id BETWEEN ?1 AND ?2 ORDER BY message_id, created_at, user_id",
-    )?;
-    let rows = stmt.query_map(params![lo, hi], |r| {
-        Ok((
-            r.get::<_, MessageId>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, UserId>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (message, emoji, user) = row?;
-        let list = by_message.entry(message).or_default();
-        match list.iter_mut().find(|r| r.emoji == emoji) {
-            Some(r) => {
-                r.count += 1;
-                r.user_ids.push(user);
-            }
-            None => list.push(Reaction {
-                emoji,
-                count: 1,
-                user_ids: vec![user],
-            }),
-        }
-    }
-    for m in messages {
-        if let Some(reactions) = by_message.remove(&m.id) {
-            m.reactions = reactions;
-        }
     }
     Ok(())
 }

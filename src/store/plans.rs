@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 
+use super::messages::Cursor;
 use crate::db::migrate;
 
 fn db() -> Connection {
@@ -36,14 +37,28 @@ fn assert_no_full_scan(plan: &str, table_alias: &str) {
 #[test]
 fn history_pages_use_the_conversation_index() {
     let conn = db();
-    let sql = format!(
-        "{} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
-        super::messages::SELECT
+    for cursor in [Cursor::Latest, Cursor::Before(1), Cursor::After(1)] {
+        let p = plan(&conn, &super::messages::page_sql(cursor));
+        assert!(p.contains("messages_by_conversation"), "{cursor:?}:\n{p}");
+        assert!(
+            !p.contains("TEMP B-TREE"),
+            "no sort step for {cursor:?}:\n{p}"
+        );
+        assert_no_full_scan(&p, "m");
+    }
+}
+
+#[test]
+fn the_reactions_of_a_page_are_found_message_by_message() {
+    let conn = db();
+    let p = plan(&conn, super::reactions::OF_MESSAGES);
+    // One search of the primary key per message: not a range between the page's lowest and
+    // highest ids, which for a direct conversation spans most of everyone's messages.
+    assert!(
+        p.contains("SEARCH reactions USING PRIMARY KEY (message_id=?)"),
+        "{p}"
     );
-    let p = plan(&conn, &sql);
-    assert!(p.contains("messages_by_conversation"), "{p}");
-    assert!(!p.contains("TEMP B-TREE"), "no sort step:\n{p}");
-    assert_no_full_scan(&p, "m");
+    assert!(!p.lines().any(|l| l.starts_with("SCAN reactions")), "{p}");
 }
 
 #[test]
