@@ -115,7 +115,7 @@ async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocke
     let (conn, mut queue) = match hub.register(user.id, session, app.config.max_sockets_per_user) {
         Ok(registered) => registered,
         Err(_) => {
-            let _ = socket.send(close(1008, "too many open connections")).await;
+            send(&mut socket, close(1008, "too many open connections")).await;
             return;
         }
     };
@@ -339,7 +339,7 @@ async fn await_hello(
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
             Ok(Some(Ok(Message::Binary(_)))) => {
                 let err = Error::invalid("frames must be JSON text");
-                if socket.send(error_frame(&Value::Null, &err)).await.is_err() {
+                if !send(socket, error_frame(&Value::Null, &err)).await {
                     return Err(None);
                 }
                 continue;
@@ -354,11 +354,7 @@ async fn await_hello(
                     .ok()
                     .and_then(|v| v.get("req").cloned());
                 let err = Error::invalid("send {\"op\":\"hello\"} first");
-                if socket
-                    .send(error_frame(&req.unwrap_or(Value::Null), &err))
-                    .await
-                    .is_err()
-                {
+                if !send(socket, error_frame(&req.unwrap_or(Value::Null), &err)).await {
                     return Err(None);
                 }
             }
@@ -367,8 +363,12 @@ async fn await_hello(
     let (current, oldest) = current_seq(&app.chat.hub, &app.db, since.is_some())
         .await
         .map_err(|_| Some(close(1011, "database unavailable")))?;
+    // Every send here is bounded like the live ones: a client that asks for a long replay and
+    // then stops reading must not pin this task (and its place in the hub) for ever.
     let ready = json!({"type": "ready", "seq": current, "user": views_user(user)});
-    socket.send(text(ready)).await.map_err(|_| None)?;
+    if !send(socket, text(ready)).await {
+        return Err(None);
+    }
     let Some(since) = since.filter(|s| *s != current) else {
         return Ok(current);
     };
@@ -377,10 +377,9 @@ async fn await_hello(
     let too_old =
         oldest.is_some_and(|oldest| since < oldest - 1) || current - since > MAX_REPLAY as i64;
     if too_old || since < 0 || since > current {
-        socket
-            .send(text(json!({"type": "resync"})))
-            .await
-            .map_err(|_| None)?;
+        if !send(socket, text(json!({"type": "resync"}))).await {
+            return Err(None);
+        }
         return Ok(current);
     }
     let (id, mut last) = (user.id, since);
@@ -393,10 +392,9 @@ async fn await_hello(
             .map_err(|_| Some(close(1011, "database unavailable")))?;
         let done = page.len() < 1000;
         for (seq, frame) in page {
-            socket
-                .send(Message::Text(Utf8Bytes::from(frame)))
-                .await
-                .map_err(|_| None)?;
+            if !send(socket, Message::Text(Utf8Bytes::from(frame))).await {
+                return Err(None);
+            }
             last = seq;
         }
         if done {

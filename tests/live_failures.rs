@@ -1,0 +1,72 @@
+//! The live socket when things go wrong around it: a client that stops reading in the middle of
+//! its replay, messages posted while a page loads, an account deactivated under open sockets.
+
+mod common;
+
+use common::TestApp;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Waits (up to `within`) until `done` holds; false if it never did.
+async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done()
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_replay_is_let_go() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    // Thousands of events for ada, 8 KB each: far more than the socket buffers on both sides hold.
+    let pad = "x".repeat(8 * 1024);
+    let mut sql = app.sql();
+    let tx = sql.transaction().unwrap();
+    for _ in 0..3000 {
+        tx.execute(
+            "INSERT INTO events (user_id, kind, frame, created_at)
+             VALUES (?1, 'read.updated', ?2, 0)",
+            rusqlite::params![ada.id, format!("{{\"type\":\"event\",\"pad\":\"{pad}\"}}")],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+
+    // A client with a small receive window that asks for all of it and then never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(app.addr).await.unwrap();
+    let mut req = app
+        .url("/api/v1/ws")
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("cookie", ada.cookie.parse().unwrap());
+    req.headers_mut()
+        .insert("origin", ada.base.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tcp).await.unwrap();
+    ws.send(r#"{"op":"hello","since":0}"#.into()).await.unwrap();
+
+    let sockets = || app.app.chat.hub.stats().sockets.load(Ordering::Relaxed);
+    assert!(eventually(Duration::from_secs(5), || sockets() == 1).await);
+    // The send timeout (10 s) lets it go, however long the replay would have taken.
+    let started = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(30), || sockets() == 0).await,
+        "the server still holds a socket that has not read for 30 s"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "not before it stalled"
+    );
+    drop(ws);
+}
