@@ -70,3 +70,38 @@ async fn a_client_that_stops_reading_its_replay_is_let_go() {
     );
     drop(ws);
 }
+
+/// The `data-seq` a conversation page carries.
+fn page_seq(page: &str) -> i64 {
+    page.split("data-seq=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|seq| seq.parse().ok())
+        .expect("the conversation page carries its seq")
+}
+
+#[tokio::test]
+async fn a_message_posted_while_a_page_loads_is_replayed_from_the_pages_seq() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    let room = ada.general().await;
+    bob.say(room, "before the page").await;
+    let page = ada.get(&format!("/c/{room}")).await.text().await.unwrap();
+    let seq = page_seq(&page);
+    assert!(page.contains("before the page"));
+
+    // Posted after the page was rendered, before its socket says hello.
+    let late = bob.say(room, "while the page loads").await;
+    let mut wa = ada.ws(Some(seq)).await;
+    assert!(wa.ready["seq"].as_i64().unwrap() > seq, "{}", wa.ready);
+    let event = wa.event().await;
+    assert_eq!(event["event"], "message.created", "{event}");
+    assert_eq!(event["data"]["message"]["id"], late["id"], "{event}");
+    // Only what the page did not show: the earlier message is not sent again.
+    assert!(wa.quiet_for(300).await.is_none(), "nothing else");
+
+    // A page with nothing new since: its hello replays nothing.
+    let page = ada.get(&format!("/c/{room}")).await.text().await.unwrap();
+    let mut again = ada.ws(Some(page_seq(&page))).await;
+    assert!(again.quiet_for(300).await.is_none(), "nothing to replay");
+}

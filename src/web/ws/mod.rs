@@ -403,8 +403,21 @@ async fn await_hello(
     }
 }
 
+/// The seq a page is current to, taken before the page reads what it shows: the page carries it
+/// and its socket's first `hello` sends it as `since`, so what happens between the page's
+/// render and `ready` is replayed rather than lost. It must never be newer than what the page
+/// shows: the hub's seq is, once known, as it moves only when events are delivered, and a
+/// commit forgets the newest messages kept in memory before its event goes out. The event
+/// log's newest seq may be ahead of that by a commit whose hooks have not run yet.
+pub async fn snapshot_seq(app: &App) -> crate::error::Result<i64> {
+    let (seq, _) = current_seq(&app.chat.hub, &app.db, false).await?;
+    Ok(seq)
+}
+
 /// The current seq (and, for a resume, the oldest kept). A fresh connection takes the seq the
-/// hub knows; only a resume, or the first socket after a start, reads the event log.
+/// hub knows; only a resume, or the first socket after a start, reads the event log, and only
+/// the first read is noted for later ones (see [`snapshot_seq`]: after that the hub's seq
+/// moves with delivery alone).
 async fn current_seq(
     hub: &Hub,
     db: &crate::db::Db,
@@ -416,7 +429,9 @@ async fn current_seq(
     let (current, oldest) = db
         .read(|conn| Ok((events::current_seq(conn)?, events::oldest_seq(conn)?)))
         .await?;
-    hub.note_seq(current);
+    if hub.current_seq().is_none() {
+        hub.note_seq(current);
+    }
     Ok((current, oldest))
 }
 
