@@ -105,3 +105,135 @@ async fn a_message_posted_while_a_page_loads_is_replayed_from_the_pages_seq() {
     let mut again = ada.ws(Some(page_seq(&page))).await;
     assert!(again.quiet_for(300).await.is_none(), "nothing to replay");
 }
+
+/// What a member's writes change, in a few numbers.
+fn footprint(app: &TestApp) -> Vec<i64> {
+    let sql = app.sql();
+    [
+        "SELECT count(*) FROM messages",
+        "SELECT count(*) FROM messages WHERE edited_at IS NOT NULL OR deleted_at IS NOT NULL",
+        "SELECT count(*) FROM reactions",
+        "SELECT count(*) FROM conversations",
+        "SELECT count(*) FROM memberships",
+        "SELECT coalesce(sum(last_read_message_id), 0) FROM memberships",
+        "SELECT count(*) FROM events",
+    ]
+    .iter()
+    .map(|q| sql.query_row(q, [], |r| r.get(0)).unwrap())
+    .collect()
+}
+
+#[tokio::test]
+async fn a_deactivated_account_writes_nothing_through_what_it_held_before() {
+    use hearth::Error;
+    use hearth::chat::conversations::{self as convs, Changes, NewConversation};
+    use hearth::chat::{messages, reads};
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    let cat = app.create_user("cat", hearth::domain::Role::Member).await;
+    let chat = &app.app.chat;
+    let general = bob.general().await;
+    let crew = bob
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "group", "name": "crew", "members": [ada.id]}),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let side = ada
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "channel", "name": "side"}),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let mine = bob.say(general, "bob's").await["id"].as_i64().unwrap();
+    ada.say(general, "unread for bob").await;
+    // What a socket or request opened earlier holds: bob as he was.
+    let held = hearth::chat::accounts::find(chat, "bob").await.unwrap();
+    let mut socket = bob.ws(None).await;
+
+    // Deactivated behind the server's back: no kick, and nothing the watcher would notice
+    // (as when it is not running).
+    app.sql()
+        .execute("UPDATE users SET deactivated = 1 WHERE id = ?1", [bob.id])
+        .unwrap();
+    let before = footprint(&app);
+
+    socket
+        .send(json!({"op": "send", "req": 1, "conversation": general, "body": "after"}))
+        .await;
+    let refused = socket.next().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "unauthorized", "{refused}");
+    assert_eq!(
+        socket.closed().await,
+        Some(4001),
+        "and the socket is closed"
+    );
+
+    let draft = messages::Draft {
+        body: "after".into(),
+        ..Default::default()
+    };
+    let channel = NewConversation {
+        kind: "channel".into(),
+        name: "late".into(),
+        ..Default::default()
+    };
+    let topic = Changes {
+        topic: Some("late".into()),
+        ..Default::default()
+    };
+    let outcomes = [
+        (
+            "send",
+            messages::send(chat, &held, general, draft).await.err(),
+        ),
+        (
+            "edit",
+            messages::edit(chat, &held, mine, "edited").await.err(),
+        ),
+        ("delete", messages::delete(chat, &held, mine).await.err()),
+        (
+            "react",
+            messages::react(chat, &held, mine, "👍", true).await.err(),
+        ),
+        (
+            "read",
+            reads::mark_read(chat, &held, general, None).await.err(),
+        ),
+        ("typing", reads::typing(chat, &held, general).await.err()),
+        ("create", convs::create(chat, &held, channel).await.err()),
+        ("direct", convs::direct(chat, &held, cat.id).await.err()),
+        (
+            "update",
+            convs::update(chat, &held, crew, topic).await.err(),
+        ),
+        ("join", convs::join(chat, &held, side).await.err()),
+        ("add", convs::add(chat, &held, crew, cat.id).await.err()),
+        (
+            "remove",
+            convs::remove(chat, &held, crew, ada.id).await.err(),
+        ),
+        ("leave", convs::leave(chat, &held, crew).await.err()),
+    ];
+    for (what, err) in outcomes {
+        assert!(
+            matches!(err, Some(Error::Unauthorized(_))),
+            "{what}: {err:?}"
+        );
+    }
+    assert_eq!(footprint(&app), before, "nothing changed");
+    assert_eq!(bob.get("/api/v1/me").await.status(), 401);
+}

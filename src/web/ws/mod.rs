@@ -28,7 +28,7 @@ use super::strict::Object;
 use crate::chat;
 use crate::domain::User;
 use crate::error::Error;
-use crate::hub::{CLOSE_SHUTDOWN, Conn, Hub, Outgoing, Presence};
+use crate::hub::{CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, Conn, Hub, Outgoing, Presence};
 use crate::store::events;
 use crate::store::memberships;
 
@@ -112,10 +112,10 @@ fn error_frame(req: &Value, err: &Error) -> Message {
 async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
     let hub = app.chat.hub.clone();
     let before = hub.presence(user.id);
-    let (conn, mut queue) = match hub.register(user.id, session, app.config.max_sockets_per_user) {
-        Ok(registered) => registered,
-        Err(_) => {
-            send(&mut socket, close(1008, "too many open connections")).await;
+    let (conn, mut queue) = match admit(&app, &user, session).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            send(&mut socket, refusal).await;
             return;
         }
     };
@@ -135,6 +135,23 @@ async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocke
     if now != before {
         announce_presence(&app, user.id, now);
     }
+}
+
+/// Registers the socket with the hub, then checks its session again: a sign-out or
+/// deactivation that came after the upgrade's check, and before this, closed the sockets
+/// registered then — not this one. From here on a kick finds it. The close frame if refused.
+async fn admit(app: &App, user: &User, session: Vec<u8>) -> Result<(Arc<Conn>, Queue), Message> {
+    let hub = &app.chat.hub;
+    let Ok((conn, queue)) = hub.register(user.id, session, app.config.max_sockets_per_user) else {
+        return Err(close(1008, "too many open connections"));
+    };
+    let refusal = match chat::auth::session_stands(&app.db, conn.session.clone()).await {
+        Ok(true) => return Ok((conn, queue)),
+        Ok(false) => close_for(CLOSE_SESSION_ENDED),
+        Err(_) => close(1011, "database unavailable"),
+    };
+    hub.unregister(&conn);
+    Err(refusal)
 }
 
 /// Tells the people who share a group or direct with `user` how they are. Changes queue for
@@ -438,3 +455,6 @@ async fn current_seq(
 fn views_user(user: &User) -> Value {
     json!({"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role})
 }
+
+#[cfg(test)]
+mod tests;
