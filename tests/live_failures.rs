@@ -237,3 +237,66 @@ async fn a_deactivated_account_writes_nothing_through_what_it_held_before() {
     assert_eq!(footprint(&app), before, "nothing changed");
     assert_eq!(bob.get("/api/v1/me").await.status(), 401);
 }
+
+#[tokio::test]
+async fn the_cli_watcher_starts_late_when_the_database_is_locked_at_start() {
+    use hearth::chat::{accounts, auth};
+    use hearth::config::Config;
+    use hearth::db::Db;
+    use hearth::store::{audit, sessions, users};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
+    let app = hearth::web::App::new(db, config).await.unwrap();
+    let bob = accounts::create_user(
+        &app.chat,
+        "test",
+        accounts::NewUser {
+            username: "bob".into(),
+            display_name: None,
+            password: common::PASSWORD.into(),
+            role: hearth::domain::Role::Member,
+        },
+    )
+    .await
+    .unwrap();
+    let session = auth::open_session(&app.chat, bob.clone(), String::new())
+        .await
+        .unwrap();
+
+    // The CLI holds the write lock for longer than the busy timeout (5 s) as the server
+    // starts: the watcher's first start fails.
+    let cli = rusqlite::Connection::open(app.db.path()).unwrap();
+    cli.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hearth::web::serve(listener, app.clone(), async {
+        let _ = stopped.await;
+    }));
+    // Reading needs no lock: bob's socket opens meanwhile.
+    let cookie = format!("hearth_session={}", session.token);
+    let mut socket = common::Ws::connect(&base, &cookie, None).await;
+    // By now the watcher has asked for its start; a write asked for a second later is
+    // answered no sooner than that start was.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let probe = app.db.write(|_| Ok(())).await;
+    assert!(probe.is_err(), "the lock outlasted the busy timeout");
+
+    // In that same transaction the CLI disables bob, then lets go.
+    users::set_deactivated(&cli, bob.id, true).unwrap();
+    sessions::delete_for_user(&cli, bob.id).unwrap();
+    audit::record(&cli, "cli", "user.disable", "bob").unwrap();
+    cli.execute_batch("COMMIT").unwrap();
+    assert_eq!(
+        socket.closed().await,
+        Some(4001),
+        "the watcher started after all, and acted on what the CLI did before it could"
+    );
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
