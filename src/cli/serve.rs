@@ -4,12 +4,14 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
+mod backups;
+
 use super::open_db;
-use super::ops::ScheduledBackups;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::lock::InstanceLock;
 use crate::web::{self, App};
+use backups::ScheduledBackups;
 
 /// How long background work (a scheduled backup under way) has to stop once the server has
 /// stopped serving; what is still running then is left behind (a backup's work folder is
@@ -59,9 +61,9 @@ async fn serve(mut config: Config, lock: &InstanceLock) -> Result<()> {
         );
     }
     lock.set_listening(&format!("http://{addr}"))?;
-    super::ops::remove_backup_leftovers(&config);
+    backups::remove_leftovers(&config);
     let app = App::new(db, config).await?;
-    let backups = super::ops::schedule_backups(&app.config, app.metrics.clone());
+    let backups = backups::schedule(&app.config, app.metrics.clone());
     let stop_backups = backups.as_ref().map(ScheduledBackups::stopper);
     let signal = shutdown_signal();
     tracing::info!(%addr, db = %app.db.path().display(), "Hearth is listening");

@@ -2,14 +2,16 @@
 //! read-only connection, so the writer keeps going), checked, archived with the attachments
 //! and a manifest, fsynced and renamed into place. Scheduled backups from `serve` use the same.
 
-use fs2::FileExt;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+
+mod work;
+
+use work::WorkFolder;
+pub use work::remove_leftovers;
 
 use super::archive::{self, FORMAT, FORMAT_VERSION, Manifest};
 use super::{ATTACHMENTS_DIR, DB_FILE, Progress, file_timestamp, has_table, io_error, open_live};
@@ -19,12 +21,6 @@ use crate::error::{Error, Result};
 /// Names of backups in a backups folder: `hearth-backup-<UTC time>.tar.gz`.
 pub const PREFIX: &str = "hearth-backup-";
 pub const SUFFIX: &str = ".tar.gz";
-/// The hidden folder a backup is written in before its archive is renamed into place.
-const WORK_PREFIX: &str = ".hearth-backup-";
-/// Held locked inside the work folder while its backup runs.
-const WORK_LOCK: &str = "in-use.lock";
-/// A work folder without its lock file is someone's only this long after it was made.
-const UNLOCKED_GRACE: Duration = Duration::from_secs(60);
 
 /// The tables whose row counts a manifest records (those that exist in the snapshot).
 const COUNTED: [&str; 6] = [
@@ -123,17 +119,7 @@ pub fn create_until(
         )));
     }
     // A hidden work folder beside the target: same file system, so the final rename is atomic.
-    let work = tempfile::Builder::new()
-        .prefix(WORK_PREFIX)
-        .tempdir_in(&folder)
-        .map_err(|e| {
-            io_error(
-                format_args!("cannot write in folder {}", folder.display()),
-                e,
-            )
-        })?;
-    // Says "in use" to `remove_leftovers` for as long as this backup runs (a kill ends it).
-    let _in_use = lock_work(work.path())?;
+    let work = WorkFolder::create(&folder)?;
 
     let snapshot = work.path().join(DB_FILE);
     let spinner = progress.spinner("snapshot");
@@ -205,54 +191,6 @@ pub fn create_until(
         manifest,
         removed,
     })
-}
-
-/// Creates and locks the work folder's lock file.
-fn lock_work(work: &Path) -> Result<File> {
-    let path = work.join(WORK_LOCK);
-    let file = crate::files::create_new(&path)
-        .map_err(|e| io_error(format_args!("cannot create {}", path.display()), e))?;
-    FileExt::try_lock_exclusive(&file)
-        .map_err(|e| io_error(format_args!("cannot lock {}", path.display()), e))?;
-    Ok(file)
-}
-
-/// Removes the work folders that backups killed midway left in `dir` (a finished or failed
-/// backup removes its own); returns them. A backup still running holds its folder's lock and
-/// is left alone.
-pub fn remove_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error(format_args!("cannot list {}", dir.display()), e)),
-    };
-    let mut removed = Vec::new();
-    for entry in entries.filter_map(|e| e.ok()) {
-        let is_work = entry.file_name().to_string_lossy().starts_with(WORK_PREFIX)
-            && entry.file_type().is_ok_and(|t| t.is_dir());
-        if !is_work || in_use(&entry.path()) {
-            continue;
-        }
-        let path = entry.path();
-        std::fs::remove_dir_all(&path)
-            .map_err(|e| io_error(format_args!("cannot remove {}", path.display()), e))?;
-        removed.push(path);
-    }
-    removed.sort();
-    Ok(removed)
-}
-
-/// Whether a backup is still writing in this work folder: its lock is held, or (made so
-/// recently that its lock file may not exist yet) it is younger than a minute.
-fn in_use(work: &Path) -> bool {
-    match File::open(work.join(WORK_LOCK)) {
-        Ok(file) => FileExt::try_lock_exclusive(&file).is_err(),
-        Err(_) => std::fs::metadata(work)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|made| SystemTime::now().duration_since(made).ok())
-            .is_none_or(|age| age < UNLOCKED_GRACE),
-    }
 }
 
 /// The folder a backup file goes in, which must exist and be a folder.
@@ -374,47 +312,6 @@ pub fn rotate(dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A work folder as a backup makes it, dated `age` ago.
-    fn work_folder(dir: &Path, name: &str, age: Duration, lock_file: bool) -> PathBuf {
-        let path = dir.join(name);
-        std::fs::create_dir(&path).unwrap();
-        std::fs::write(path.join(DB_FILE), "half a snapshot").unwrap();
-        if lock_file {
-            std::fs::write(path.join(WORK_LOCK), "").unwrap();
-        }
-        let when = SystemTime::now() - age;
-        File::open(&path).unwrap().set_modified(when).unwrap();
-        path
-    }
-
-    #[test]
-    fn leftovers_of_killed_backups_go_and_running_ones_stay() {
-        let dir = tempfile::tempdir().unwrap();
-        let hour = Duration::from_secs(3600);
-        let killed = work_folder(dir.path(), ".hearth-backup-killed", hour, true);
-        let killed_early = work_folder(dir.path(), ".hearth-backup-early", hour, false);
-        let running = work_folder(dir.path(), ".hearth-backup-running", hour, true);
-        let holder = File::open(running.join(WORK_LOCK)).unwrap();
-        FileExt::lock_exclusive(&holder).unwrap();
-        let just_made = work_folder(dir.path(), ".hearth-backup-new", Duration::ZERO, false);
-        let archive = dir
-            .path()
-            .join("hearth-backup-2026-01-01T00-00-00.000Z.tar.gz");
-        std::fs::write(&archive, "x").unwrap();
-        std::fs::create_dir(dir.path().join("keep-me")).unwrap();
-
-        let removed = remove_leftovers(dir.path()).unwrap();
-        assert_eq!(removed, [killed_early.clone(), killed.clone()]);
-        assert!(!killed.exists() && !killed_early.exists());
-        assert!(running.exists() && just_made.exists() && archive.exists());
-        assert!(dir.path().join("keep-me").exists());
-        assert!(
-            remove_leftovers(&dir.path().join("absent"))
-                .unwrap()
-                .is_empty()
-        );
-    }
 
     #[test]
     fn a_cancelled_backup_leaves_nothing() {
