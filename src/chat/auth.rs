@@ -191,12 +191,7 @@ pub async fn session_stands(db: &Db, token_hash: Vec<u8>) -> Result<bool> {
 /// deactivates the account may be late or not running. Called inside each member's write job,
 /// where the users table is current; the account's sockets are closed on the way.
 pub fn still_active(conn: &Connection, hub: &Hub, user: &User) -> Result<()> {
-    let active = match users::get(conn, user.id) {
-        Ok(now) => !now.deactivated,
-        Err(Error::NotFound) => false,
-        Err(other) => return Err(other),
-    };
-    if active {
+    if users::is_active(conn, user.id)? {
         return Ok(());
     }
     hub.kick_user(user.id, CLOSE_SESSION_ENDED);
