@@ -150,8 +150,11 @@ function main() {
   const me = document.body.dataset.me;
   if (!me) return;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const live = new Live(`${scheme}//${location.host}/api/v1/ws`);
   const section = document.querySelector("section.conversation");
+  // What happens between the page's render and the socket's ready is replayed from the
+  // page's own seq, not lost.
+  const since = section?.dataset.seq ? Number(section.dataset.seq) : null;
+  const live = new Live(`${scheme}//${location.host}/api/v1/ws`, since);
   const view = section ? startConversation(section, live, me) : null;
   initSidebar(live, me, (id) => !!view && String(id) === view.id && view.latest && readingNow(view));
   live.on("ready", ({ resumed }) => {

@@ -24,12 +24,13 @@ export function retryDelay(attempt, random = Math.random()) {
 }
 
 export class Live extends EventTarget {
-  constructor(url) {
+  /** `since`: the seq the page's content is current to, if it says (resumed from on connect). */
+  constructor(url, since = null) {
     super();
     this.url = url;
     this.ws = null;
-    /** The last event seq seen; sent as `since` on reconnect. */
-    this.seq = null;
+    /** The last event seq seen (or the page's own); sent as `since` on every hello. */
+    this.seq = Number.isInteger(since) ? since : null;
     this.ready = false;
     this.everReady = false;
     this.attempt = 0;
@@ -101,8 +102,8 @@ export class Live extends EventTarget {
   onFrame(f) {
     switch (f.type) {
       case "ready": {
-        const resumed = this.seq !== null;
-        if (!resumed) this.seq = f.seq;
+        const resumed = this.everReady;
+        if (this.seq === null) this.seq = f.seq;
         this.ready = true;
         this.everReady = true;
         this.attempt = 0;

@@ -5,6 +5,7 @@
 //! otherwise 10 per 15 minutes per account and address, 50 per 15 minutes per address, and
 //! 50 per hour per account from all unknown devices together.
 
+use rusqlite::Connection;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::{User, now_ms};
 use crate::error::{Error, Result};
+use crate::hub::{CLOSE_SESSION_ENDED, Hub};
 use crate::store::sessions::{self, Session};
 use crate::store::users;
 
@@ -176,6 +178,24 @@ pub async fn authenticate(db: &Db, config: &Config, token: &str) -> Result<Sessi
             .enqueue(move |ctx| sessions::touch(ctx.conn, &hash, now));
     }
     Ok(session)
+}
+
+/// Whether the session with this token hash still stands: not ended, its account active.
+pub async fn session_stands(db: &Db, token_hash: Vec<u8>) -> Result<bool> {
+    db.read_short(move |conn| Ok(sessions::find(conn, &token_hash)?.is_some()))
+        .await
+}
+
+/// Refuses a write by an account deactivated after `user` was read: a socket keeps the `User`
+/// it was opened with, and the watcher that closes it when another process (the CLI)
+/// deactivates the account may be late or not running. Called inside each member's write job,
+/// where the users table is current; the account's sockets are closed on the way.
+pub fn still_active(conn: &Connection, hub: &Hub, user: &User) -> Result<()> {
+    if users::is_active(conn, user.id)? {
+        return Ok(());
+    }
+    hub.kick_user(user.id, CLOSE_SESSION_ENDED);
+    Err(Error::Unauthorized("this account is deactivated".into()))
 }
 
 /// Ends one session.

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::auth::still_active;
 use super::limits::Budget;
 use super::members::{self, Arrival};
 use super::notices::{self, Line};
@@ -95,6 +96,7 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             if kind == Kind::Channel && convs::channel_by_name(ctx.conn, &name)?.is_some() {
                 return Err(Error::Conflict(format!(
                     "a channel named {name:?} already exists"
@@ -130,6 +132,7 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let key = convs::direct_key(me.id, other);
             if let Some(id) = convs::direct(ctx.conn, &key)? {
                 return convs::get(ctx.conn, id);
@@ -192,6 +195,7 @@ pub async fn update(
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, role) = visible(ctx.conn, &me, id)?;
             if role.is_none() && !me.is_admin() {
                 return Err(Error::NotFound);
@@ -254,6 +258,7 @@ pub async fn join(chat: &Chat, user: &User, id: ConversationId) -> Result<Conver
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, _) = visible(ctx.conn, &me, id)?;
             if c.kind != Kind::Channel {
                 return Err(Error::invalid(
@@ -280,6 +285,7 @@ pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, _) = membership(ctx.conn, &me, id)?;
             if c.kind == Kind::Direct {
                 return Err(Error::invalid("a direct conversation cannot be left"));
@@ -296,6 +302,7 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, role) = visible(ctx.conn, &me, id)?;
             match c.kind {
                 Kind::Direct => {
@@ -336,6 +343,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, role) = visible(ctx.conn, &me, id)?;
             if role.is_none() && !me.is_admin() {
                 return Err(Error::NotFound);

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::auth::still_active;
 use super::limits::Budget;
 use super::recent::{self, Latest, Messages};
 use super::{Chat, emit, json as views, membership, writable};
@@ -110,6 +111,7 @@ pub async fn send(
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, _) = membership(ctx.conn, &me, conversation)?;
             if let Some(cid) = &client_id
                 && let Some(id) = store::by_client_id(ctx.conn, me.id, cid)?
@@ -171,6 +173,7 @@ pub async fn edit(chat: &Chat, user: &User, id: MessageId, body: &str) -> Result
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let old = visible_message(ctx, &me, id)?;
             if old.sender.id != me.id {
                 return Err(Error::Forbidden(
@@ -200,6 +203,7 @@ pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let old = visible_message(ctx, &me, id)?;
             if old.sender.id != me.id && !me.is_admin() {
                 return Err(Error::Forbidden(
@@ -231,6 +235,7 @@ pub async fn react(
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let message = visible_message(ctx, &me, id)?;
             if message.deleted {
                 return Err(Error::invalid("a deleted message cannot be reacted to"));

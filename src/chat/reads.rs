@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 
+use super::auth::still_active;
 use super::limits::Budget;
 use super::{Chat, emit, membership};
 use crate::domain::chat::{ConversationId, Kind, MessageId, UserRef};
@@ -25,6 +26,7 @@ pub async fn mark_read(
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
+            still_active(ctx.conn, &live.hub, &me)?;
             let (c, _) = membership(ctx.conn, &me, conversation)?;
             let target = match up_to {
                 Some(id) if !messages::exists_in(ctx.conn, conversation, id)? => {
@@ -88,10 +90,11 @@ pub async fn unread(chat: &Chat, user: &User) -> Result<Unread> {
 /// Tells the other members that `user` is typing (at most once per 2 s per conversation).
 pub async fn typing(chat: &Chat, user: &User, conversation: ConversationId) -> Result<()> {
     chat.limits.spend(Budget::Typing, user.id)?;
-    let me = user.clone();
+    let (me, hub) = (user.clone(), chat.hub.clone());
     let members: Vec<UserId> = chat
         .db
         .read(move |conn| {
+            still_active(conn, &hub, &me)?;
             let (c, _) = membership(conn, &me, conversation)?;
             super::writable(&c)?;
             memberships::member_ids(conn, conversation)

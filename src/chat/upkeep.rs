@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::Chat;
 use crate::domain::now_ms;
+use crate::error::Error;
 use crate::hub::CLOSE_SESSION_ENDED;
 use crate::store::{audit, events, sessions, users};
 
@@ -20,20 +21,43 @@ const PRUNE_CHUNK: i64 = 1_000;
 /// open sockets, in order (a new account's joining #general, say), and users disabled or
 /// given a new password have their sockets closed. The CLI writes the audit log;
 /// this server looks at it every second.
+///
+/// Starting takes a write (the database may be locked by another process for a while): it is
+/// retried until it works, waiting a little longer each time, since without it a user disabled
+/// from the CLI would keep their open sockets for the life of the server.
 pub async fn watch_other_processes(chat: Chat) {
-    let hub = chat.hub.clone();
-    let start = chat
-        .db
-        .write(move |ctx| {
-            let version: i64 = ctx
-                .conn
-                .query_row("PRAGMA data_version", [], |r| r.get(0))?;
-            hub.watch_log(version, events::current_seq(ctx.conn)?);
-            audit::last_id(ctx.conn)
-        })
-        .await;
-    let Ok(mut last) = start else {
-        return;
+    const FIRST_RETRY: Duration = Duration::from_secs(1);
+    const LONGEST_WAIT: Duration = Duration::from_secs(30);
+    // Where the audit log stood at boot (a read: never waits for the lock), so what the CLI
+    // did before a late start is still acted on.
+    let boot = chat.db.read(audit::last_id).await.ok();
+    let mut wait = FIRST_RETRY;
+    let mut last = loop {
+        let hub = chat.hub.clone();
+        let start = chat
+            .db
+            .write(move |ctx| {
+                let version: i64 = ctx
+                    .conn
+                    .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+                hub.watch_log(version, events::current_seq(ctx.conn)?);
+                audit::last_id(ctx.conn)
+            })
+            .await;
+        match start {
+            Ok(at_start) => break boot.unwrap_or(at_start),
+            // The server is stopping: nothing to follow.
+            Err(Error::WriterGone) => return,
+            Err(err) => {
+                tracing::warn!(
+                    error = %err,
+                    retry_in_secs = wait.as_secs(),
+                    "cannot start following what other processes change; trying again"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(LONGEST_WAIT);
+            }
+        }
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {

@@ -1,12 +1,10 @@
 //! The operator's commands: `backup`, `restore`, `check`, `stats`, `export`, `healthcheck`,
-//! and what `serve` needs from them (the single-instance lock, scheduled backups).
+//! and the single-instance lock `serve` takes.
 
 use clap::{Args, ValueEnum};
 use std::io::{BufWriter, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -17,7 +15,6 @@ use crate::ops::export::{self, Format, Scope};
 use crate::ops::lock::InstanceLock;
 use crate::ops::stats::human_bytes;
 use crate::ops::{self, Progress};
-use crate::web::metrics::Metrics;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -313,51 +310,4 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<InstanceLock> {
         )),
         other => other,
     })
-}
-
-/// Starts the scheduled backups of `serve`, when `backup.interval` is set. The first comes
-/// one interval after start. Failures are logged and counted; the server keeps running.
-pub fn schedule_backups(config: &Config, metrics: Arc<Metrics>) {
-    let Some(every) = config.backup.interval else {
-        return;
-    };
-    let (data_dir, dir, keep) = (
-        config.data_dir.clone(),
-        config.backup_dir(),
-        config.backup.keep,
-    );
-    tracing::info!(dir = %dir.display(), every_secs = every.as_secs(), keep, "scheduled backups on");
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let (data_dir, dir) = (data_dir.clone(), dir.clone());
-            let outcome = tokio::task::spawn_blocking(move || {
-                crate::files::create_dir_all(&dir).map_err(|e| {
-                    ops::io_error(format_args!("cannot create {}", dir.display()), e)
-                })?;
-                let dest = Destination::Folder {
-                    dir,
-                    keep: Some(keep),
-                };
-                backup::create(&data_dir, &dest, Progress::quiet())
-            })
-            .await
-            .unwrap_or_else(|e| Err(Error::Internal(format!("backup task: {e}"))));
-            match outcome {
-                Ok(report) => {
-                    metrics.backups_succeeded.fetch_add(1, Ordering::Relaxed);
-                    metrics
-                        .last_backup_unix
-                        .store(report.manifest.created_at / 1000, Ordering::Relaxed);
-                    tracing::info!(path = %report.path.display(), bytes = report.bytes, removed = report.removed.len(), "backup written");
-                }
-                Err(err) => {
-                    metrics.backups_failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = %err, "scheduled backup failed");
-                }
-            }
-        }
-    });
 }

@@ -1,22 +1,47 @@
 //! `hearth serve`: open the database, bind, print the setup link, serve until a signal.
 
+use std::future::Future;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+
+mod backups;
 
 use super::open_db;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ops::lock::InstanceLock;
 use crate::web::{self, App};
+use backups::ScheduledBackups;
+
+/// How long background work (a scheduled backup under way) has to stop once the server has
+/// stopped serving; what is still running then is left behind (a backup's work folder is
+/// removed at the next start).
+const GRACE: Duration = Duration::from_secs(5);
+/// How long the runtime then waits for blocking jobs (reads; a backup has had its grace).
+const RUNTIME_GRACE: Duration = Duration::from_secs(1);
 
 pub fn run(config: Config) -> Result<()> {
+    // Let go only once the runtime, with every task and blocking job in it, has stopped: a
+    // second `hearth serve` must not start while this one still works in the data dir.
+    let lock = super::ops::lock_data_dir(&config.data_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config, &lock));
+    let stopping = Instant::now();
+    runtime.shutdown_timeout(RUNTIME_GRACE);
+    if stopping.elapsed() >= RUNTIME_GRACE {
+        tracing::warn!("work still running after the server stopped was left behind");
+    }
+    drop(lock);
+    if served.is_ok() {
+        tracing::info!("stopped cleanly");
+    }
+    served
 }
 
-async fn serve(mut config: Config) -> Result<()> {
+async fn serve(mut config: Config, lock: &InstanceLock) -> Result<()> {
     config.max_connections = fit_connections(config.max_connections);
-    let lock = super::ops::lock_data_dir(&config.data_dir)?;
     let db = open_db(&config)?;
     let listener = bind(config.listen).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -36,41 +61,67 @@ async fn serve(mut config: Config) -> Result<()> {
         );
     }
     lock.set_listening(&format!("http://{addr}"))?;
+    backups::remove_leftovers(&config);
     let app = App::new(db, config).await?;
-    super::ops::schedule_backups(&app.config, app.metrics.clone());
+    let backups = backups::schedule(&app.config, app.metrics.clone());
+    let stop_backups = backups.as_ref().map(ScheduledBackups::stopper);
+    let signal = shutdown_signal();
     tracing::info!(%addr, db = %app.db.path().display(), "Hearth is listening");
     println!("Hearth is listening on http://{addr}");
     if let Some(url) = app.setup_url(addr) {
         println!("No admin exists yet. Create one in your browser (this link works once):");
         println!("  {url}");
     }
-    web::serve(listener, app, shutdown_signal()).await?;
-    drop(lock);
-    tracing::info!("stopped cleanly");
+    let shutdown = async move {
+        signal.await;
+        // A backup stops while the connections drain, not after.
+        if let Some(stop) = stop_backups {
+            stop();
+        }
+    };
+    web::serve(listener, app, shutdown).await?;
+    if let Some(backups) = backups {
+        backups.finish(GRACE).await;
+    }
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are in place once this returns (it is called
+/// before the server says it listens), so a stop asked for at once is a clean stop too.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, term) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async move {
+        #[cfg(unix)]
+        let wait = |handler: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match handler {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(unix)]
+        let (ctrl_c, term) = (wait(interrupt), wait(term));
+        #[cfg(not(unix))]
+        let (ctrl_c, term) = (
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+            std::future::pending::<()>(),
+        );
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
+        }
+        tracing::info!("shutting down: finishing in-flight requests and writes");
     }
-    tracing::info!("shutting down: finishing in-flight requests and writes");
 }
 
 /// Open files the server needs besides its connections: the database, its WAL and shared

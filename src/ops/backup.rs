@@ -5,6 +5,13 @@
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+mod work;
+
+use work::WorkFolder;
+pub use work::remove_leftovers;
 
 use super::archive::{self, FORMAT, FORMAT_VERSION, Manifest};
 use super::{ATTACHMENTS_DIR, DB_FILE, Progress, file_timestamp, has_table, io_error, open_live};
@@ -43,8 +50,58 @@ pub struct Report {
     pub removed: Vec<PathBuf>,
 }
 
+/// Stops a backup under way (`serve` stopping): it then removes what it wrote and fails.
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<CancelState>);
+
+#[derive(Default)]
+struct CancelState {
+    asked: AtomicBool,
+    /// Interrupts the snapshot, which is one long SQLite statement.
+    snapshot: Mutex<Option<rusqlite::InterruptHandle>>,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.asked.store(true, Ordering::Release);
+        if let Some(handle) = &*self.0.snapshot.lock().unwrap_or_else(|p| p.into_inner()) {
+            handle.interrupt();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.asked.load(Ordering::Acquire)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "the backup was cancelled",
+            )));
+        }
+        Ok(())
+    }
+
+    fn watch_snapshot(&self, source: Option<&Connection>) {
+        *self.0.snapshot.lock().unwrap_or_else(|p| p.into_inner()) =
+            source.map(Connection::get_interrupt_handle);
+    }
+}
+
 /// Takes a backup of the data dir. On any failure nothing is left behind.
 pub fn create(data_dir: &Path, dest: &Destination, progress: Progress) -> Result<Report> {
+    create_until(data_dir, dest, progress, &Cancel::default())
+}
+
+/// Takes a backup unless `cancel` stops it first (between files, or during the snapshot); on
+/// any failure, a cancel included, nothing is left behind.
+pub fn create_until(
+    data_dir: &Path,
+    dest: &Destination,
+    progress: Progress,
+    cancel: &Cancel,
+) -> Result<Report> {
     let source = open_live(data_dir)?;
     let started = now_ms();
     let (target, keep) = match dest {
@@ -62,19 +119,17 @@ pub fn create(data_dir: &Path, dest: &Destination, progress: Progress) -> Result
         )));
     }
     // A hidden work folder beside the target: same file system, so the final rename is atomic.
-    let work = tempfile::Builder::new()
-        .prefix(".hearth-backup-")
-        .tempdir_in(&folder)
-        .map_err(|e| {
-            io_error(
-                format_args!("cannot write in folder {}", folder.display()),
-                e,
-            )
-        })?;
+    let work = WorkFolder::create(&folder)?;
 
     let snapshot = work.path().join(DB_FILE);
     let spinner = progress.spinner("snapshot");
-    take_snapshot(&source, &snapshot)?;
+    cancel.watch_snapshot(Some(&source));
+    let taken = cancel
+        .check()
+        .and_then(|()| take_snapshot(&source, &snapshot));
+    cancel.watch_snapshot(None);
+    cancel.check()?;
+    taken?;
     drop(source);
     let snap = Connection::open(&snapshot)?;
     spinner.set_message("integrity check");
@@ -104,10 +159,13 @@ pub fn create(data_dir: &Path, dest: &Destination, progress: Progress) -> Result
     let mut writer = archive::Writer::create(&partial)?;
     writer.add(DB_FILE, &snapshot, &bar)?;
     for (name, path, _) in &attachments {
+        cancel.check()?;
         writer.add(name, path, &bar)?;
     }
+    cancel.check()?;
     let manifest = writer.finish(manifest)?;
     bar.finish_and_clear();
+    cancel.check()?;
 
     if target.exists() {
         return Err(Error::invalid(format!(
@@ -254,6 +312,26 @@ pub fn rotate(dir: &Path, keep: usize) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancelled_backup_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch("CREATE TABLE t (v); INSERT INTO t VALUES (1);")
+            .unwrap();
+        drop(conn);
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let cancel = Cancel::default();
+        cancel.cancel();
+        let dest = Destination::Folder {
+            dir: out.clone(),
+            keep: None,
+        };
+        let err = create_until(dir.path(), &dest, Progress::quiet(), &cancel).unwrap_err();
+        assert!(err.to_string().contains("cancelled"), "{err}");
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+    }
 
     #[test]
     fn rotation_keeps_the_newest_and_ignores_other_files() {

@@ -112,6 +112,15 @@ pub fn set_role(conn: &Connection, id: UserId, role: Role) -> Result<()> {
     )?)
 }
 
+/// Whether the account exists and is not deactivated (checked inside every member's write).
+pub fn is_active(conn: &Connection, id: UserId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT deactivated = 0 FROM users WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 pub fn set_deactivated(conn: &Connection, id: UserId, deactivated: bool) -> Result<()> {
     affected(conn.execute(
         "UPDATE users SET deactivated = ?2 WHERE id = ?1",

@@ -168,6 +168,8 @@ async fn conversation(
 ) -> Result<Response, PageError> {
     let window = query(window)?;
     let user = &session.0.user;
+    // First: the page must show everything up to this seq (its socket resumes from it).
+    let seq = super::ws::snapshot_seq(&app).await?;
     let (messages, has_older, latest) = page_of(&app, user, id, &window).await?;
     let (_, _, members) = chat::conversations::get(&app.chat, user, id).await?;
     let (summaries, presence) = nav_data(&app, user, members.iter().map(|m| m.user.id)).await?;
@@ -191,6 +193,7 @@ async fn conversation(
         client_id: &client_id(),
         max_chars: app.config.max_message_chars,
         presence: &presence,
+        seq,
     };
     let page = pages::chat::page(shell(&app, &session), &nav, &view);
     Ok(page.into_response())

@@ -24,6 +24,8 @@ pub struct ConversationView<'a> {
     pub client_id: &'a str,
     pub max_chars: usize,
     pub presence: &'a Presences,
+    /// The event seq the page is current to: its socket's first `hello` resumes from it.
+    pub seq: i64,
 }
 
 /// Who other than me (and the sender) has read up to the newest message (lines about the
@@ -69,7 +71,7 @@ fn conversation(view: &ConversationView) -> Markup {
     html! {
         section.conversation aria-labelledby="conv-title" data-latest=(view.latest)
             data-last-read=(s.last_read_message_id) data-read-position=(s.read_position())
-            data-kind=(c.kind.as_str()) {
+            data-kind=(c.kind.as_str()) data-seq=(view.seq) {
             (header(view))
             @if s.unread > 0 {
                 div.unread-bar role="status" {

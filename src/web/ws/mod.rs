@@ -12,31 +12,31 @@ use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+mod hello;
 mod ops;
+
+use hello::await_hello;
+pub use hello::snapshot_seq;
 
 use super::App;
 use super::api::ApiError;
 use super::auth::session_token;
-use super::strict::Object;
 use crate::chat;
 use crate::domain::User;
 use crate::error::Error;
-use crate::hub::{CLOSE_SHUTDOWN, Conn, Hub, Outgoing, Presence};
-use crate::store::events::{self, Resume};
+use crate::hub::{CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, Conn, Outgoing, Presence};
 use crate::store::memberships;
 
 /// Largest frame a client may send; a body of max_message_chars fits with room to spare.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(25);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(70);
-const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 /// A socket that cannot take a frame for this long is dropped (its reader is gone).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes each socket reads at a time (and keeps allocated while idle).
@@ -110,10 +110,10 @@ fn error_frame(req: &Value, err: &Error) -> Message {
 async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
     let hub = app.chat.hub.clone();
     let before = hub.presence(user.id);
-    let (conn, mut queue) = match hub.register(user.id, session, app.config.max_sockets_per_user) {
-        Ok(registered) => registered,
-        Err(_) => {
-            let _ = socket.send(close(1008, "too many open connections")).await;
+    let (conn, mut queue) = match admit(&app, &user, session).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            send(&mut socket, refusal).await;
             return;
         }
     };
@@ -133,6 +133,23 @@ async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocke
     if now != before {
         announce_presence(&app, user.id, now);
     }
+}
+
+/// Registers the socket with the hub, then checks its session again: a sign-out or
+/// deactivation that came after the upgrade's check, and before this, closed the sockets
+/// registered then — not this one. From here on a kick finds it. The close frame if refused.
+async fn admit(app: &App, user: &User, session: Vec<u8>) -> Result<(Arc<Conn>, Queue), Message> {
+    let hub = &app.chat.hub;
+    let Ok((conn, queue)) = hub.register(user.id, session, app.config.max_sockets_per_user) else {
+        return Err(close(1008, "too many open connections"));
+    };
+    let refusal = match chat::auth::session_stands(&app.db, conn.session.clone()).await {
+        Ok(true) => return Ok((conn, queue)),
+        Ok(false) => close_for(CLOSE_SESSION_ENDED),
+        Err(_) => close(1011, "database unavailable"),
+    };
+    hub.unregister(&conn);
+    Err(refusal)
 }
 
 /// Tells the people who share a group or direct with `user` how they are. Changes queue for
@@ -317,108 +334,5 @@ fn refusal(err: axum::Error) -> Option<Message> {
     }
 }
 
-#[derive(Deserialize)]
-struct Hello {
-    op: String,
-    since: Option<i64>,
-}
-
-/// Waits for `hello`, sends `ready` and the replay; returns the last seq sent.
-async fn await_hello(
-    app: &App,
-    user: &User,
-    socket: &mut WebSocket,
-) -> Result<i64, Option<Message>> {
-    let deadline = tokio::time::Instant::now() + HELLO_TIMEOUT;
-    let since = loop {
-        let frame = match tokio::time::timeout_at(deadline, socket.recv()).await {
-            Err(_) => return Err(Some(close(4000, "no hello"))),
-            Ok(Some(Ok(Message::Text(raw)))) => raw,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(Some(Ok(Message::Binary(_)))) => {
-                let err = Error::invalid("frames must be JSON text");
-                if socket.send(error_frame(&Value::Null, &err)).await.is_err() {
-                    return Err(None);
-                }
-                continue;
-            }
-            Ok(Some(Err(err))) => return Err(refusal(err)),
-            Ok(_) => return Err(None),
-        };
-        match serde_json::from_str::<Object<Hello>>(&frame) {
-            Ok(Object(hello)) if hello.op == "hello" => break hello.since,
-            _ => {
-                let req = serde_json::from_str::<Value>(&frame)
-                    .ok()
-                    .and_then(|v| v.get("req").cloned());
-                let err = Error::invalid("send {\"op\":\"hello\"} first");
-                if socket
-                    .send(error_frame(&req.unwrap_or(Value::Null), &err))
-                    .await
-                    .is_err()
-                {
-                    return Err(None);
-                }
-            }
-        }
-    };
-    let current = current_seq(&app.chat.hub, &app.db, since.is_some())
-        .await
-        .map_err(|_| Some(close(1011, "database unavailable")))?;
-    let ready = json!({"type": "ready", "seq": current, "user": views_user(user)});
-    socket.send(text(ready)).await.map_err(|_| None)?;
-    let Some(since) = since else {
-        return Ok(current);
-    };
-    let resume = app
-        .db
-        .read(move |conn| events::resume(conn, since, current))
-        .await
-        .map_err(|_| Some(close(1011, "database unavailable")))?;
-    match resume {
-        Resume::UpToDate => return Ok(current),
-        Resume::Resync => {
-            socket
-                .send(text(json!({"type": "resync"})))
-                .await
-                .map_err(|_| None)?;
-            return Ok(current);
-        }
-        Resume::Replay => {}
-    }
-    let (id, mut last) = (user.id, since);
-    loop {
-        let after = last;
-        let page = app
-            .db
-            .read(move |conn| events::since(conn, id, after, 1000))
-            .await
-            .map_err(|_| Some(close(1011, "database unavailable")))?;
-        let done = page.len() < 1000;
-        for (seq, frame) in page {
-            socket
-                .send(Message::Text(Utf8Bytes::from(frame)))
-                .await
-                .map_err(|_| None)?;
-            last = seq;
-        }
-        if done {
-            return Ok(last.max(current));
-        }
-    }
-}
-
-/// The current seq. A fresh connection takes the seq the hub knows; only a resume, or the
-/// first socket after a start, reads the event log.
-async fn current_seq(hub: &Hub, db: &crate::db::Db, resume: bool) -> crate::error::Result<i64> {
-    if !resume && let Some(current) = hub.current_seq() {
-        return Ok(current);
-    }
-    let current = db.read(events::current_seq).await?;
-    hub.note_seq(current);
-    Ok(current)
-}
-
-fn views_user(user: &User) -> Value {
-    json!({"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role})
-}
+#[cfg(test)]
+mod tests;
