@@ -5,8 +5,10 @@
 //! conversations), so the bursts are generous and the sustained rates low. The sizes, and how
 //! large they let the event log grow, are in docs/operations.md ("Limits and the event log").
 
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -71,21 +73,31 @@ pub fn message_rate(send_per_minute: u32) -> Rate {
 
 /// Every budget of every user.
 pub struct Limits {
-    message: DefaultKeyedRateLimiter<UserId>,
-    read: DefaultKeyedRateLimiter<UserId>,
-    typing: DefaultKeyedRateLimiter<UserId>,
-    presence: DefaultKeyedRateLimiter<UserId>,
-    create: DefaultKeyedRateLimiter<UserId>,
-    membership: DefaultKeyedRateLimiter<UserId>,
-    update: DefaultKeyedRateLimiter<UserId>,
+    message: Limiter,
+    read: Limiter,
+    typing: Limiter,
+    presence: Limiter,
+    create: Limiter,
+    membership: Limiter,
+    update: Limiter,
 }
 
-fn limiter(rate: Rate) -> DefaultKeyedRateLimiter<UserId> {
+/// A per-user bucket on the system's monotonic clock: the hint it gives is measured on the
+/// clock a client waits by (the default clock reads the CPU's counter, which in a busy VM can
+/// run a little apart from it, and a client that waited exactly the hint was refused again).
+type Limiter = RateLimiter<
+    UserId,
+    DashMapStateStore<UserId>,
+    MonotonicClock,
+    NoOpMiddleware<<MonotonicClock as Clock>::Instant>,
+>;
+
+fn limiter(rate: Rate) -> Limiter {
     let burst = NonZeroU32::new(rate.burst.max(1)).expect("non-zero");
     let quota = Quota::with_period(rate.every.max(Duration::from_nanos(1)))
         .expect("a non-zero period")
         .allow_burst(burst);
-    governor::RateLimiter::keyed(quota)
+    RateLimiter::dashmap_with_clock(quota, MonotonicClock)
 }
 
 impl Limits {
