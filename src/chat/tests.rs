@@ -6,11 +6,50 @@ use super::conversations::{self, NewConversation};
 use super::members::{self, Arrival};
 use super::{Chat, accounts, messages};
 use crate::config::Config;
-use crate::db::Db;
-use crate::domain::chat::{MemberRole, UserRef};
+use crate::db::{Db, Writer};
+use crate::domain::chat::{Conversation, MemberRole, UserRef};
 use crate::domain::{Role, User};
 use crate::error::Result;
 use crate::store::conversations as convs;
+
+fn chat() -> (tempfile::TempDir, Chat) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
+    (dir, Chat::new(db, Arc::new(config)))
+}
+
+/// A group "plans" of `owner` and `member`.
+async fn group_of(chat: &Chat, owner: &User, member: &User) -> Conversation {
+    let new = NewConversation {
+        kind: "group".into(),
+        name: "plans".into(),
+        topic: None,
+        members: vec![member.id],
+    };
+    conversations::create(chat, owner, new).await.unwrap()
+}
+
+/// Holds the writer inside a job (so what is submitted next shares one batch) until released.
+fn hold(
+    writer: &Writer,
+) -> (
+    std::sync::mpsc::Sender<()>,
+    tokio::sync::oneshot::Receiver<Result<()>>,
+) {
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let held = writer.submit(move |_| {
+        started.send(()).unwrap();
+        let _ = wait.recv();
+        Ok(())
+    });
+    running.recv().unwrap();
+    (release, held)
+}
 
 async fn person(chat: &Chat, name: &str, role: Role) -> User {
     let new = accounts::NewUser {
@@ -48,23 +87,11 @@ fn fill_the_disk(ctx: &mut crate::db::WriteCtx) -> Result<()> {
 
 #[tokio::test]
 async fn a_member_added_in_a_batch_that_rolls_back_never_hears_the_conversation() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        ..Config::default()
-    };
-    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
-    let chat = Chat::new(db, Arc::new(config));
+    let (_dir, chat) = chat();
     let ada = person(&chat, "ada", Role::Admin).await;
     let bob = person(&chat, "bob", Role::Member).await;
     let cat = person(&chat, "cat", Role::Member).await;
-    let new = NewConversation {
-        kind: "group".into(),
-        name: "plans".into(),
-        topic: None,
-        members: vec![bob.id],
-    };
-    let group = conversations::create(&chat, &ada, new).await.unwrap();
+    let group = group_of(&chat, &ada, &bob).await;
     let (_bob_socket, mut to_bob) = chat.hub.register(bob.id, vec![1], 4).unwrap();
     let (_cat_socket, mut to_cat) = chat.hub.register(cat.id, vec![2], 4).unwrap();
     messages::send(&chat, &ada, group.id, say("first"))
@@ -74,14 +101,7 @@ async fn a_member_added_in_a_batch_that_rolls_back_never_hears_the_conversation(
 
     // Cat is added, and the same batch then fails whole: the addition never happened.
     let writer = chat.db.writer().clone();
-    let (release, wait) = std::sync::mpsc::channel::<()>();
-    let (started, running) = std::sync::mpsc::channel::<()>();
-    let held = writer.submit(move |_| {
-        started.send(()).unwrap();
-        let _ = wait.recv();
-        Ok(())
-    });
-    running.recv().unwrap();
+    let (release, held) = hold(&writer);
     let (live, id) = (chat.clone(), group.id);
     let (by, who) = (UserRef::from(&ada), UserRef::from(&cat));
     let added = writer.submit(move |ctx| {
@@ -116,32 +136,13 @@ async fn a_member_added_in_a_batch_that_rolls_back_never_hears_the_conversation(
 
 #[tokio::test]
 async fn members_read_early_in_a_batch_do_not_outlive_a_removal_later_in_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        ..Config::default()
-    };
-    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
-    let chat = Chat::new(db, Arc::new(config));
+    let (_dir, chat) = chat();
     let ada = person(&chat, "ada", Role::Admin).await;
     let cat = person(&chat, "cat", Role::Member).await;
-    let new = NewConversation {
-        kind: "group".into(),
-        name: "plans".into(),
-        topic: None,
-        members: vec![cat.id],
-    };
-    let group = conversations::create(&chat, &ada, new).await.unwrap();
+    let group = group_of(&chat, &ada, &cat).await;
 
     let writer = chat.db.writer().clone();
-    let (release, wait) = std::sync::mpsc::channel::<()>();
-    let (started, running) = std::sync::mpsc::channel::<()>();
-    let held = writer.submit(move |_| {
-        started.send(()).unwrap();
-        let _ = wait.recv();
-        Ok(())
-    });
-    running.recv().unwrap();
+    let (release, held) = hold(&writer);
     // First in the batch: an event whose members are read (Cat among them) on a cold cache.
     let (live, id) = (chat.clone(), group.id);
     let noticed = writer.submit(move |ctx| {
@@ -175,13 +176,7 @@ async fn members_read_early_in_a_batch_do_not_outlive_a_removal_later_in_it() {
 #[tokio::test]
 async fn pruning_leaves_what_replay_can_use_and_deletes_in_small_jobs() {
     use crate::store::events;
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        ..Config::default()
-    };
-    let db = Db::open(&config.data_dir, config.synchronous).unwrap();
-    let chat = Chat::new(db, Arc::new(config));
+    let (_dir, chat) = chat();
     let extra = 2_500;
     chat.db
         .write(move |ctx| {

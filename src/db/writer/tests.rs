@@ -94,6 +94,7 @@ async fn a_failing_job_does_not_undo_its_neighbours() {
     assert!(matches!(c.await.unwrap(), Err(Error::Conflict(_))));
     assert!(matches!(d.await.unwrap(), Err(Error::Internal(_))));
     assert_eq!(e.await.unwrap().unwrap(), 1);
+    assert_eq!(writer.stats().failed_jobs.load(Ordering::Relaxed), 3);
     assert_eq!(writer.stats().transactions.load(Ordering::Relaxed), 2);
     assert_eq!(count(&dir), vec![1, 3]);
 }
@@ -382,4 +383,59 @@ async fn a_writer_stopped_on_purpose_reports_no_failure() {
     writer.shutdown();
     let failed = tokio::time::timeout(Duration::from_millis(200), writer.failed()).await;
     assert!(failed.is_err(), "a clean stop is not a failure");
+}
+
+#[tokio::test]
+async fn enqueued_work_runs_though_nobody_waits_for_it() {
+    let (dir, writer) = writer();
+    writer.enqueue(|ctx| {
+        ctx.conn.execute("INSERT INTO t (v) VALUES (7)", [])?;
+        Ok(())
+    });
+    writer.enqueue(|_| Err(Error::invalid("a failure is logged, not returned")));
+    writer.submit(|_| Ok(())).await.unwrap().unwrap();
+    assert_eq!(count(&dir), vec![7]);
+}
+
+#[tokio::test]
+async fn one_batch_holds_at_most_max_batch_jobs() {
+    let (dir, writer) = writer();
+    let (release, held) = hold(&writer);
+    let answers: Vec<_> = (0..MAX_BATCH as i64 + 88)
+        .map(|i| {
+            writer.submit(move |ctx| Ok(ctx.conn.execute("INSERT INTO t (v) VALUES (?1)", [i])?))
+        })
+        .collect();
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
+    for answer in answers {
+        answer.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        writer.stats().largest_batch.load(Ordering::Relaxed),
+        MAX_BATCH as u64
+    );
+    assert_eq!(writer.stats().transactions.load(Ordering::Relaxed), 3);
+    assert_eq!(count(&dir).len(), MAX_BATCH + 88);
+}
+
+#[tokio::test]
+async fn nothing_queued_behind_the_stop_runs() {
+    let (dir, writer) = writer();
+    let (release, held) = hold(&writer);
+    let before = writer.submit(|ctx| Ok(ctx.conn.execute("INSERT INTO t (v) VALUES (1)", [])?));
+    let stopping = writer.clone();
+    let stopper = std::thread::spawn(move || stopping.shutdown());
+    // The stop goes into the queue at once (there is room); the job after it must not run.
+    std::thread::sleep(Duration::from_millis(100));
+    let after = writer.submit(|ctx| Ok(ctx.conn.execute("INSERT INTO t (v) VALUES (2)", [])?));
+    release.send(()).unwrap();
+    stopper.join().unwrap();
+    held.await.unwrap().unwrap();
+    assert_eq!(before.await.unwrap().unwrap(), 1);
+    assert!(
+        after.await.is_err(),
+        "a job queued after the stop is dropped"
+    );
+    assert_eq!(count(&dir), vec![1]);
 }
