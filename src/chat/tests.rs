@@ -69,22 +69,6 @@ fn say(body: &str) -> messages::Draft {
     }
 }
 
-/// Over `max_page_count`, SQLite abandons the whole transaction, as on a full disk.
-fn fill_the_disk(ctx: &mut crate::db::WriteCtx) -> Result<()> {
-    let pages: i64 = ctx.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-    ctx.conn.execute_batch(&format!(
-        "CREATE TABLE filler (b BLOB); PRAGMA max_page_count = {}",
-        pages + 1
-    ))?;
-    let full = ctx
-        .conn
-        .execute("INSERT INTO filler (b) VALUES (zeroblob(10000000))", []);
-    ctx.conn
-        .execute_batch("PRAGMA max_page_count = 1073741823")?;
-    full?;
-    Ok(())
-}
-
 #[tokio::test]
 async fn a_member_added_in_a_batch_that_rolls_back_never_hears_the_conversation() {
     let (_dir, chat) = chat();
@@ -115,7 +99,7 @@ async fn a_member_added_in_a_batch_that_rolls_back_never_hears_the_conversation(
             Arrival::Added { by: &by },
         )
     });
-    let failed = writer.submit(fill_the_disk);
+    let failed = writer.submit(crate::db::fill_the_disk);
     release.send(()).unwrap();
     held.await.unwrap().unwrap();
     assert!(added.await.unwrap().is_err());

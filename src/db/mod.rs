@@ -4,6 +4,8 @@ mod migrate;
 mod writer;
 
 pub use migrate::{LATEST_VERSION, migrate};
+#[cfg(test)]
+pub(crate) use writer::tests::fill_the_disk;
 pub use writer::{WriteCtx, Writer, WriterLimits, WriterStats};
 
 use r2d2_sqlite::SqliteConnectionManager;

@@ -456,4 +456,4 @@ fn finish_all(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

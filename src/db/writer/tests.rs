@@ -141,13 +141,15 @@ async fn shutdown_finishes_queued_work_then_refuses() {
 
 /// A job that fails the way a full disk does: over `max_page_count`, SQLite abandons the
 /// whole transaction (SQLITE_FULL), not only the statement.
-fn fill_the_disk(ctx: &mut WriteCtx) -> Result<()> {
+pub(crate) fn fill_the_disk(ctx: &mut WriteCtx) -> Result<()> {
     let pages: i64 = ctx.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-    ctx.conn
-        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 1))?;
+    ctx.conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS filler (b BLOB); PRAGMA max_page_count = {}",
+        pages + 1
+    ))?;
     let full = ctx
         .conn
-        .execute("INSERT INTO blobs (b) VALUES (zeroblob(10000000))", []);
+        .execute("INSERT INTO filler (b) VALUES (zeroblob(10000000))", []);
     ctx.conn
         .execute_batch("PRAGMA max_page_count = 1073741823")?;
     full?;
