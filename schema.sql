@@ -164,3 +164,88 @@ ALTER TABLE messages ADD COLUMN notice TEXT CHECK (notice IS NULL OR json_valid(
 DROP INDEX messages_unread;
 CREATE INDEX messages_unread ON messages(conversation_id, id, sender_id, deleted_at, notice)
     WHERE deleted_at IS NULL AND notice IS NULL;
+
+-- version 6: people and administration: invites, one-time password links, session details,
+-- instance settings in `settings`, audit details, the support inbox and reports
+-- The version 2 invites table was never written to: it is replaced by one that can be listed.
+DROP TABLE invites;
+CREATE TABLE invites (
+    id                  INTEGER PRIMARY KEY,
+    token_hash          BLOB    NOT NULL UNIQUE,
+    -- NULL when made from the command line.
+    created_by          INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at          INTEGER NOT NULL,
+    -- NULL: never expires.
+    expires_at          INTEGER,
+    -- NULL: any number of uses.
+    max_uses            INTEGER CHECK (max_uses IS NULL OR max_uses > 0),
+    uses                INTEGER NOT NULL DEFAULT 0,
+    role                TEXT    NOT NULL DEFAULT 'member' CHECK (role IN ('admin', 'member')),
+    -- Channels and groups the newcomer joins: a JSON array of conversation ids.
+    conversations       TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(conversations)),
+    revoked_at          INTEGER
+) STRICT;
+
+-- One-time "set your password" links, for a new person added by an admin or a reset.
+CREATE TABLE password_links (
+    token_hash          BLOB    PRIMARY KEY,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    purpose             TEXT    NOT NULL CHECK (purpose IN ('welcome', 'reset')),
+    created_by          TEXT    NOT NULL,
+    created_at          INTEGER NOT NULL,
+    expires_at          INTEGER NOT NULL,
+    used_at             INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX password_links_by_user ON password_links(user_id);
+
+-- Where a session was opened, for the list of one's sessions.
+ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN address TEXT NOT NULL DEFAULT '';
+-- Why a session ended when its owner did not end it, told at their next visit; kept 30 days.
+CREATE TABLE ended_sessions (
+    token_hash          BLOB    PRIMARY KEY,
+    reason              TEXT    NOT NULL,
+    ended_at            INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- When the person last used Hearth (refreshed with their session's, at most once a minute).
+ALTER TABLE users ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+
+-- What an audit row's action was about beyond its target (a JSON object or empty).
+ALTER TABLE audit_log ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_by_actor ON audit_log(actor COLLATE NOCASE, id);
+CREATE INDEX audit_by_action ON audit_log(action, id);
+CREATE INDEX audit_by_at ON audit_log(at);
+
+-- A member's one private conversation with the admin team: a `group` whose members are that
+-- member and every admin, marked by its row here.
+CREATE TABLE support_threads (
+    conversation_id     INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+    member_id           INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE,
+    state               TEXT    NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'resolved')),
+    assignee_id         INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    updated_at          INTEGER NOT NULL
+) STRICT;
+
+-- Notes the admins leave in a support conversation. Kept apart from `messages` so that no
+-- path that shows messages (pages, API, WebSocket, search, export, receipts) can show them.
+CREATE TABLE support_notes (
+    id                  INTEGER PRIMARY KEY,
+    conversation_id     INTEGER NOT NULL
+                        REFERENCES support_threads(conversation_id) ON DELETE CASCADE,
+    author_id           INTEGER NOT NULL REFERENCES users(id),
+    body                TEXT    NOT NULL,
+    html                TEXT    NOT NULL,
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX support_notes_by_conversation ON support_notes(conversation_id, id);
+
+-- A member's report of a message to the admins.
+CREATE TABLE reports (
+    id                  INTEGER PRIMARY KEY,
+    message_id          INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    reporter_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    reason              TEXT    NOT NULL DEFAULT '',
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX reports_by_message ON reports(message_id);
