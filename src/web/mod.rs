@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod guard;
 pub mod html;
+pub mod invites;
 pub mod metrics;
 pub mod pages;
 pub mod posted;
@@ -133,6 +134,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
+        .merge(invites::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -11,6 +11,10 @@ pub struct LoginView<'a> {
     pub error: Option<&'a str>,
     /// No admin exists yet: point to the setup link instead.
     pub needs_setup: bool,
+    /// Why the visitor's last session ended, when someone else ended it.
+    pub notice: Option<&'a str>,
+    /// Open sign-up is on: link to it.
+    pub signup: bool,
 }
 
 pub fn login(shell: Shell, view: LoginView) -> Markup {
@@ -27,6 +31,9 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
                         code { "hearth init --admin NAME" } "."
                     }
                 }
+                @if let Some(notice) = view.notice {
+                    p.flash role="status" { (notice) "." }
+                }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }
                 form method="post" action="/login" {
                     label for="username" { "Username" }
@@ -37,6 +44,9 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
                     input #password type="password" name="password"
                         autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
+                }
+                @if view.signup {
+                    p.hint { "New here? " a href="/signup" { "Create an account" } }
                 }
             }
         },
