@@ -76,17 +76,20 @@ pub async fn add_person(
     Ok((user, token))
 }
 
-/// Makes a reset link for `username`: every session of theirs ends at once (each told why
-/// at its next visit), their sockets close, and older unused links stop working.
-/// Returns the token of the link.
+/// Makes a reset link for `username`: their password stops working, every session of
+/// theirs ends at once (each told why at its next visit), their sockets close, and older
+/// unused links stop working. Returns the token of the link.
 pub async fn reset_link(chat: &Chat, actor: Actor<'_>, username: &str) -> Result<String> {
     admin_only(actor)?;
     let user = accounts::find(chat, username).await?;
+    // Whoever knew the old password (the reason for a reset, often) can no longer sign in.
+    let unusable = chat.passwords.hash(new_token()).await?;
     let token = new_token();
     let (key, name, id) = (token_hash(&token), actor.name(), user.id);
     chat.db
         .write(move |ctx| {
             let now = now_ms();
+            users::set_password(ctx.conn, id, &unusable)?;
             sessions::end_all_because(ctx.conn, id, RESET_REASON, now)?;
             store::void_unused(ctx.conn, id)?;
             store::insert(

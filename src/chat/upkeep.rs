@@ -80,7 +80,10 @@ pub async fn watch_other_processes(chat: Chat) {
         }
         for (id, action, target) in rows {
             last = id;
-            if action == "user.disable" || action == "user.password" {
+            if matches!(
+                action.as_str(),
+                "user.disable" | "user.password" | "user.reset_link"
+            ) {
                 let name = target.clone();
                 if let Ok(user) = chat.db.read(move |conn| users::by_name(conn, &name)).await {
                     chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);
