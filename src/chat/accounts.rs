@@ -141,3 +141,13 @@ pub async fn find(chat: &Chat, username: &str) -> Result<User> {
             other => other,
         })
 }
+
+/// Refuses an admin action by someone who is no longer an active admin (demoted or
+/// deactivated after their request was read): inside the write, as if they never were one.
+pub fn still_admin(conn: &rusqlite::Connection, id: crate::domain::UserId) -> Result<User> {
+    match users::get(conn, id) {
+        Ok(user) if user.is_admin() && !user.deactivated => Ok(user),
+        Ok(_) | Err(Error::NotFound) => Err(Error::NotFound),
+        Err(other) => Err(other),
+    }
+}

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod devices;
+pub mod instance;
 pub mod json;
 pub mod limits;
 mod members;
@@ -45,12 +46,19 @@ pub struct Chat {
     pub passwords: passwords::Passwords,
     /// The least seq this process gives an event (see [`events::seq_floor`]).
     pub seq_floor: i64,
+    /// The settings an admin changes at runtime, as last committed.
+    pub instance: Arc<instance::Kept>,
 }
 
 impl Chat {
     pub fn new(db: Db, config: Arc<Config>) -> Chat {
         let limits = Arc::new(limits::Limits::new(config.send_per_minute));
+        let instance = instance::Kept::load(&db).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "the instance settings could not be read; using defaults");
+            instance::Kept::default()
+        });
         Chat {
+            instance: Arc::new(instance),
             db,
             hub: Hub::default(),
             limits,
@@ -62,6 +70,11 @@ impl Chat {
             config,
             seq_floor: events::seq_floor(),
         }
+    }
+
+    /// The instance settings as they are now.
+    pub fn instance(&self) -> Arc<instance::Settings> {
+        self.instance.get()
     }
 }
 

@@ -7,10 +7,21 @@ use crate::error::Result;
 
 /// Records an action; `actor` is a username or `cli` for the command line.
 pub fn record(conn: &Connection, actor: &str, action: &str, target: &str) -> Result<()> {
+    record_detail(conn, actor, action, target, "")
+}
+
+/// Records an action with what it was about beyond its target (JSON, or empty).
+pub fn record_detail(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO audit_log (at, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![now_ms(), actor, action, target])?;
+    .execute(params![now_ms(), actor, action, target, detail])?;
     Ok(())
 }
 
