@@ -103,7 +103,7 @@ pub struct Kept(RwLock<Arc<Settings>>);
 impl Kept {
     /// Reads the stored settings once, at start.
     pub fn load(db: &Db) -> Result<Kept> {
-        let settings = db.read_blocking(|conn| read(conn))?;
+        let settings = db.read_blocking(read)?;
         Ok(Kept(RwLock::new(Arc::new(settings))))
     }
 

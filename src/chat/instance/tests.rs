@@ -111,7 +111,7 @@ async fn a_change_is_stored_audited_and_kept_and_a_bad_one_changes_nothing() {
     assert_eq!(next.community_name, "Kettle Club");
     assert_eq!(chat.instance().accent, "#224466");
     // Read back from the file, as a restarted server would.
-    let stored = chat.db.read_blocking(|c| read(c)).unwrap();
+    let stored = chat.db.read_blocking(read).unwrap();
     assert_eq!(stored, *chat.instance());
     let audited: Vec<(String, String, String)> = chat
         .db
