@@ -2,6 +2,7 @@
 //! The one way in for pages, the JSON API, WebSocket ops and the CLI.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod devices;
@@ -195,8 +196,24 @@ pub fn visible(
     let role = memberships::role(conn, id, user.id)?;
     match (conversation.kind, role) {
         (_, Some(_)) => Ok((conversation, role)),
-        // Channels are open to every member of the instance; admins manage any group.
+        // Channels are open to every member of the instance. A private group is not open to
+        // admins either: they join it through an audited action its members see.
         (Kind::Channel, None) => Ok((conversation, None)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// A conversation `user` may manage (rename, archive, remove people from), with their role in
+/// it: what they may see, and for admins every channel and group. Directs stay private.
+pub fn managed(
+    conn: &Connection,
+    user: &User,
+    id: ConversationId,
+) -> Result<(Conversation, Option<MemberRole>)> {
+    let conversation = convs::get(conn, id)?;
+    let role = memberships::role(conn, id, user.id)?;
+    match (conversation.kind, role) {
+        (_, Some(_)) | (Kind::Channel, None) => Ok((conversation, role)),
         (Kind::Group, None) if user.is_admin() => Ok((conversation, None)),
         _ => Err(Error::NotFound),
     }
