@@ -517,3 +517,51 @@ async fn open_sign_up_works_only_when_turned_on() {
     assert_eq!(me["username"], "walkin");
     assert_eq!(me["role"], "member");
 }
+
+#[tokio::test]
+async fn members_allowed_to_invite_make_member_invites_and_see_only_their_own() {
+    let app = TestApp::spawn().await;
+    let admin = app.create_user("root", Role::Admin).await;
+    let root = app.sign_in("root", admin.id).await;
+    let (_, _) = invite(&root, json!({})).await;
+    let change = hearth::chat::instance::Change {
+        inviters: Some("members".into()),
+        ..Default::default()
+    };
+    hearth::chat::instance::change(&app.app.chat, &admin, change)
+        .await
+        .unwrap();
+    let mia = app.person("mia").await;
+
+    let res = mia.post("/api/v1/invites", json!({"role": "admin"})).await;
+    assert_eq!(res.status(), 403);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("only an admin may invite an admin")
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM invites"), 1);
+
+    let (made, token) = invite(&mia, json!({"max_uses": 1})).await;
+    assert_eq!(made["created_by"], "mia");
+    let list = mia.json("/api/v1/invites").await;
+    assert_eq!(list["invites"].as_array().unwrap().len(), 1, "only her own");
+    let page = mia.get("/invites").await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        !page.text().await.unwrap().contains("value=\"admin\""),
+        "no admin role offered"
+    );
+    let root_invite = count(&app, "SELECT min(id) FROM invites");
+    let res = mia.delete(&format!("/api/v1/invites/{root_invite}")).await;
+    assert_eq!(res.status(), 404, "not hers");
+    assert_eq!(join(&app, &token, "friend").await.status(), 303);
+    assert_eq!(
+        root.json("/api/v1/invites").await["invites"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

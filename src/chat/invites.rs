@@ -23,8 +23,8 @@ pub const MAX_USES: i64 = 10_000;
 pub const MAX_CONVERSATIONS: usize = 50;
 
 /// Whether `user` may make invites: admins always; members when the instance allows it.
-pub fn may_invite(_chat: &Chat, user: &User) -> bool {
-    user.is_admin()
+pub fn may_invite(chat: &Chat, user: &User) -> bool {
+    chat.instance().may_invite(user)
 }
 
 /// How long an invite stays usable.

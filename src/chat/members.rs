@@ -24,6 +24,8 @@ pub(super) enum Arrival<'a> {
     Joined,
     /// Added by `by` to a conversation under way.
     Added { by: &'a UserRef },
+    /// An admin let themselves into a private group from the admin console.
+    AdminJoined,
 }
 
 /// The data of a `membership.changed` event, with the line it wrote (if any) flattened in.
@@ -61,6 +63,11 @@ pub(super) fn add(
         Arrival::Founding { by } => ("added", by, None),
         Arrival::Joined => ("joined", user, Some(Notice::Joined { user: user.clone() })),
         Arrival::Added { by } => ("added", by, Some(Notice::Added { user: user.clone() })),
+        Arrival::AdminJoined => (
+            "joined",
+            user,
+            Some(Notice::AdminJoined { user: user.clone() }),
+        ),
     };
     let line = match notice {
         Some(notice) => Some(notices::write(ctx, chat, c.id, by, &notice)?),

@@ -1,6 +1,7 @@
 //! The web server: application state, the router and its middleware, and the launch function.
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod api_chat;
 pub mod assets;
@@ -137,6 +138,7 @@ pub fn router(app: App) -> Router {
         .merge(rooms::routes())
         .merge(invites::routes())
         .merge(account::routes())
+        .merge(admin::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(
