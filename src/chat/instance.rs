@@ -66,7 +66,7 @@ impl Default for Settings {
         Settings {
             community_name: "Hearth".into(),
             welcome_text: String::new(),
-            accent: "#b4451f".into(),
+            accent: "#c2410c".into(),
             channel_creators: Who::Members,
             inviters: Who::Admins,
             support_name: "Admins".into(),
@@ -208,7 +208,7 @@ fn colour(raw: &str) -> Result<String> {
     let hex = c.strip_prefix('#').unwrap_or("");
     if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::invalid(format!(
-            "the accent colour must be written #rrggbb (like #b4451f), not {c:?}"
+            "the accent colour must be written #rrggbb (like #c2410c), not {c:?}"
         )));
     }
     Ok(c.to_ascii_lowercase())

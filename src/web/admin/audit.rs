@@ -86,7 +86,7 @@ fn view(rows: &[Entry], more: bool, search: &Search) -> Markup {
             @if rows.is_empty() {
                 p { "Nothing recorded matches." }
             } @else {
-                div.table-wrap {
+                div.table-wrap tabindex="0" role="region" aria-label="Audit entries" {
                     table.audit {
                         thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Did" } th scope="col" { "To" } th scope="col" { "Details" } } }
                         tbody {

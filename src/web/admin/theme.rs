@@ -85,12 +85,13 @@ fn mix(a: [u8; 3], b: [u8; 3], t: f64) -> [u8; 3] {
     [m(a[0], b[0]), m(a[1], b[1]), m(a[2], b[2])]
 }
 
-/// `rgb` moved toward black (`toward` 0) or white (1) in small steps until it reads on `bg`.
+/// `rgb` moved toward black (`toward` 0) or white (1) in small steps until it reads on `bg` and
+/// button text reads on it.
 fn readable(rgb: [u8; 3], bg: [u8; 3], toward: f64) -> [u8; 3] {
     let target = if toward > 0.5 { [0xff; 3] } else { [0; 3] };
     (0..=20)
         .map(|step| mix(rgb, target, f64::from(step) * 0.05))
-        .find(|c| contrast(*c, bg) >= 4.6)
+        .find(|c| contrast(*c, bg) >= 4.6 && contrast(text_on(*c), *c) >= 4.6)
         .unwrap_or(target)
 }
 
