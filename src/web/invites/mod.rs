@@ -17,7 +17,7 @@ use super::auth::PageSession;
 use super::html::{PageError, base_url, shell};
 use super::posted::{Plain, Posted};
 use crate::chat::actor::Actor;
-use crate::chat::conversations;
+use crate::chat::conversations::{self, GENERAL};
 use crate::chat::invites::{self, Expiry, Spec};
 use crate::domain::chat::Kind;
 use crate::domain::{Role, User};
@@ -45,7 +45,8 @@ async fn choices(app: &App, user: &User) -> Result<Vec<Choice>> {
     let mut out: Vec<Choice> = conversations::channels(&app.chat, user)
         .await?
         .into_iter()
-        .filter(|(c, _, _)| !c.archived)
+        // Everyone joins #general anyway.
+        .filter(|(c, _, _)| !c.archived && c.name != GENERAL)
         .map(|(c, _, _)| Choice {
             id: c.id,
             label: format!("#{}", c.name),
