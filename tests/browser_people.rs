@@ -168,7 +168,7 @@ async fn problems(b: &Browser, axe: &Axe, page: &str) -> Vec<String> {
 }
 
 /// The new pages at one window size: axe, a screenshot each, no console errors.
-async fn new_pages(width: u32, height: u32, label: &str) {
+async fn new_pages(width: u32, height: u32, label: &str, dark: bool) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(axe) = Axe::load() else { return };
     let Some(browser) = Browser::start().await else {
@@ -180,6 +180,11 @@ async fn new_pages(width: u32, height: u32, label: &str) {
         app.create_user("ada", Role::Member).await;
         let b = &browser;
         b.set_window_size(width, height).await;
+        if dark {
+            let scheme =
+                serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
+            b.cdp("Emulation.setEmulatedMedia", scheme).await;
+        }
         let (_, welcome) = links::add_person(
             &app.app.chat,
             Actor::User(&admin),
@@ -226,7 +231,22 @@ async fn new_pages(width: u32, height: u32, label: &str) {
         b.screenshot(screenshot_path(&format!("people-invites-{label}.png")))
             .await;
         found.extend(problems(b, &axe, &format!("invites ({label})")).await);
+        b.execute(
+            "document.querySelector('table.invites').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        b.screenshot(screenshot_path(&format!("people-invites-list-{label}.png")))
+            .await;
         found.extend(check("/account", "table.sessions", "account").await);
+        b.execute(
+            "document.querySelector('table.sessions').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        b.screenshot(screenshot_path(&format!("people-sessions-{label}.png")))
+            .await;
+
         assert!(
             found.is_empty(),
             "{} accessibility problem(s) at {width}x{height}:\n{}",
@@ -244,10 +264,16 @@ async fn new_pages(width: u32, height: u32, label: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_pages_pass_axe_on_a_desktop() {
-    new_pages(WIDTH, HEIGHT, "desktop").await;
+    new_pages(WIDTH, HEIGHT, "desktop", false).await;
+}
+
+/// The theme follows the system: the dark one is checked too (its contrast is its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_pages_pass_axe_in_the_dark_theme() {
+    new_pages(WIDTH, HEIGHT, "dark", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_pages_pass_axe_on_a_360px_phone() {
-    new_pages(360, 740, "phone").await;
+    new_pages(360, 740, "phone", false).await;
 }
