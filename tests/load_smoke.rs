@@ -211,3 +211,22 @@ fn login_scenario_runs() {
     assert_eq!(json["errors"], 0, "{json}");
     assert_eq!(json["me_failures"], 0, "{json}");
 }
+
+#[test]
+fn join_scenario_runs() {
+    let json = smoke(
+        &[
+            "join",
+            "--people",
+            "6",
+            "--concurrency",
+            "3",
+            "--after-s",
+            "0.1",
+        ],
+        &["joins_per_s", "peak_rss_mb", "rss_after_mb", "me_p99_ms"],
+    );
+    assert_eq!(json["joined"], 6, "{json}");
+    assert_eq!(json["failed"], 0, "{json}");
+    assert_eq!(json["me_failures"], 0, "{json}");
+}

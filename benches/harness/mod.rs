@@ -13,6 +13,7 @@ mod floor;
 mod footprint;
 mod history;
 mod history_seed;
+mod join;
 mod login;
 mod post;
 mod seed;
@@ -25,7 +26,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 8] = [
     "post",
     "fanout",
     "idle",
@@ -33,6 +34,7 @@ pub const SCENARIOS: [&str; 7] = [
     "history",
     "footprint",
     "login",
+    "join",
 ];
 
 const USAGE: &str = "usage: cargo bench --bench load -- SCENARIO [--option value]...
@@ -48,6 +50,7 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
              --connections 32 --seconds 10
   footprint  --runs 5 --settle-ms 1000
   login      --people 500 --concurrency 50 --seconds 10 --after-s 10 --poll-ms 20
+  join       --people 300 --concurrency 30 --after-s 10 --poll-ms 20
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
         --server-env K=V,K=V (more environment for the server, for experiments)
         --source-addrs 50 (127.0.0.x addresses clients bind to)  --timeout-s 120";
@@ -101,6 +104,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
             "history" => history::run(&opts).await,
             "footprint" => footprint::run(&opts).await,
             "login" => login::run(&opts).await,
+            "join" => join::run(&opts).await,
             other => anyhow::bail!("unknown scenario {other:?}\n{USAGE}"),
         }
     })?;
@@ -110,7 +114,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
 }
 
 /// The options each scenario reads, besides the common ones.
-const OPTIONS: [(&str, &[&str]); 7] = [
+const OPTIONS: [(&str, &[&str]); 8] = [
     (
         "post",
         &[
@@ -153,6 +157,7 @@ const OPTIONS: [(&str, &[&str]); 7] = [
         "login",
         &["people", "concurrency", "seconds", "after-s", "poll-ms"],
     ),
+    ("join", &["people", "concurrency", "after-s", "poll-ms"]),
 ];
 const COMMON: [&str; 5] = [
     "bin",

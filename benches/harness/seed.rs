@@ -190,3 +190,18 @@ fn accounts_now(
     db.writer().shutdown();
     Ok(())
 }
+
+/// Makes account `i` (made by [`accounts`]) an admin.
+pub fn make_admin(dir: &Path, i: usize) -> anyhow::Result<()> {
+    tokio::task::block_in_place(|| make_admin_now(dir, i))
+}
+
+fn make_admin_now(dir: &Path, i: usize) -> anyhow::Result<()> {
+    let db = open(dir)?;
+    db.write_blocking(move |ctx| {
+        let user = users::by_name(ctx.conn, &account_name(i))?;
+        users::set_role(ctx.conn, user.id, Role::Admin)
+    })?;
+    db.writer().shutdown();
+    Ok(())
+}
