@@ -7,7 +7,7 @@ use super::auth::still_active;
 use super::limits::Budget;
 use super::members::{self, Arrival};
 use super::notices::{self, Line};
-use super::{Chat, emit, json as views, membership, visible, writable};
+use super::{Chat, emit, json as views, membership, support, visible, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{
     self, Conversation, ConversationId, Kind, Member, MemberRole, Summary, UserRef,
@@ -200,6 +200,7 @@ pub async fn update(
             if role.is_none() && !me.is_admin() {
                 return Err(Error::NotFound);
             }
+            support::refuse_changes(ctx, id)?;
             if c.kind == Kind::Direct && (name.is_some() || topic.is_some()) {
                 return Err(Error::invalid("direct conversations have no name or topic"));
             }
@@ -290,6 +291,7 @@ pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
             if c.kind == Kind::Direct {
                 return Err(Error::invalid("a direct conversation cannot be left"));
             }
+            support::refuse_changes(ctx, id)?;
             let me = UserRef::from(&me);
             members::remove(ctx, &live, &c, &me, &me)
         })
@@ -318,6 +320,7 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -
                 Kind::Channel if role.is_none() && !me.is_admin() => return Err(Error::NotFound),
                 _ => {}
             }
+            support::refuse_changes(ctx, id)?;
             writable(&c)?;
             let them = active_user(ctx, target)?;
             let added = Arrival::Added {
@@ -353,6 +356,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
                     "a direct conversation has exactly two people",
                 ));
             }
+            support::refuse_changes(ctx, id)?;
             if !may_manage(&me, role) {
                 return Err(Error::Forbidden(
                     "only owners and admins may remove people".into(),
@@ -367,7 +371,9 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
 /// The user's conversations, newest activity first.
 pub async fn list(chat: &Chat, user: &User) -> Result<Vec<Summary>> {
     let id = user.id;
-    chat.db.read(move |conn| reads::summaries(conn, id)).await
+    let mut list = chat.db.read(move |conn| reads::summaries(conn, id)).await?;
+    support::name_summaries(chat, &mut list);
+    Ok(list)
 }
 
 /// One conversation as `user` sees it, with its members.
@@ -397,6 +403,46 @@ pub async fn channels(chat: &Chat, user: &User) -> Result<Vec<(Conversation, i64
                 .into_iter()
                 .map(|(c, n)| Ok((c.clone(), n, memberships::role(conn, c.id, id)?.is_some())))
                 .collect()
+        })
+        .await
+}
+
+/// What someone who is not a member sees of a channel: enough to decide to join.
+pub struct Preview {
+    pub conversation: Conversation,
+    pub member_count: usize,
+    /// Its newest messages, oldest first.
+    pub messages: Vec<crate::domain::chat::Message>,
+}
+
+/// How many of a channel's newest messages its preview shows.
+pub const PREVIEW_MESSAGES: usize = 20;
+
+/// A channel's preview for someone not in it. A member has nothing to preview (`Ok(None)`);
+/// a group or direct one is not in does not exist for them (`NotFound`).
+pub async fn preview(chat: &Chat, user: &User, id: ConversationId) -> Result<Option<Preview>> {
+    let me = user.id;
+    chat.db
+        .read(move |conn| {
+            let c = convs::get(conn, id)?;
+            if memberships::role(conn, id, me)?.is_some() {
+                return Ok(None);
+            }
+            if c.kind != Kind::Channel {
+                return Err(Error::NotFound);
+            }
+            let member_count = memberships::members(conn, id)?.len();
+            let (messages, _) = crate::store::messages::page(
+                conn,
+                id,
+                crate::store::messages::Cursor::Latest,
+                PREVIEW_MESSAGES,
+            )?;
+            Ok(Some(Preview {
+                conversation: c,
+                member_count,
+                messages,
+            }))
         })
         .await
 }

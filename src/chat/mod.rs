@@ -9,11 +9,14 @@ pub mod json;
 pub mod limits;
 mod members;
 pub mod messages;
+pub mod notes;
 pub mod notices;
 pub mod passwords;
 pub mod reads;
 pub mod recent;
+pub mod reports;
 pub mod secrets;
+pub mod support;
 pub mod throttle;
 pub mod upkeep;
 

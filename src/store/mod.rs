@@ -7,8 +7,10 @@ pub mod memberships;
 pub mod messages;
 pub mod reactions;
 pub mod reads;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
+pub mod support;
 pub mod users;
 
 #[cfg(test)]
