@@ -135,7 +135,12 @@ pub(super) fn remove(
 
 /// Takes `user` out of a conversation without a line in its timeline (an admin demoted leaves
 /// the support conversations); the remaining members and the one who went are told.
-pub(super) fn depart(ctx: &mut WriteCtx, chat: &Chat, c: &Conversation, user: &UserRef) -> Result<()> {
+pub(super) fn depart(
+    ctx: &mut WriteCtx,
+    chat: &Chat,
+    c: &Conversation,
+    user: &UserRef,
+) -> Result<()> {
     if !memberships::remove(ctx.conn, c.id, user.id)? {
         return Ok(());
     }
@@ -147,7 +152,21 @@ pub(super) fn depart(ctx: &mut WriteCtx, chat: &Chat, c: &Conversation, user: &U
         conversation: views::conversation(c),
         line: None,
     };
-    emit(ctx, chat, Audience::Conversation(c.id), "membership.changed", Some(c.id), &data)?;
-    emit(ctx, chat, Audience::User(user.id), "membership.changed", Some(c.id), &data)?;
+    emit(
+        ctx,
+        chat,
+        Audience::Conversation(c.id),
+        "membership.changed",
+        Some(c.id),
+        &data,
+    )?;
+    emit(
+        ctx,
+        chat,
+        Audience::User(user.id),
+        "membership.changed",
+        Some(c.id),
+        &data,
+    )?;
     Ok(())
 }

@@ -124,7 +124,15 @@ pub async fn send(
                     "client_id already used for another conversation".into(),
                 ));
             }
-            write_message(ctx, &live, &me, &c, &body, client_id.as_deref(), draft.reply_to)
+            write_message(
+                ctx,
+                &live,
+                &me,
+                &c,
+                &body,
+                client_id.as_deref(),
+                draft.reply_to,
+            )
         })
         .await
 }

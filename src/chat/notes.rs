@@ -42,7 +42,14 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, body: &str) -> Re
                     note: &note,
                     html: fragments::note(&note).into_string(),
                 };
-                emit(ctx, &live, Audience::User(admin), "note.created", Some(id), data)?;
+                emit(
+                    ctx,
+                    &live,
+                    Audience::User(admin),
+                    "note.created",
+                    Some(id),
+                    data,
+                )?;
             }
             Ok(note)
         })

@@ -62,11 +62,7 @@ pub(super) fn managed(
 }
 
 /// The admins a support conversation's changes are told to: its members but the member.
-pub(super) fn admins_of(
-    ctx: &WriteCtx,
-    id: ConversationId,
-    member: UserId,
-) -> Result<Vec<UserId>> {
+pub(super) fn admins_of(ctx: &WriteCtx, id: ConversationId, member: UserId) -> Result<Vec<UserId>> {
     Ok(memberships::member_ids(ctx.conn, id)?
         .into_iter()
         .filter(|u| *u != member)
@@ -97,7 +93,11 @@ fn tell_admins(ctx: &mut WriteCtx, chat: &Chat, id: ConversationId) -> Result<Th
 }
 
 /// `member`'s support conversation, created (with every active admin in it) if they have none.
-pub(super) fn get_or_create(ctx: &mut WriteCtx, chat: &Chat, member: &User) -> Result<Conversation> {
+pub(super) fn get_or_create(
+    ctx: &mut WriteCtx,
+    chat: &Chat,
+    member: &User,
+) -> Result<Conversation> {
     if member.is_admin() {
         return Err(Error::invalid(
             "admins answer support conversations from the inbox",
@@ -170,7 +170,14 @@ pub fn admin_added(ctx: &mut WriteCtx, chat: &Chat, user: UserId) -> Result<()> 
             continue;
         }
         let c = convs::get(ctx.conn, id)?;
-        members::add(ctx, chat, &c, &admin, MemberRole::Member, Arrival::Appointed)?;
+        members::add(
+            ctx,
+            chat,
+            &c,
+            &admin,
+            MemberRole::Member,
+            Arrival::Appointed,
+        )?;
     }
     Ok(())
 }
@@ -242,7 +249,9 @@ pub async fn assign(
             still_active(ctx.conn, &live.hub, &me)?;
             let thread = managed(ctx.conn, &me, id)?;
             if let Some(a) = assignee {
-                let admin = users::get(ctx.conn, a).ok().filter(|u| u.is_admin() && !u.deactivated);
+                let admin = users::get(ctx.conn, a)
+                    .ok()
+                    .filter(|u| u.is_admin() && !u.deactivated);
                 if admin.is_none() || a == thread.member.id {
                     return Err(Error::invalid(format!(
                         "user {a} is not an admin who can take this conversation"
@@ -265,7 +274,11 @@ pub async fn team(chat: &Chat) -> Result<Vec<UserRef>> {
 
 /// Writes to the admins: the member's support conversation (created if needed) and its first
 /// (or next) message, in one write (POST /support).
-pub async fn start(chat: &Chat, user: &User, draft: super::messages::Draft) -> Result<crate::domain::chat::Message> {
+pub async fn start(
+    chat: &Chat,
+    user: &User,
+    draft: super::messages::Draft,
+) -> Result<crate::domain::chat::Message> {
     let body = crate::domain::chat::message_body(&draft.body, chat.config.max_message_chars)?;
     let client_id = draft
         .client_id

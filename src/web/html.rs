@@ -92,13 +92,36 @@ pub async fn home(State(app): State<App>, session: PageSession) -> Markup {
     pages::home(shell(&app, Some(&session)), &session.0.user)
 }
 
-/// GET /login
-pub async fn login_page(State(app): State<App>, session: Option<PageSession>) -> Response {
+/// Where a sign-in may send one afterwards: a path on this site, never another site.
+pub fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+        && next.len() <= 8192;
+    ok.then_some(next)
+}
+
+#[derive(Deserialize, Default)]
+pub struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// GET /login (`?next=/path`: where to go once signed in)
+pub async fn login_page(
+    State(app): State<App>,
+    session: Option<PageSession>,
+    next: Result<Query<Next>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let next = next.map(|Query(n)| n.next).unwrap_or_default();
+    let next = local_path(&next).unwrap_or("");
     if session.is_some() {
-        return Redirect::to("/").into_response();
+        return Redirect::to(if next.is_empty() { "/" } else { next }).into_response();
     }
     let view = LoginView {
         needs_setup: app.setup.current().is_some(),
+        next,
         ..Default::default()
     };
     pages::auth::login(shell(&app, None), view).into_response()
@@ -108,6 +131,8 @@ pub async fn login_page(State(app): State<App>, session: Option<PageSession>) ->
 pub struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// POST /login
@@ -126,7 +151,8 @@ pub async fn login(
     match outcome {
         Ok(session) => {
             let cookies = signed_in_cookies(&app.config, &session, "/login");
-            Ok((cookies, Redirect::to("/")).into_response())
+            let to = local_path(&f.next).unwrap_or("/");
+            Ok((cookies, Redirect::to(to)).into_response())
         }
         Err(
             err @ (Error::Unauthorized(_)
@@ -139,6 +165,7 @@ pub async fn login(
                 username: &f.username,
                 error: Some(&message),
                 needs_setup: false,
+                next: local_path(&f.next).unwrap_or(""),
             };
             let mut res =
                 (err.status(), pages::auth::login(shell(&app, None), view)).into_response();

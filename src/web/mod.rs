@@ -12,6 +12,7 @@ pub mod posted;
 pub mod rooms;
 pub mod server;
 pub mod strict;
+pub mod support;
 pub mod ws;
 
 use axum::Router;
@@ -133,6 +134,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
+        .merge(support::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(
