@@ -213,6 +213,15 @@ fn article(m: &Message, continued: bool) -> Markup {
     }
 }
 
+/// The body of a report's line in the reporter's support conversation: a link to the
+/// reported message and the reason, as Hearth writes it (the reason is text, escaped).
+pub fn report(message: i64, reason: &str) -> Markup {
+    html! {
+        p { "Reported " a href={ "/m/" (message) } { "message " (message) } "." }
+        @if !reason.is_empty() { p { "Reason: " (reason) } }
+    }
+}
+
 /// An internal note of the admins in a support conversation: clearly not a message, and
 /// shown to the admins alone.
 pub fn note(n: &crate::domain::support::Note) -> Markup {

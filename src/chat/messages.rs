@@ -124,17 +124,25 @@ pub async fn send(
                     "client_id already used for another conversation".into(),
                 ));
             }
-            write_message(
-                ctx,
-                &live,
-                &me,
-                &c,
-                &body,
-                client_id.as_deref(),
-                draft.reply_to,
-            )
+            let new = Outgoing {
+                body: &body,
+                html: None,
+                client_id: client_id.as_deref(),
+                reply_to: draft.reply_to,
+            };
+            write_message(ctx, &live, &me, &c, new)
         })
         .await
+}
+
+/// A message about to be written.
+pub(super) struct Outgoing<'a> {
+    pub body: &'a str,
+    /// HTML made by Hearth itself (a report's line, with its link to the reported message);
+    /// `None`: the body's markdown.
+    pub html: Option<String>,
+    pub client_id: Option<&'a str>,
+    pub reply_to: Option<MessageId>,
 }
 
 /// Writes a message of `me` into `c` (a conversation they are a member of) and tells its
@@ -144,10 +152,14 @@ pub(super) fn write_message(
     chat: &Chat,
     me: &User,
     c: &crate::domain::chat::Conversation,
-    body: &str,
-    client_id: Option<&str>,
-    reply_to: Option<MessageId>,
+    new: Outgoing,
 ) -> Result<Message> {
+    let Outgoing {
+        body,
+        html,
+        client_id,
+        reply_to,
+    } = new;
     writable(c)?;
     let conversation = c.id;
     if let Some(reply) = reply_to
@@ -157,7 +169,10 @@ pub(super) fn write_message(
             "no message {reply} in this conversation to reply to"
         )));
     }
-    let (html, mentioned) = render_body(ctx, conversation, body)?;
+    let (html, mentioned) = match html {
+        Some(html) => (html, Vec::new()),
+        None => render_body(ctx, conversation, body)?,
+    };
     let now = now_ms();
     let new = store::NewMessage {
         conversation_id: conversation,

@@ -4,13 +4,14 @@
 
 use super::auth::still_active;
 use super::limits::Budget;
-use super::messages::write_message;
+use super::messages::{Outgoing, write_message};
 use super::support::get_or_create;
 use super::{Chat, membership};
 use crate::domain::chat::{Message, MessageId};
 use crate::domain::support::{self, report_body};
 use crate::domain::{User, now_ms};
 use crate::error::{Error, Result};
+use crate::fragments;
 use crate::store::{messages, reports};
 
 /// Reports message `id`; returns the line written into the reporter's support conversation.
@@ -32,7 +33,13 @@ pub async fn report(chat: &Chat, user: &User, id: MessageId, reason: &str) -> Re
             }
             let c = get_or_create(ctx, &live, &me)?;
             reports::insert(ctx.conn, id, me.id, &reason, now_ms())?;
-            write_message(ctx, &live, &me, &c, &report_body(id, &reason), None, None)
+            let new = Outgoing {
+                body: &report_body(id, &reason),
+                html: Some(fragments::report(id, &reason).into_string()),
+                client_id: None,
+                reply_to: None,
+            };
+            write_message(ctx, &live, &me, &c, new)
         })
         .await
 }

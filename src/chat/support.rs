@@ -297,7 +297,13 @@ pub async fn start(
                 return crate::store::messages::get(ctx.conn, id);
             }
             let c = get_or_create(ctx, &live, &me)?;
-            super::messages::write_message(ctx, &live, &me, &c, &body, client_id.as_deref(), None)
+            let new = super::messages::Outgoing {
+                body: &body,
+                html: None,
+                client_id: client_id.as_deref(),
+                reply_to: None,
+            };
+            super::messages::write_message(ctx, &live, &me, &c, new)
         })
         .await
 }

@@ -121,11 +121,12 @@ pub fn reason(raw: &str) -> Result<String> {
     Ok(reason.to_owned())
 }
 
-/// The body of the line a report writes into the reporter's support conversation.
+/// The text of the line a report writes into the reporter's support conversation (its HTML,
+/// with the link, is `fragments::report`).
 pub fn report_body(message: MessageId, reason: &str) -> String {
     if reason.is_empty() {
-        format!("Reported [message {message}](/m/{message}).")
+        format!("Reported message {message}.")
     } else {
-        format!("Reported [message {message}](/m/{message}). Reason: {reason}")
+        format!("Reported message {message}. Reason: {reason}")
     }
 }
