@@ -59,6 +59,13 @@ async fn inbox_badge(browser: &Browser) -> i64 {
     browser.execute(script, vec![]).await.as_i64().unwrap_or(0)
 }
 
+/// The inbox list's text, read in one go (the list is replaced whenever a thread changes).
+async fn inbox_text(browser: &Browser) -> String {
+    let script = "return document.getElementById('inbox-list')?.textContent ?? '';";
+    let text = browser.execute(script, vec![]).await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
 async fn wait_badge(browser: &Browser, who: &str, n: i64) {
     browser
         .wait_until(&format!("{who}'s inbox badge to say {n}"), async || {
@@ -145,7 +152,7 @@ async fn a_member_writes_and_two_admins_answer_with_notes_kept_from_the_member()
         ada_b.wait_for_text("Which browser do you use?").await;
         max_b
             .wait_until("max's inbox to show ann's answer", async || {
-                max_b.text("#inbox-list").await.contains("Which browser")
+                inbox_text(&max_b).await.contains("Which browser")
             })
             .await;
         wait_badge(&max_b, "max", 2).await;
@@ -161,12 +168,9 @@ async fn a_member_writes_and_two_admins_answer_with_notes_kept_from_the_member()
                 .await
                 .contains("Which browser do you use?")
         );
-        if max_b.exists(".unread-bar form button").await {
-            max_b.click(".unread-bar form button").await;
-            max_b.wait_for("#support-panel").await;
-            wait_live(&max_b).await;
-        }
+        // Reading the newest messages marks them read; the page tells the server so.
         wait_badge(&max_b, "max", 0).await;
+        assert_eq!(inbox_badge(&ann_b).await, 0);
 
         // Max leaves an internal note: Ann sees it arrive; Ada's page never holds it.
         let secret = "Note: ada is on an old Safari, see the FAQ";
@@ -326,13 +330,18 @@ async fn new_pages_pass_axe(width: u32, height: u32, label: &str) {
     browser.close().await;
 }
 
-/// Signs out from whatever page is open and signs in as `username`.
+/// Leaves the page (so none of its script runs on), forgets the session and signs in as
+/// `username`.
 async fn sign_out_and_in(browser: &Browser, app: &TestApp, username: &str) {
-    browser.goto(&app.url("/people")).await;
-    browser.wait_for("form.logout").await;
-    browser.click("form.logout button[type=submit]").await;
-    browser.wait_for_path("/login").await;
+    // A page of this site that runs no script, so the cookies of the site can be deleted.
+    browser.goto(&app.url("/healthz")).await;
+    browser
+        .cmd(reqwest::Method::DELETE, "/cookie", None)
+        .await
+        .expect("deleting the cookies");
     sign_in(browser, app, username).await;
+    // What the switch itself logged (a plain page's missing favicon) is not the pages' doing.
+    browser.clear_console().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
