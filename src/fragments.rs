@@ -114,6 +114,7 @@ fn notice_line(m: &Message, notice: &Notice) -> Markup {
 pub fn notice_words(notice: &Notice) -> Markup {
     match notice {
         Notice::Joined { .. } => html! { "joined" },
+        Notice::AdminJoined { .. } => html! { "joined as an admin (recorded in the audit log)" },
         Notice::Left { .. } => html! { "left" },
         Notice::Added { user } => html! { "added " strong { (user.display_name) } },
         Notice::Removed { user } => html! { "removed " strong { (user.display_name) } },

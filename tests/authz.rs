@@ -225,7 +225,8 @@ async fn owners_and_admins_manage_members_and_channels_are_open() {
     );
     let root = app.person_with_role("root", Role::Admin).await;
     let g = group(&ada, "crew", &[bob.id]).await;
-    // Members may not add to a group; owners and admins may.
+    // Members may not add to a group; owners and admins may, once the admin is in it (an
+    // admin outside a private group knows no more of it than anyone).
     assert_eq!(
         bob.post(
             &format!("/api/v1/conversations/{g}/members"),
@@ -235,6 +236,19 @@ async fn owners_and_admins_manage_members_and_channels_are_open() {
         .status(),
         403
     );
+    assert_eq!(
+        root.post(
+            &format!("/api/v1/conversations/{g}/members"),
+            json!({"user_id": cat.id})
+        )
+        .await
+        .status(),
+        404
+    );
+    let joined = root
+        .post(&format!("/api/v1/admin/conversations/{g}/join"), json!({}))
+        .await;
+    assert_eq!(joined.status(), 200);
     assert_eq!(
         root.post(
             &format!("/api/v1/conversations/{g}/members"),

@@ -176,7 +176,7 @@ async fn the_support_page_starts_the_conversation_with_its_first_message() {
         .await
         .unwrap();
     assert!(
-        page.contains(r#"href="/support""#) && page.contains("Contact Admins"),
+        page.contains(r#"href="/support""#) && page.contains("Contact the Admins"),
         "every member has a way to the admins"
     );
     assert!(!page.contains(r#"href="/inbox""#));
@@ -533,5 +533,41 @@ async fn promoted_admins_gain_and_demoted_admins_lose_access() {
             .iter()
             .all(|m| m["notice"].is_null()),
         "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_team_is_named_by_the_instance_setting() {
+    let Team {
+        app,
+        ann,
+        ada,
+        max: _max,
+    } = team().await;
+    let id = open_support(&ada).await;
+    let admin = accounts::find(&app.app.chat, "ann").await.unwrap();
+    let change = hearth::chat::instance::Change {
+        support_name: Some("Organisers".into()),
+        ..Default::default()
+    };
+    hearth::chat::instance::change(&app.app.chat, &admin, change)
+        .await
+        .unwrap();
+    let page = ada.get(&format!("/c/{id}")).await.text().await.unwrap();
+    assert!(page.contains("<title>Organisers · Hearth</title>"));
+    assert!(page.contains("Contact the Organisers"));
+    let list = ada.json("/api/v1/conversations").await;
+    let titles: Vec<&str> = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["support"].is_null())
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Organisers"]);
+    let page = ann.get(&format!("/c/{id}")).await.text().await.unwrap();
+    assert!(
+        page.contains("<title>ada · Hearth</title>"),
+        "admins see the member"
     );
 }

@@ -96,6 +96,9 @@ pub async fn set_role(chat: &Chat, actor: &str, username: &str, role: Role) -> R
     let (actor, live) = (actor.to_owned(), chat.clone());
     chat.db
         .write(move |ctx| {
+            if role != Role::Admin {
+                keeps_an_admin(ctx.conn, &user)?;
+            }
             users::set_role(ctx.conn, user.id, role)?;
             match role {
                 Role::Admin => super::support::admin_added(ctx, &live, user.id)?,
@@ -119,6 +122,9 @@ pub async fn set_active(chat: &Chat, actor: &str, username: &str, active: bool) 
     let user = chat
         .db
         .write(move |ctx| {
+            if !active {
+                keeps_an_admin(ctx.conn, &user)?;
+            }
             users::set_deactivated(ctx.conn, user.id, !active)?;
             if !active {
                 sessions::delete_for_user(ctx.conn, user.id)?;
@@ -148,4 +154,27 @@ pub async fn find(chat: &Chat, username: &str) -> Result<User> {
             Error::NotFound => Error::NoSuchUser(username.to_owned()),
             other => other,
         })
+}
+
+/// Refuses an admin action by someone who is no longer an active admin (demoted or
+/// deactivated after their request was read): inside the write, as if they never were one.
+pub fn still_admin(conn: &rusqlite::Connection, id: crate::domain::UserId) -> Result<User> {
+    match users::get(conn, id) {
+        Ok(user) if user.is_admin() && !user.deactivated => Ok(user),
+        Ok(_) | Err(Error::NotFound) => Err(Error::NotFound),
+        Err(other) => Err(other),
+    }
+}
+
+/// Refuses to take away the last active admin (a demotion or a deactivation of `user`):
+/// a community must keep someone who can run it.
+pub fn keeps_an_admin(conn: &rusqlite::Connection, user: &User) -> Result<()> {
+    let current = users::get(conn, user.id)?;
+    if current.is_admin() && !current.deactivated && users::active_admins(conn)? <= 1 {
+        return Err(Error::Conflict(format!(
+            "{} is the only admin left; make someone else an admin first",
+            current.username
+        )));
+    }
+    Ok(())
 }

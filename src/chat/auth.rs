@@ -133,11 +133,24 @@ pub async fn login(
     };
     let Some(user) = user.filter(|_| ok) else {
         drop(attempt);
+        record_sign_in(chat, username, "session.sign_in_failed", client.ip);
         return Err(Error::Unauthorized("wrong username or password".into()));
     };
     attempt.succeeded();
+    record_sign_in(chat, &user.username, "session.sign_in", client.ip);
     let device = guard.devices.issue(user.id, now, known.as_ref());
     open_session(chat, user, device).await
+}
+
+/// Notes a sign-in or a failed one in the audit log, by the name given and the address. Not
+/// waited for: a sign-in never waits on the log, and throttled attempts (refused before any
+/// check) are not written at all, so a flood cannot fill it faster than the throttle lets in.
+fn record_sign_in(chat: &Chat, name: &str, action: &'static str, ip: IpAddr) {
+    let name: String = name.trim().chars().take(64).collect();
+    let address = ip.to_string();
+    chat.db
+        .writer()
+        .enqueue(move |ctx| crate::store::audit::record(ctx.conn, &name, action, &address));
 }
 
 /// Opens a session for `user` (whose password was just checked or set).

@@ -7,7 +7,7 @@ use super::auth::still_active;
 use super::limits::Budget;
 use super::members::{self, Arrival};
 use super::notices::{self, Line};
-use super::{Chat, emit, json as views, membership, support, visible, writable};
+use super::{Chat, emit, json as views, managed, membership, support, visible, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{
     self, Conversation, ConversationId, Kind, Member, MemberRole, Summary, UserRef,
@@ -91,6 +91,11 @@ pub async fn create(chat: &Chat, user: &User, new: NewConversation) -> Result<Co
     let topic = chat::topic(new.topic.as_deref().unwrap_or(""))?;
     if new.members.len() > 1000 {
         return Err(Error::invalid("at most 1000 members at once"));
+    }
+    if kind == Kind::Channel && !chat.instance().may_create_channels(user) {
+        return Err(Error::Forbidden(
+            "only admins may create channels here; ask one, or start a private group".into(),
+        ));
     }
     chat.limits.spend(Budget::Create, user.id)?;
     let (live, me) = (chat.clone(), user.clone());
@@ -196,7 +201,7 @@ pub async fn update(
     chat.db
         .write(move |ctx| {
             still_active(ctx.conn, &live.hub, &me)?;
-            let (c, role) = visible(ctx.conn, &me, id)?;
+            let (c, role) = managed(ctx.conn, &me, id)?;
             if role.is_none() && !me.is_admin() {
                 return Err(Error::NotFound);
             }
@@ -347,7 +352,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
     chat.db
         .write(move |ctx| {
             still_active(ctx.conn, &live.hub, &me)?;
-            let (c, role) = visible(ctx.conn, &me, id)?;
+            let (c, role) = managed(ctx.conn, &me, id)?;
             if role.is_none() && !me.is_admin() {
                 return Err(Error::NotFound);
             }

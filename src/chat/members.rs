@@ -27,6 +27,8 @@ pub(super) enum Arrival<'a> {
     /// Put into a support conversation on becoming an admin: no line, and its history up to
     /// now is not news to them.
     Appointed,
+    /// An admin let themselves into a private group from the admin console.
+    AdminJoined,
 }
 
 /// The data of a `membership.changed` event, with the line it wrote (if any) flattened in.
@@ -65,6 +67,11 @@ pub(super) fn add(
         Arrival::Joined => ("joined", user, Some(Notice::Joined { user: user.clone() })),
         Arrival::Added { by } => ("added", by, Some(Notice::Added { user: user.clone() })),
         Arrival::Appointed => ("added", user, None),
+        Arrival::AdminJoined => (
+            "joined",
+            user,
+            Some(Notice::AdminJoined { user: user.clone() }),
+        ),
     };
     let line = match notice {
         Some(notice) => Some(notices::write(ctx, chat, c.id, by, &notice)?),

@@ -56,7 +56,12 @@ fn render_body(
 
 /// Appends a message event with the message JSON and its one shared HTML fragment. Once it
 /// commits, the conversation's kept newest messages are forgotten, before the event is out.
-fn emit_message(ctx: &mut WriteCtx, chat: &Chat, kind: &'static str, m: &Message) -> Result<i64> {
+pub(super) fn emit_message(
+    ctx: &mut WriteCtx,
+    chat: &Chat,
+    kind: &'static str,
+    m: &Message,
+) -> Result<i64> {
     let (recent, conversation) = (chat.recent.clone(), m.conversation_id);
     ctx.after_commit(move || recent.forget(conversation));
     #[derive(serde::Serialize)]

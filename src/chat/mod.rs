@@ -2,9 +2,11 @@
 //! The one way in for pages, the JSON API, WebSocket ops and the CLI.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod devices;
+pub mod instance;
 pub mod json;
 pub mod limits;
 mod members;
@@ -48,12 +50,19 @@ pub struct Chat {
     pub passwords: passwords::Passwords,
     /// The least seq this process gives an event (see [`events::seq_floor`]).
     pub seq_floor: i64,
+    /// The settings an admin changes at runtime, as last committed.
+    pub instance: Arc<instance::Kept>,
 }
 
 impl Chat {
     pub fn new(db: Db, config: Arc<Config>) -> Chat {
         let limits = Arc::new(limits::Limits::new(config.send_per_minute));
+        let instance = instance::Kept::load(&db).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "the instance settings could not be read; using defaults");
+            instance::Kept::default()
+        });
         Chat {
+            instance: Arc::new(instance),
             db,
             hub: Hub::default(),
             limits,
@@ -65,6 +74,11 @@ impl Chat {
             config,
             seq_floor: events::seq_floor(),
         }
+    }
+
+    /// The instance settings as they are now.
+    pub fn instance(&self) -> Arc<instance::Settings> {
+        self.instance.get()
     }
 }
 
@@ -185,8 +199,24 @@ pub fn visible(
     let role = memberships::role(conn, id, user.id)?;
     match (conversation.kind, role) {
         (_, Some(_)) => Ok((conversation, role)),
-        // Channels are open to every member of the instance; admins manage any group.
+        // Channels are open to every member of the instance. A private group is not open to
+        // admins either: they join it through an audited action its members see.
         (Kind::Channel, None) => Ok((conversation, None)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// A conversation `user` may manage (rename, archive, remove people from), with their role in
+/// it: what they may see, and for admins every channel and group. Directs stay private.
+pub fn managed(
+    conn: &Connection,
+    user: &User,
+    id: ConversationId,
+) -> Result<(Conversation, Option<MemberRole>)> {
+    let conversation = convs::get(conn, id)?;
+    let role = memberships::role(conn, id, user.id)?;
+    match (conversation.kind, role) {
+        (_, Some(_)) | (Kind::Channel, None) => Ok((conversation, role)),
         (Kind::Group, None) if user.is_admin() => Ok((conversation, None)),
         _ => Err(Error::NotFound),
     }

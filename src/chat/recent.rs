@@ -72,7 +72,8 @@ fn heap_bytes(m: &Message) -> usize {
             Notice::Joined { user }
             | Notice::Added { user }
             | Notice::Left { user }
-            | Notice::Removed { user },
+            | Notice::Removed { user }
+            | Notice::AdminJoined { user },
         ) => person(user),
         Some(Notice::Updated {
             name,

@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::store::events::Audience;
 use crate::store::{conversations as convs, memberships, support as store, users};
 
-/// The admin team's name, as members see it ("Contact Admins").
-pub fn team_name(_chat: &Chat) -> String {
-    "Admins".to_owned()
+/// The admin team's name, as members see it ("Contact the Admins"): an instance setting.
+pub fn team_name(chat: &Chat) -> String {
+    chat.instance().support_name.clone()
 }
 
 /// Names the member's own support conversation in a list by the admin team's name.

@@ -107,11 +107,37 @@ pub async fn prune(chat: Chat) {
                 )
             })
             .await;
+        let keep_days = chat.config.audit_keep_days;
+        let audit = if keep_days == 0 {
+            Ok(0)
+        } else {
+            let before = now_ms() - i64::from(keep_days) * DAY_MS;
+            prune_audit(&chat, before).await
+        };
+        if let Err(err) = &audit {
+            tracing::warn!(error = %err, "pruning the audit log failed");
+        }
         match (events, sessions) {
             (Ok(e), Ok(s)) if e + s > 0 => tracing::info!(events = e, sessions = s, "pruned"),
             (Ok(_), Ok(_)) => {}
             (Err(err), _) | (_, Err(err)) => tracing::warn!(error = %err, "pruning failed"),
         }
+    }
+}
+
+/// Deletes audit rows older than `before`, one chunk per writer job; returns how many went.
+pub async fn prune_audit(chat: &Chat, before: i64) -> crate::error::Result<usize> {
+    let mut pruned = 0;
+    loop {
+        let gone = chat
+            .db
+            .write(move |ctx| audit::prune(ctx.conn, before, PRUNE_CHUNK as usize))
+            .await?;
+        pruned += gone;
+        if (gone as i64) < PRUNE_CHUNK {
+            return Ok(pruned);
+        }
+        tokio::task::yield_now().await;
     }
 }
 

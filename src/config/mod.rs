@@ -34,6 +34,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub session_idle_days: u32,
     pub session_max_days: u32,
+    /// Days the audit log keeps a row; 0 keeps every row.
+    pub audit_keep_days: u32,
     pub max_message_chars: usize,
     pub send_per_minute: u32,
     pub max_sockets_per_user: usize,
@@ -86,6 +88,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             session_idle_days: 14,
             session_max_days: 90,
+            audit_keep_days: 365,
             max_message_chars: 4000,
             send_per_minute: 120,
             max_sockets_per_user: 16,
@@ -113,6 +116,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     session_idle_days: Option<u32>,
     session_max_days: Option<u32>,
+    audit_keep_days: Option<u32>,
     max_message_chars: Option<usize>,
     send_per_minute: Option<u32>,
     max_sockets_per_user: Option<usize>,
@@ -206,6 +210,7 @@ impl Config {
             log_format,
             session_idle_days,
             session_max_days,
+            audit_keep_days,
             max_message_chars,
             send_per_minute,
             max_sockets_per_user,
@@ -382,6 +387,7 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             ),
             "session_idle_days"
             | "session_max_days"
+            | "audit_keep_days"
             | "max_message_chars"
             | "send_per_minute"
             | "max_sockets_per_user"

@@ -136,6 +136,9 @@ pub enum Notice {
     Left { user: UserRef },
     /// `user` was removed by the sender.
     Removed { user: UserRef },
+    /// `user`, an admin, joined this private group through the admin console (audited).
+    #[serde(rename = "admin_joined")]
+    AdminJoined { user: UserRef },
     /// The sender changed the conversation; only what changed is present.
     Updated {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,6 +162,7 @@ impl Notice {
             Notice::Added { .. } => "added",
             Notice::Left { .. } => "left",
             Notice::Removed { .. } => "removed",
+            Notice::AdminJoined { .. } => "admin_joined",
             Notice::Updated { .. } => "updated",
         }
     }

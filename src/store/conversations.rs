@@ -114,3 +114,26 @@ pub fn touch(conn: &Connection, id: ConversationId, message_id: i64, now: i64) -
     .execute(params![id, message_id, now])?;
     Ok(())
 }
+
+/// Every channel and group (support conversations aside), for the admin console, with its
+/// member count: channels first, then by name.
+pub fn all_shared(conn: &Connection) -> Result<Vec<(Conversation, i64)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, (SELECT count(*) FROM memberships m WHERE m.conversation_id = c.id)
+         FROM conversations c
+         WHERE c.kind IN ('channel', 'group')
+           AND NOT EXISTS (SELECT 1 FROM support_threads t WHERE t.conversation_id = c.id)
+         ORDER BY c.kind, c.name COLLATE NOCASE, c.id"
+    ))?;
+    let rows = stmt
+        .query_map([], |r| Ok((from_row(r)?, r.get(8)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Deletes a conversation with everything in it (messages, memberships, reactions, mentions
+/// and their search rows go with it by cascade and trigger).
+pub fn delete(conn: &Connection, id: ConversationId) -> Result<()> {
+    conn.execute("DELETE FROM conversations WHERE id = ?1", [id])?;
+    Ok(())
+}

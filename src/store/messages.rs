@@ -210,6 +210,18 @@ pub fn edit(conn: &Connection, id: MessageId, body: &str, html: &str, now: i64) 
 }
 
 /// Soft delete: the row stays (replies and order keep working), the text is gone.
+/// Up to `limit` of the messages `sender` wrote that are not deleted (lines aside), oldest first.
+pub fn live_by_sender(conn: &Connection, sender: UserId, limit: usize) -> Result<Vec<MessageId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM messages WHERE sender_id = ?1 AND deleted_at IS NULL AND notice IS NULL
+         ORDER BY id LIMIT ?2",
+    )?;
+    let ids = stmt
+        .query_map(params![sender, limit as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
 pub fn soft_delete(conn: &Connection, id: MessageId, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE messages SET body = '', html = '', deleted_at = ?2 WHERE id = ?1")?
         .execute(params![id, now])?;

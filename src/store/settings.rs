@@ -1,4 +1,5 @@
-//! Settings of the instance, by name: values the server makes once and keeps (its secrets).
+//! Settings of the instance, by name: values the server makes once and keeps (its secrets),
+//! and those an admin changes at runtime (`instance.*`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -19,6 +20,16 @@ pub fn get_or_insert(conn: &Connection, name: &str, value: &[u8]) -> Result<Vec<
     )?
     .execute(params![name, value])?;
     Ok(get(conn, name)?.unwrap_or_else(|| value.to_vec()))
+}
+
+/// Stores `value` under `name`, replacing what was there.
+pub fn put(conn: &Connection, name: &str, value: &[u8]) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![name, value])?;
+    Ok(())
 }
 
 #[cfg(test)]

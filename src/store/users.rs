@@ -98,6 +98,13 @@ pub fn any_admin(conn: &Connection) -> Result<bool> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// How many active admins there are.
+pub fn active_admins(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND deactivated = 0")?
+        .query_row([], |r| r.get(0))?)
+}
+
 pub fn set_password(conn: &Connection, id: UserId, hash: &str) -> Result<()> {
     affected(conn.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
@@ -126,6 +133,63 @@ pub fn set_deactivated(conn: &Connection, id: UserId, deactivated: bool) -> Resu
         "UPDATE users SET deactivated = ?2 WHERE id = ?1",
         params![id, deactivated],
     )?)
+}
+
+/// Who an admin is looking for: a part of the name, a role, active or deactivated.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub text: String,
+    pub role: Option<Role>,
+    pub deactivated: Option<bool>,
+}
+
+/// A person as the admin console lists them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Person {
+    #[serde(flatten)]
+    pub user: User,
+    /// 0 when never seen.
+    pub last_seen_at: i64,
+    pub sessions: i64,
+}
+
+/// People matching `filter` by username or display name, by name, at most `limit`.
+pub fn search(conn: &Connection, filter: &Filter, limit: usize) -> Result<Vec<Person>> {
+    let pattern = format!(
+        "%{}%",
+        filter
+            .text
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, last_seen_at,
+                (SELECT count(*) FROM sessions s WHERE s.user_id = users.id)
+         FROM users
+         WHERE (username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\')
+           AND (?2 IS NULL OR role = ?2) AND (?3 IS NULL OR deactivated = ?3)
+         ORDER BY username LIMIT ?4"
+    ))?;
+    let people = stmt
+        .query_map(
+            params![
+                pattern,
+                filter.role.map(Role::as_str),
+                filter.deactivated,
+                limit as i64
+            ],
+            |r| {
+                Ok(Person {
+                    user: from_row(r)?,
+                    last_seen_at: r.get(6)?,
+                    sessions: r.get(7)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(people)
 }
 
 fn affected(n: usize) -> Result<()> {

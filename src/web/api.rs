@@ -24,6 +24,7 @@ pub fn routes() -> Router<App> {
         .route("/me", get(me))
         .route("/ws", get(super::ws::upgrade))
         .merge(super::api_chat::routes())
+        .merge(super::admin::api_routes())
         .fallback(|| async { ApiError(Error::NotFound) })
         .method_not_allowed_fallback(|| async {
             let mut res =

@@ -36,6 +36,7 @@ impl IntoResponse for PageError {
         let shell = Shell {
             assets: None,
             user: None,
+            instance: None,
         };
         let page = pages::error_page(shell, err.status().as_u16(), &err.public_message());
         let mut res = (err.status(), page).into_response();
@@ -51,6 +52,7 @@ fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
     Shell {
         assets: Some(&app.assets),
         user: session.map(|PageSession(s)| (&s.user, s.csrf_token.as_str())),
+        instance: Some(&app.chat.instance),
     }
 }
 

@@ -55,6 +55,13 @@ impl Default for Metrics {
     }
 }
 
+impl Metrics {
+    /// Unix seconds when this server started.
+    pub fn started_unix(&self) -> i64 {
+        self.started_unix
+    }
+}
+
 #[derive(Debug, Default)]
 struct RouteStats {
     /// Non-cumulative count per bucket; the last slot is +Inf.

@@ -1,5 +1,6 @@
 //! The web server: application state, the router and its middleware, and the launch function.
 
+pub mod admin;
 pub mod api;
 pub mod api_chat;
 pub mod assets;
@@ -135,6 +136,7 @@ pub fn router(app: App) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
         .merge(support::routes())
+        .merge(admin::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(

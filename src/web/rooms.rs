@@ -71,6 +71,7 @@ pub(super) fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
     Shell {
         assets: Some(&app.assets),
         user: Some((&session.0.user, session.0.csrf_token.as_str())),
+        instance: Some(&app.chat.instance),
     }
 }
 

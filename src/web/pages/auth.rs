@@ -16,12 +16,16 @@ pub struct LoginView<'a> {
 }
 
 pub fn login(shell: Shell, view: LoginView) -> Markup {
+    let settings = shell.settings();
     layout(
         shell,
         "Sign in",
         html! {
             section.card {
-                h1 { "Sign in" }
+                h1 { "Sign in to " (settings.community_name) }
+                @for paragraph in settings.welcome_text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+                    p.welcome-text { (paragraph.trim()) }
+                }
                 @if view.needs_setup {
                     p.hint role="status" {
                         "Nobody can sign in yet. Open the setup link that "

@@ -12,6 +12,9 @@ pub mod timeline;
 
 use maud::{DOCTYPE, Markup, html};
 
+use std::sync::Arc;
+
+use crate::chat::instance::{Kept, Settings};
 use crate::domain::User;
 use crate::domain::chat::ConversationId;
 use crate::web::Assets;
@@ -29,12 +32,19 @@ pub struct Shell<'a> {
     pub assets: Option<&'a Assets>,
     /// The signed-in user and their CSRF token, for the top bar.
     pub user: Option<(&'a User, &'a str)>,
+    /// The community's name and accent colour; error pages go without.
+    pub instance: Option<&'a Kept>,
 }
 
 impl Shell<'_> {
     fn asset(&self, name: &str) -> String {
         self.assets
             .map_or_else(|| format!("/assets/{name}"), |a| a.url(name))
+    }
+
+    /// The instance settings as they are now (the defaults for error pages).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.instance.map(Kept::get).unwrap_or_default()
     }
 }
 
@@ -65,6 +75,8 @@ fn document(
     let me = shell.user.map(|(u, _)| u.id);
     let csrf = shell.user.map(|(_, c)| c);
     let admin = shell.user.is_some_and(|(u, _)| u.is_admin());
+    let settings = shell.settings();
+    let custom_accent = settings.accent != Settings::default().accent;
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -73,9 +85,12 @@ fn document(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 meta name="description" content=(DESCRIPTION);
-                title { (title) " · Hearth" }
+                title { (title) " · " (settings.community_name) }
                 link rel="icon" href=(shell.asset("favicon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(shell.asset("hearth.css"));
+                @if custom_accent {
+                    link rel="stylesheet" href={ "/theme.css?v=" (settings.accent.trim_start_matches('#')) };
+                }
                 script type="module" src=(shell.asset("app.js")) {}
             }
             body.app-page[nav.is_some()] data-me=[me] data-csrf=[csrf] data-admin[admin]
@@ -93,12 +108,15 @@ fn document(
                             }
                         }
                     }
-                    a.brand href="/" { "Hearth" }
+                    a.brand href="/" { (settings.community_name) }
                     @if let Some((user, csrf)) = shell.user {
                         div.who {
                             a.me href={ "/people/" (user.username) } {
                                 span.presence data-user-id=(user.id) data-status="online" {}
                                 span.me-name { "Signed in as " strong { (user.display_name) } }
+                            }
+                            @if admin {
+                                a.admin-link href="/admin" { "Admin" }
                             }
                             (logout_form(csrf))
                         }

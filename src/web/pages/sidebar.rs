@@ -166,13 +166,13 @@ fn support_entry(nav: &Nav, admin: bool) -> Markup {
                         a.conv.support-link.unread[s.unread > 0] href={ "/c/" (s.conversation.id) }
                             data-conversation-id=(s.conversation.id) data-kind="support" aria-current=[here] {
                             span.icon aria-hidden="true" { "?" }
-                            span.conv-name { "Contact " (nav.team) }
+                            span.conv-name { "Contact the " (nav.team) }
                             (badges(s.unread, s.mentions))
                         }
                     }
                     None => {
                         a.support-link href="/support" aria-current=[current(nav.place, Place::Support)] {
-                            span.icon aria-hidden="true" { "?" } "Contact " (nav.team)
+                            span.icon aria-hidden="true" { "?" } "Contact the " (nav.team)
                         }
                     }
                 }

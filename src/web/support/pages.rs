@@ -20,13 +20,13 @@ pub fn compose(
 ) -> Markup {
     app_layout(
         shell,
-        &format!("Contact {team}"),
+        &format!("Contact the {team}"),
         nav,
         None,
         html! {
             section.page-section aria-labelledby="support-title" {
                 header.page-head {
-                    h1 #support-title { "Contact " (team) }
+                    h1 #support-title { "Contact the " (team) }
                     p.lead { "Write to the admins of this Hearth. Only you and the admins see this conversation." }
                 }
                 form.card.wide method="post" action="/support" {
@@ -34,7 +34,7 @@ pub fn compose(
                     input type="hidden" name="client_id" value=(client_id);
                     label for="support-body" { "Your message" }
                     textarea #support-body name="body" rows="5" maxlength=(max_chars) required data-autofocus {}
-                    button type="submit" { "Send to " (team) }
+                    button type="submit" { "Send to the " (team) }
                 }
             }
         },

@@ -1,0 +1,155 @@
+//! The admin console (`/admin`): people, conversations, the audit log, the instance settings and
+//! the server's status, as pages and as JSON under `/api/v1/admin`. Everyone but an active
+//! admin gets 404 from every part of it.
+
+mod api;
+mod audit;
+mod conversations;
+mod people;
+mod settings;
+mod status;
+pub mod theme;
+
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::App;
+use super::auth::PageSession;
+use super::html::PageError;
+use super::pages::{self, Shell};
+use crate::error::Error;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/admin", get(status::page))
+        .route("/admin/people", get(people::page))
+        .route("/admin/people/{username}/role", post(people::role))
+        .route(
+            "/admin/people/{username}/deactivate",
+            post(people::deactivate),
+        )
+        .route(
+            "/admin/people/{username}/reactivate",
+            post(people::reactivate),
+        )
+        .route(
+            "/admin/people/{username}/sessions",
+            post(people::end_sessions),
+        )
+        .route("/admin/conversations", get(conversations::page))
+        .route(
+            "/admin/conversations/{id}/archive",
+            post(conversations::archive),
+        )
+        .route(
+            "/admin/conversations/{id}/delete",
+            post(conversations::delete),
+        )
+        .route("/admin/conversations/{id}/join", post(conversations::join))
+        .route("/admin/audit", get(audit::page))
+        .route("/admin/settings", get(settings::page).post(settings::save))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .route("/theme.css", get(theme::serve))
+}
+
+/// The JSON routes, nested under `/api/v1`.
+pub fn api_routes() -> Router<App> {
+    api::routes()
+}
+
+/// A page request by an active admin; anyone else gets the 404 page (or the sign-in page).
+pub struct AdminPage(pub PageSession);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminPage
+where
+    App: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let session = PageSession::from_request_parts(parts, state).await?;
+        if !session.0.user.is_admin() {
+            return Err(PageError(Error::NotFound).into_response());
+        }
+        Ok(AdminPage(session))
+    }
+}
+
+/// The parts of the console, for its tabs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Status,
+    People,
+    Conversations,
+    Audit,
+    Settings,
+}
+
+const SECTIONS: [(Section, &str, &str); 5] = [
+    (Section::Status, "/admin", "Status"),
+    (Section::People, "/admin/people", "People"),
+    (
+        Section::Conversations,
+        "/admin/conversations",
+        "Conversations",
+    ),
+    (Section::Audit, "/admin/audit", "Audit log"),
+    (Section::Settings, "/admin/settings", "Settings"),
+];
+
+fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
+    Shell {
+        assets: Some(&app.assets),
+        user: Some((&session.0.user, session.0.csrf_token.as_str())),
+        instance: Some(&app.chat.instance),
+    }
+}
+
+/// A console page: its tabs (with the inbox and invites, which live elsewhere), a notice of
+/// what the last action did, and the section's content.
+fn console(
+    shell: Shell,
+    section: Section,
+    title: &str,
+    notice: Option<&str>,
+    content: Markup,
+) -> Markup {
+    pages::layout(
+        shell,
+        title,
+        html! {
+            div.admin {
+                nav.admin-tabs aria-label="Admin console" {
+                    @for (s, href, label) in SECTIONS {
+                        a href=(href) aria-current=[(s == section).then_some("page")] { (label) }
+                    }
+                    a href="/inbox" { "Inbox" }
+                    a href="/invites" { "Invites" }
+                }
+                @if let Some(notice) = notice {
+                    p.notice role="status" { (notice) }
+                }
+                (content)
+            }
+        },
+    )
+}
+
+/// A refused console action shown on its page: its status, the page, and why.
+fn refused(err: Error, page: Markup) -> Response {
+    match err {
+        Error::Invalid(_) | Error::Conflict(_) | Error::Forbidden(_) | Error::NoSuchUser(_) => {
+            (err.status(), page).into_response()
+        }
+        other => PageError(other).into_response(),
+    }
+}

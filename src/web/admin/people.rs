@@ -1,0 +1,275 @@
+//! The console's people: find anyone, change their role, deactivate (optionally deleting what
+//! they wrote) or reactivate them, end their sessions.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{AdminPage, Section, console, refused, shell};
+use crate::chat::admin;
+use crate::domain::Role;
+use crate::error::Error;
+use crate::fragments::{day, iso};
+use crate::store::users::{Filter, Person};
+use crate::web::App;
+use crate::web::html::PageError;
+use crate::web::pages::csrf_field;
+use crate::web::posted::{Plain, Posted, csrf_field as csrf_form};
+
+/// `?q=&role=&state=`
+#[derive(Debug, Default, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    state: String,
+}
+
+impl Search {
+    /// The store's filter; unknown choices are a clear error.
+    pub fn filter(&self) -> Result<Filter, Error> {
+        let role = match self.role.as_str() {
+            "" | "any" => None,
+            other => Some(Role::parse(other)?),
+        };
+        let deactivated = match self.state.as_str() {
+            "" | "any" => None,
+            "active" => Some(false),
+            "deactivated" => Some(true),
+            other => {
+                return Err(Error::invalid(format!(
+                    "state must be active or deactivated, not {other:?}"
+                )));
+            }
+        };
+        Ok(Filter {
+            text: self.q.chars().take(64).collect(),
+            role,
+            deactivated,
+        })
+    }
+}
+
+/// GET /admin/people
+pub async fn page(
+    State(app): State<App>,
+    AdminPage(session): AdminPage,
+    Query(search): Query<Search>,
+) -> Result<Response, PageError> {
+    render(&app, &session, &search, None).await
+}
+
+async fn render(
+    app: &App,
+    session: &crate::web::auth::PageSession,
+    search: &Search,
+    error: Option<Error>,
+) -> Result<Response, PageError> {
+    let me = &session.0.user;
+    let people = admin::people(&app.chat, me, search.filter()?).await?;
+    let message = error.as_ref().map(ToString::to_string);
+    let page = console(
+        shell(app, session),
+        Section::People,
+        "People",
+        None,
+        view(&people, search, &session.0.csrf_token, message.as_deref()),
+    );
+    Ok(match error {
+        Some(err) => refused(err, page),
+        None => page.into_response(),
+    })
+}
+
+fn view(people: &[Person], search: &Search, csrf: &str, error: Option<&str>) -> Markup {
+    let option = |value: &str, label: &str, current: &str| {
+        html! { option value=(value) selected[value == current] { (label) } }
+    };
+    html! {
+        section aria-labelledby="people-title" {
+            h1 #people-title { "People" }
+            p.lead { "Add people with an " a href="/invites" { "invite" } "." }
+            form.filters method="get" action="/admin/people" role="search" {
+                label for="q" { "Name" }
+                input #q type="text" name="q" value=(search.q) autocomplete="off";
+                label for="role" { "Role" }
+                select #role name="role" {
+                    (option("", "Any role", &search.role))
+                    (option("admin", "Admins", &search.role))
+                    (option("member", "Members", &search.role))
+                }
+                label for="state" { "State" }
+                select #state name="state" {
+                    (option("", "Any state", &search.state))
+                    (option("active", "Active", &search.state))
+                    (option("deactivated", "Deactivated", &search.state))
+                }
+                button.quiet type="submit" { "Search" }
+            }
+            @if let Some(error) = error {
+                p.error role="alert" { (error) }
+            }
+            @if people.is_empty() {
+                p { "Nobody matches." }
+            } @else {
+                p.hint { (people.len()) " shown" @if people.len() == admin::PEOPLE_MAX { " (the first " (admin::PEOPLE_MAX) "; narrow the search)" } "." }
+                ul.admin-list {
+                    @for p in people { (row(p, csrf)) }
+                }
+            }
+        }
+    }
+}
+
+fn row(p: &Person, csrf: &str) -> Markup {
+    let u = &p.user;
+    let base = format!("/admin/people/{}", u.username);
+    html! {
+        li.admin-row {
+            div.admin-row-head {
+                a href={ "/people/" (u.username) } { strong { (u.display_name) } } " "
+                span.muted { "@" (u.username) } " "
+                @if u.is_admin() { span.tag { "admin" } }
+                @if u.deactivated { span.tag.off { "deactivated" } }
+            }
+            p.hint {
+                @if p.last_seen_at > 0 {
+                    "Last seen " time datetime=(iso(p.last_seen_at)) { (day(p.last_seen_at)) }
+                } @else { "Never seen" }
+                " · " (p.sessions) @if p.sessions == 1 { " session" } @else { " sessions" }
+                " · joined " (day(u.created_at))
+            }
+            div.actions {
+                form.inline method="post" action={ (base) "/role" } {
+                    (csrf_field(csrf))
+                    @if u.is_admin() {
+                        input type="hidden" name="role" value="member";
+                        button.small.quiet type="submit" { "Make member" }
+                    } @else {
+                        input type="hidden" name="role" value="admin";
+                        button.small.quiet type="submit" { "Make admin" }
+                    }
+                }
+                @if u.deactivated {
+                    form.inline method="post" action={ (base) "/reactivate" } {
+                        (csrf_field(csrf))
+                        button.small.quiet type="submit" { "Reactivate" }
+                    }
+                } @else {
+                    form.inline method="post" action={ (base) "/sessions" } {
+                        (csrf_field(csrf))
+                        button.small.quiet type="submit" { "End sessions" }
+                    }
+                    details.danger-zone {
+                        summary { "Deactivate…" }
+                        form method="post" action={ (base) "/deactivate" } {
+                            (csrf_field(csrf))
+                            p.hint { "Their sessions end now and they cannot sign in until reactivated." }
+                            label.check {
+                                input type="checkbox" name="delete_messages" value="on";
+                                "Also delete every message they wrote"
+                            }
+                            label for={ "confirm-" (u.id) } { "Type " strong { (u.username) } " to confirm" }
+                            input id={ "confirm-" (u.id) } type="text" name="confirm" autocomplete="off" required;
+                            button.small.danger type="submit" { "Deactivate " (u.username) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn back() -> Response {
+    Redirect::to("/admin/people").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    csrf: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+pub struct DeactivateForm {
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+    #[serde(default)]
+    delete_messages: Option<String>,
+}
+
+csrf_form!(RoleForm, DeactivateForm);
+
+/// What a refused action shows: the people page with the reason.
+async fn or_refused(
+    app: &App,
+    session: &crate::web::auth::PageSession,
+    done: Result<(), Error>,
+) -> Result<Response, PageError> {
+    match done {
+        Ok(()) => Ok(back()),
+        Err(err) => render(app, session, &Search::default(), Some(err)).await,
+    }
+}
+
+/// POST /admin/people/{username}/role
+pub async fn role(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Posted(session, form): Posted<RoleForm>,
+) -> Result<Response, PageError> {
+    let done = match Role::parse(&form.role) {
+        Ok(role) => admin::set_role(&app.chat, &session.0.user, &username, role)
+            .await
+            .map(drop),
+        Err(err) => Err(err),
+    };
+    or_refused(&app, &session, done).await
+}
+
+/// POST /admin/people/{username}/deactivate
+pub async fn deactivate(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Posted(session, form): Posted<DeactivateForm>,
+) -> Result<Response, PageError> {
+    let done = if !form.confirm.trim().eq_ignore_ascii_case(&username) {
+        Err(Error::invalid(format!(
+            "type {username:?} to confirm the deactivation"
+        )))
+    } else {
+        let purge = form.delete_messages.is_some();
+        admin::deactivate(&app.chat, &session.0.user, &username, purge)
+            .await
+            .map(drop)
+    };
+    or_refused(&app, &session, done).await
+}
+
+/// POST /admin/people/{username}/reactivate
+pub async fn reactivate(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Posted(session, _): Posted<Plain>,
+) -> Result<Response, PageError> {
+    let done = admin::reactivate(&app.chat, &session.0.user, &username)
+        .await
+        .map(drop);
+    or_refused(&app, &session, done).await
+}
+
+/// POST /admin/people/{username}/sessions
+pub async fn end_sessions(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    Posted(session, _): Posted<Plain>,
+) -> Result<Response, PageError> {
+    let done = admin::end_sessions(&app.chat, &session.0.user, &username)
+        .await
+        .map(drop);
+    or_refused(&app, &session, done).await
+}
