@@ -130,3 +130,36 @@ pub fn report_body(message: MessageId, reason: &str) -> String {
         format!("Reported message {message}. Reason: {reason}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_trimmed_and_at_most_500_characters() {
+        assert_eq!(reason("  spam  ").unwrap(), "spam");
+        assert_eq!(reason("").unwrap(), "");
+        assert!(
+            reason(&"é".repeat(MAX_REASON_CHARS)).is_ok(),
+            "characters, not bytes"
+        );
+        assert!(reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn states_and_filters_read_only_their_words() {
+        assert_eq!(State::parse("resolved").unwrap(), State::Resolved);
+        assert!(State::parse("closed").is_err());
+        for f in [Filter::All, Filter::Open, Filter::Resolved, Filter::Mine] {
+            assert_eq!(Filter::parse(f.as_str()).unwrap(), f);
+        }
+        assert_eq!(Filter::parse("").unwrap(), Filter::All);
+        assert!(Filter::parse("everything").is_err());
+    }
+
+    #[test]
+    fn a_report_says_which_message_and_why() {
+        assert_eq!(report_body(7, ""), "Reported message 7.");
+        assert_eq!(report_body(7, "rude"), "Reported message 7. Reason: rude");
+    }
+}

@@ -292,3 +292,27 @@ pub async fn healthz(State(app): State<App>) -> Response {
 pub async fn not_found() -> PageError {
     PageError(Error::NotFound)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn sign_in_continues_only_to_a_path_on_this_site() {
+        assert_eq!(
+            local_path("/new?to=bob&text=hi"),
+            Some("/new?to=bob&text=hi")
+        );
+        assert_eq!(local_path("/"), Some("/"));
+        for away in [
+            "",
+            "new",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(away), None, "{away:?}");
+        }
+    }
+}
