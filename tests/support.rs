@@ -3,6 +3,8 @@
 //! support conversations as their role changes.
 
 mod common;
+#[path = "common/ops.rs"]
+mod ops_support;
 
 use common::{Person, TestApp, Ws};
 use hearth::chat::accounts;
@@ -313,6 +315,16 @@ async fn a_member_never_sees_a_note() {
         )
         .unwrap();
     assert_eq!(fts, 0, "notes are never searchable as messages");
+    // Nor exported with the member's conversations, as JSON or as HTML.
+    for format in ["jsonl", "html"] {
+        let dir = &app.app.config.data_dir;
+        let out = ops_support::ok(
+            ops_support::hearth(dir).args(["export", "--user", "ada", "--format", format]),
+        );
+        let text = &out.stdout;
+        assert!(text.contains("We are looking into it"), "{format}");
+        assert!(!text.contains(secret), "{format}");
+    }
 
     // The admins see it, on the page and through the API.
     let page = max.get(&format!("/c/{id}")).await.text().await.unwrap();
