@@ -100,7 +100,7 @@ async fn a_report_lands_in_the_reporters_support_conversation_and_opens_the_mess
 #[tokio::test]
 async fn reporting_a_message_one_cannot_see_is_404_and_writes_nothing() {
     let app = TestApp::spawn().await;
-    let _ann = app.person_with_role("ann", Role::Admin).await;
+    let ann = app.person_with_role("ann", Role::Admin).await;
     let ada = app.person("ada").await;
     let bob = app.person("bob").await;
     let cat = app.person("cat").await;
@@ -133,6 +133,29 @@ async fn reporting_a_message_one_cannot_see_is_404_and_writes_nothing() {
     assert_eq!(res.status(), 400);
     assert_eq!(count(&app, "reports").await, 0);
     assert_eq!(count(&app, "support_threads").await, 0);
+
+    // A channel's messages are there for all to see, members or not.
+    let res = bob
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "channel", "name": "market", "topic": ""}),
+        )
+        .await;
+    let market = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let ad = bob.say(market, "buy my stuff").await["id"]
+        .as_i64()
+        .unwrap();
+    let res = ada
+        .post(&format!("/api/v1/messages/{ad}/report"), json!({}))
+        .await;
+    assert_eq!(res.status(), 201, "ada is not in #market, yet sees it");
+    assert_eq!(count(&app, "reports").await, 1);
+    // Admins have no support conversation of their own to report into.
+    let res = ann
+        .post(&format!("/api/v1/messages/{ad}/report"), json!({}))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(count(&app, "reports").await, 1);
 }
 
 #[tokio::test]

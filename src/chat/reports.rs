@@ -6,7 +6,7 @@ use super::auth::still_active;
 use super::limits::Budget;
 use super::messages::{Outgoing, write_message};
 use super::support::get_or_create;
-use super::{Chat, membership};
+use super::{Chat, visible};
 use crate::domain::chat::{Message, MessageId};
 use crate::domain::support::{self, report_body};
 use crate::domain::{User, now_ms};
@@ -15,7 +15,8 @@ use crate::fragments;
 use crate::store::{messages, reports};
 
 /// Reports message `id`; returns the line written into the reporter's support conversation.
-/// A message the reporter cannot see is `NotFound`, and nothing is written.
+/// A message the reporter cannot see (outside their conversations and the channels) is
+/// `NotFound`, and nothing is written.
 pub async fn report(chat: &Chat, user: &User, id: MessageId, reason: &str) -> Result<Message> {
     let reason = support::reason(reason)?;
     chat.limits.spend(Budget::Message, user.id)?;
@@ -24,7 +25,8 @@ pub async fn report(chat: &Chat, user: &User, id: MessageId, reason: &str) -> Re
         .write(move |ctx| {
             still_active(ctx.conn, &live.hub, &me)?;
             let reported = messages::get(ctx.conn, id)?;
-            membership(ctx.conn, &me, reported.conversation_id)?;
+            // What one can see: one's conversations, and every channel.
+            visible(ctx.conn, &me, reported.conversation_id)?;
             if reported.notice.is_some() {
                 return Err(Error::NotFound);
             }
