@@ -14,6 +14,7 @@ pub mod messages;
 pub mod notes;
 pub mod notices;
 pub mod passwords;
+pub mod previews;
 pub mod reads;
 pub mod recent;
 pub mod reports;

@@ -3,7 +3,7 @@
 use axum::response::{IntoResponse, Response};
 
 use super::{App, PageError, PageSession, Place, nav_data, shell};
-use crate::chat::conversations;
+use crate::chat::previews;
 use crate::domain::chat::ConversationId;
 use crate::error::Error;
 use crate::web::pages::Nav;
@@ -17,7 +17,7 @@ pub async fn page(
     id: ConversationId,
 ) -> Result<Response, PageError> {
     let user = &session.0.user;
-    let Some(p) = conversations::preview(&app.chat, user, id).await? else {
+    let Some(p) = previews::preview(&app.chat, user, id).await? else {
         // Became a member since: nothing to preview, yet nothing was found a moment ago.
         return Err(Error::NotFound.into());
     };
