@@ -267,9 +267,28 @@ pub async fn assign(
         .await
 }
 
-/// The active admins, for the assign list.
-pub async fn team(chat: &Chat) -> Result<Vec<UserRef>> {
-    chat.db.read(store::admins).await
+/// What an admin sees beside a support conversation.
+pub struct Panel {
+    pub thread: Thread,
+    /// The internal notes, oldest first.
+    pub notes: Vec<crate::domain::support::Note>,
+    /// The active admins, who may take it.
+    pub team: Vec<UserRef>,
+}
+
+/// The panel beside a support conversation, for an admin in it; anyone else finds nothing.
+pub async fn panel(chat: &Chat, user: &User, id: ConversationId) -> Result<Panel> {
+    let me = user.clone();
+    chat.db
+        .read(move |conn| {
+            let thread = managed(conn, &me, id)?;
+            Ok(Panel {
+                thread,
+                notes: store::notes(conn, id)?,
+                team: store::admins(conn)?,
+            })
+        })
+        .await
 }
 
 /// Writes to the admins: the member's support conversation (created if needed) and its first

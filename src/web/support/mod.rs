@@ -13,7 +13,7 @@ use maud::Markup;
 
 use super::App;
 use super::auth::PageSession;
-use crate::chat::{notes, support};
+use crate::chat::support;
 use crate::domain::chat::Summary;
 use crate::error::Result;
 
@@ -46,14 +46,12 @@ pub async fn panel(app: &App, session: &PageSession, summary: &Summary) -> Resul
         return Ok(None);
     }
     let id = summary.conversation.id;
-    let thread = support::thread(&app.chat, user, id).await?;
-    let notes = notes::list(&app.chat, user, id).await?;
-    let team = support::team(&app.chat).await?;
+    let panel = support::panel(&app.chat, user, id).await?;
     let view = pages::PanelView {
         conversation: id,
-        thread: &thread,
-        notes: &notes,
-        team: &team,
+        thread: &panel.thread,
+        notes: &panel.notes,
+        team: &panel.team,
         me: user,
         csrf: &session.0.csrf_token,
         max_chars: app.config.max_message_chars,
