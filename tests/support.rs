@@ -406,6 +406,16 @@ async fn a_members_new_message_reopens_a_resolved_thread() {
     }
     seen.sort();
     assert_eq!(seen, ["message.created", "support.updated"]);
+
+    // A message sent over the WebSocket reopens it the same way.
+    let res = ann.post(&support, json!({"state": "resolved"})).await;
+    assert_eq!(res.status(), 200);
+    let mut ws = ada.ws(None).await;
+    ws.send(json!({"op": "send", "req": 1, "conversation": id, "body": "Still broken"}))
+        .await;
+    let ack = ws.next_non_presence().await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ann.json(&support).await["state"], "open");
 }
 
 #[tokio::test]
