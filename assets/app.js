@@ -3,6 +3,7 @@
 
 import { Edits, initActions } from "./actions.js";
 import { Composer } from "./composer.js";
+import { initCopy } from "./copy.js";
 import { Conversation } from "./conversation.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
@@ -147,6 +148,7 @@ function main() {
   localizeTimes();
   focusFirstField();
   guardDoubleSubmit();
+  initCopy();
   initMenu();
   const me = document.body.dataset.me;
   if (!me) return;

@@ -17,6 +17,9 @@ pub enum Error {
     /// The thing already exists (a unique value taken).
     #[error("{0}")]
     Conflict(String),
+    /// The thing existed but is no longer usable (an expired or used-up link).
+    #[error("{0}")]
+    Gone(String),
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -77,6 +80,7 @@ impl Error {
             Error::Invalid(_) => StatusCode::BAD_REQUEST,
             Error::NotFound | Error::NoSuchUser(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Gone(_) => StatusCode::GONE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -92,6 +96,7 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::NotFound | Error::NoSuchUser(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::Gone(_) => "gone",
             Error::Forbidden(_) => "forbidden",
             Error::Unauthorized(_) => "unauthorized",
             Error::TooLarge(_) => "too_large",

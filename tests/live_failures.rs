@@ -274,7 +274,7 @@ async fn the_cli_watcher_starts_late_when_the_database_is_locked_at_start() {
     )
     .await
     .unwrap();
-    let session = auth::open_session(&app.chat, bob.clone(), String::new())
+    let session = auth::open_session(&app.chat, bob.clone(), String::new(), Default::default())
         .await
         .unwrap();
 

@@ -138,7 +138,14 @@ pub fn history(dir: &Path, shape: HistoryShape) -> anyhow::Result<(People, Vec<D
         .collect();
     db.write_blocking(move |ctx| {
         for (id, hash) in pairs {
-            sessions::insert(ctx.conn, &hash, id, &new_token(), now_ms())?;
+            sessions::insert(
+                ctx.conn,
+                &hash,
+                id,
+                &new_token(),
+                now_ms(),
+                &Default::default(),
+            )?;
         }
         Ok(())
     })?;

@@ -94,7 +94,14 @@ pub(super) fn people_now(
                     FIXED_HASH,
                     Role::Member,
                 )?;
-                sessions::insert(ctx.conn, &token_hash(&token), user.id, &new_token(), now)?;
+                sessions::insert(
+                    ctx.conn,
+                    &token_hash(&token),
+                    user.id,
+                    &new_token(),
+                    now,
+                    &Default::default(),
+                )?;
                 for room in joins {
                     memberships::add(ctx.conn, room, user.id, MemberRole::Member, 0, now)?;
                 }

@@ -17,7 +17,7 @@ pub struct NewUser {
 }
 
 /// Validates before hashing: bad input costs no argon2 work and changes nothing.
-fn validate(new: &NewUser) -> Result<(Username, String)> {
+pub(super) fn validate(new: &NewUser) -> Result<(Username, String)> {
     let username = Username::parse(&new.username)?;
     let display = domain::display_name(new.display_name.as_deref().unwrap_or(username.as_str()))?;
     domain::new_password(&new.password)?;

@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::domain::{User, now_ms};
 use crate::error::{Error, Result};
 use crate::hub::{CLOSE_SESSION_ENDED, Hub};
-use crate::store::sessions::{self, Session};
+use crate::store::sessions::{self, Place, Session};
 use crate::store::users;
 
 use super::secrets::{new_token, token_hash};
@@ -73,6 +73,54 @@ pub struct Client<'a> {
     pub ip: IpAddr,
     /// The device cookie the request carried, if any.
     pub device: Option<&'a str>,
+    /// The request's User-Agent (empty when none), for the list of one's sessions.
+    pub agent: &'a str,
+}
+
+impl Client<'_> {
+    /// Where a session opened by this client is said to be.
+    pub fn place(&self) -> Place {
+        Place {
+            device: device_label(self.agent),
+            address: self.ip.to_string(),
+        }
+    }
+}
+
+/// A short label for a User-Agent, such as "Chrome on Linux"; enough to tell one's devices
+/// apart, not a fingerprint.
+pub fn device_label(agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(needle, _)| agent.contains(needle))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| agent.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) if agent.trim().is_empty() => "Unknown device".to_owned(),
+        (None, None) => agent.chars().take(40).collect(),
+    }
 }
 
 /// A session just made: the token goes into the cookie and is never stored.
@@ -139,7 +187,7 @@ pub async fn login(
     attempt.succeeded();
     record_sign_in(chat, &user.username, "session.sign_in", client.ip);
     let device = guard.devices.issue(user.id, now, known.as_ref());
-    open_session(chat, user, device).await
+    open_session(chat, user, device, client.place()).await
 }
 
 /// Notes a sign-in or a failed one in the audit log, by the name given and the address. Not
@@ -153,13 +201,18 @@ fn record_sign_in(chat: &Chat, name: &str, action: &'static str, ip: IpAddr) {
         .enqueue(move |ctx| crate::store::audit::record(ctx.conn, &name, action, &address));
 }
 
-/// Opens a session for `user` (whose password was just checked or set).
-pub async fn open_session(chat: &Chat, user: User, device: String) -> Result<NewSession> {
+/// Opens a session for `user` (whose password was just checked or set), opened at `place`.
+pub async fn open_session(
+    chat: &Chat,
+    user: User,
+    device: String,
+    place: Place,
+) -> Result<NewSession> {
     let token = new_token();
     let csrf_token = new_token();
     let (hash, csrf, id) = (token_hash(&token), csrf_token.clone(), user.id);
     chat.db
-        .write(move |ctx| sessions::insert(ctx.conn, &hash, id, &csrf, now_ms()))
+        .write(move |ctx| sessions::insert(ctx.conn, &hash, id, &csrf, now_ms(), &place))
         .await?;
     Ok(NewSession {
         user,
@@ -173,10 +226,12 @@ pub async fn open_session(chat: &Chat, user: User, device: String) -> Result<New
 pub async fn authenticate(db: &Db, config: &Config, token: &str) -> Result<Session> {
     let hash = token_hash(token);
     let lookup = hash.clone();
-    let session = db
+    let found = db
         .read_short(move |conn| sessions::find(conn, &lookup))
-        .await?
-        .ok_or_else(|| Error::Unauthorized("not signed in".into()))?;
+        .await?;
+    let Some(session) = found else {
+        return Err(Error::Unauthorized(ended_reason(db, token).await?));
+    };
     let now = now_ms();
     let idle = now - session.last_seen_at > i64::from(config.session_idle_days) * DAY_MS;
     let old = now - session.created_at > i64::from(config.session_max_days) * DAY_MS;
@@ -191,6 +246,16 @@ pub async fn authenticate(db: &Db, config: &Config, token: &str) -> Result<Sessi
             .enqueue(move |ctx| sessions::touch(ctx.conn, &hash, now));
     }
     Ok(session)
+}
+
+/// Why the session of this cookie token is gone: the reason kept when someone else ended it
+/// (an admin's reset), or plainly "not signed in".
+pub async fn ended_reason(db: &Db, token: &str) -> Result<String> {
+    let hash = token_hash(token);
+    let reason = db
+        .read_short(move |conn| sessions::ended_reason(conn, &hash))
+        .await?;
+    Ok(reason.unwrap_or_else(|| "not signed in".into()))
 }
 
 /// Whether the session with this token hash still stands: not ended, its account active.
@@ -231,6 +296,7 @@ mod tests {
         Client {
             ip: ip.parse().unwrap(),
             device: None,
+            agent: "",
         }
     }
 
@@ -249,6 +315,21 @@ mod tests {
         assert_eq!(keys[0].rule, PER_ACCOUNT_AND_ADDRESS);
         assert_eq!(keys[1].rule, PER_ADDRESS);
         assert_eq!(keys[2].rule, PER_ACCOUNT);
+    }
+
+    #[test]
+    fn devices_get_short_labels() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/120.0.0.0 Safari/537.36";
+        assert_eq!(device_label(chrome), "Chrome on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_label(iphone), "Safari on iPhone");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(device_label(firefox), "Firefox on Windows");
+        assert_eq!(device_label(""), "Unknown device");
+        assert_eq!(device_label("reqwest"), "reqwest");
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! What can happen: each action authorizes, writes through the writer, then publishes.
 //! The one way in for pages, the JSON API, WebSocket ops and the CLI.
 
+pub mod account;
 pub mod accounts;
+pub mod actor;
 pub mod admin;
 pub mod auth;
 pub mod conversations;
 pub mod devices;
 pub mod instance;
+pub mod invites;
 pub mod json;
 pub mod limits;
+pub mod links;
 mod members;
 pub mod messages;
 pub mod notes;

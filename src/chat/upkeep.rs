@@ -16,6 +16,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 const PRUNE_FIRST_AFTER: Duration = Duration::from_secs(60);
 /// Events deleted by one writer job: a few milliseconds, so other writes wait no longer.
 const PRUNE_CHUNK: i64 = 1_000;
+/// How long the reason a session was ended stays to be told.
+const ENDED_KEPT_DAYS: i64 = 30;
 
 /// Follows what other processes (the CLI) change while this server runs: their events reach
 /// open sockets, in order (a new account's joining #general, say), and users disabled or
@@ -78,7 +80,10 @@ pub async fn watch_other_processes(chat: Chat) {
         }
         for (id, action, target) in rows {
             last = id;
-            if action == "user.disable" || action == "user.password" {
+            if matches!(
+                action.as_str(),
+                "user.disable" | "user.password" | "user.reset_link"
+            ) {
                 let name = target.clone();
                 if let Ok(user) = chat.db.read(move |conn| users::by_name(conn, &name)).await {
                     chat.hub.kick_user(user.id, CLOSE_SESSION_ENDED);
@@ -100,6 +105,7 @@ pub async fn prune(chat: Chat) {
             .db
             .write(move |ctx| {
                 let now = now_ms();
+                sessions::prune_ended(ctx.conn, now - ENDED_KEPT_DAYS * DAY_MS)?;
                 sessions::delete_expired(
                     ctx.conn,
                     now - i64::from(idle) * DAY_MS,

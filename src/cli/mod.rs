@@ -1,5 +1,6 @@
 //! The command line: the clap command tree and one small function per subcommand.
 
+mod invite;
 mod ops;
 mod serve;
 mod user;
@@ -58,6 +59,9 @@ pub enum Command {
     /// Manage user accounts (works while the server runs)
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Make, list and revoke invite links (works while the server runs)
+    #[command(subcommand)]
+    Invite(invite::InviteCommand),
     /// Write a consistent backup archive (works while the server runs)
     Backup(ops::BackupArgs),
     /// Restore a backup archive into the data dir (the server must be stopped)
@@ -101,6 +105,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             password_stdin,
         } => block_on(user::init(config, admin, password_stdin)),
         Command::User(cmd) => block_on(user::run(config, cmd)),
+        Command::Invite(cmd) => block_on(invite::run(config, cmd)),
         Command::Backup(args) => ops::backup(&config, args),
         Command::Restore(args) => ops::restore(&config, args),
         Command::Check => ops::check(&config),

@@ -3,8 +3,11 @@
 use clap::Subcommand;
 use serde_json::json;
 
+use super::invite::base;
 use super::{open_chat, read_new_password};
 use crate::chat::accounts::{self, NewUser};
+use crate::chat::actor::Actor;
+use crate::chat::links;
 use crate::config::Config;
 use crate::domain::{Role, Username};
 use crate::error::Result;
@@ -21,8 +24,11 @@ pub enum UserCommand {
         #[arg(long, value_name = "TEXT")]
         display_name: Option<String>,
         /// Read the password from standard input instead of prompting
-        #[arg(long)]
+        #[arg(long, conflicts_with = "link")]
         password_stdin: bool,
+        /// Print a one-time link (7 days) where they choose their own password
+        #[arg(long)]
+        link: bool,
     },
     /// List users
     List {
@@ -37,6 +43,8 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print a one-time link (24 hours) where a user sets a new password; ends their sessions
+    ResetLink { name: String },
     /// Make a user an admin or a member
     Role {
         name: String,
@@ -89,7 +97,25 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<()> {
             name,
             admin,
             display_name,
+            link: true,
+            ..
+        } => {
+            let role = if admin { Role::Admin } else { Role::Member };
+            let (user, token) =
+                links::add_person(db, Actor::Cli, &name, display_name, role).await?;
+            println!(
+                "Created {} {:?}. Send them this link to choose a password (valid 7 days):",
+                user.role.as_str(),
+                user.username
+            );
+            println!("{}", links::link(&base(&db.config), &token));
+        }
+        UserCommand::Add {
+            name,
+            admin,
+            display_name,
             password_stdin,
+            link: false,
         } => {
             let password = read_new_password(password_stdin)?;
             let role = if admin { Role::Admin } else { Role::Member };
@@ -142,6 +168,13 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<()> {
                 "Password of {:?} changed; their sessions have ended.",
                 user.username
             );
+        }
+        UserCommand::ResetLink { name } => {
+            let token = links::reset_link(db, Actor::Cli, &name).await?;
+            println!(
+                "Their sessions have ended. Send them this link to set a new password (valid 24 hours):"
+            );
+            println!("{}", links::link(&base(&db.config), &token));
         }
         UserCommand::Role { name, role } => {
             let user = accounts::set_role(db, ACTOR, &name, Role::parse(&role)?).await?;

@@ -53,6 +53,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// The Bearer token that reads `/metrics`; empty: `/metrics` answers 404.
     pub metrics_token: String,
+    /// Whether anyone who can reach the server may make an account at `/signup`.
+    pub open_signup: bool,
     pub backup: BackupConfig,
 }
 
@@ -99,6 +101,7 @@ impl Default for Config {
             max_connections: 16_384,
             max_request_bytes: 64 * 1024,
             metrics_token: String::new(),
+            open_signup: false,
             backup: BackupConfig::default(),
         }
     }
@@ -127,6 +130,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     max_request_bytes: Option<usize>,
     metrics_token: Option<String>,
+    open_signup: Option<bool>,
     backup: Option<FileBackup>,
 }
 
@@ -220,7 +224,8 @@ impl Config {
             keep_alive_secs,
             max_connections,
             max_request_bytes,
-            metrics_token
+            metrics_token,
+            open_signup
         );
         if let Some(b) = f.backup {
             if let Some(v) = b.interval {
@@ -399,6 +404,15 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             | "max_request_bytes" => toml::Value::Integer(value.trim().parse().map_err(|_| {
                 Error::invalid(format!("{key} must be a whole number, not {value:?}"))
             })?),
+            "open_signup" => match value.trim() {
+                "true" | "1" => toml::Value::Boolean(true),
+                "false" | "0" | "" => toml::Value::Boolean(false),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "{key} must be true or false, not {value:?}"
+                    )));
+                }
+            },
             // Variables for other purposes (HEARTH_CONFIG, HEARTH_LOG) are not settings.
             _ => continue,
         };

@@ -117,3 +117,13 @@ pub fn contacts(conn: &Connection, user: UserId) -> Result<Vec<UserId>> {
         .collect::<rusqlite::Result<_>>()?;
     Ok(ids)
 }
+
+/// The conversations a user is a member of.
+pub fn conversations_of(conn: &Connection, user: UserId) -> Result<Vec<ConversationId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT conversation_id FROM memberships WHERE user_id = ?1")?;
+    let ids = stmt
+        .query_map([user], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}

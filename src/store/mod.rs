@@ -3,8 +3,10 @@
 pub mod audit;
 pub mod conversations;
 pub mod events;
+pub mod invites;
 pub mod memberships;
 pub mod messages;
+pub mod password_links;
 pub mod reactions;
 pub mod reads;
 pub mod reports;

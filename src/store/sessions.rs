@@ -15,19 +15,107 @@ pub struct Session {
     pub last_seen_at: i64,
 }
 
+/// One of a person's sessions, for their list of devices.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub token_hash: Vec<u8>,
+    pub device: String,
+    pub address: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// Where a session is opened: a short label of the browser and the client's address.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    pub device: String,
+    pub address: String,
+}
+
 pub fn insert(
     conn: &Connection,
     token_hash: &[u8],
     user_id: UserId,
     csrf_token: &str,
     now: i64,
+    place: &Place,
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at,
+                               device, address)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
     )?
-    .execute(params![token_hash, user_id, csrf_token, now])?;
+    .execute(params![
+        token_hash,
+        user_id,
+        csrf_token,
+        now,
+        place.device,
+        place.address
+    ])?;
     Ok(())
+}
+
+/// A person's sessions, most recently used first.
+pub fn list_for_user(conn: &Connection, user_id: UserId) -> Result<Vec<Opened>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT token_hash, device, address, created_at, last_seen_at FROM sessions
+         WHERE user_id = ?1 ORDER BY last_seen_at DESC, created_at DESC",
+    )?;
+    let rows = stmt
+        .query_map([user_id], |r| {
+            Ok(Opened {
+                token_hash: r.get(0)?,
+                device: r.get(1)?,
+                address: r.get(2)?,
+                created_at: r.get(3)?,
+                last_seen_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Ends every session of a user except `keep`; returns the token hashes that ended.
+pub fn delete_others(conn: &Connection, user_id: UserId, keep: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2 RETURNING token_hash",
+    )?;
+    let rows = stmt
+        .query_map(params![user_id, keep], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Ends every session of a user, keeping `reason` for each so its owner is told at their
+/// next visit; returns how many ended.
+pub fn end_all_because(
+    conn: &Connection,
+    user_id: UserId,
+    reason: &str,
+    now: i64,
+) -> Result<usize> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO ended_sessions (token_hash, reason, ended_at)
+         SELECT token_hash, ?2, ?3 FROM sessions WHERE user_id = ?1",
+    )?
+    .execute(params![user_id, reason, now])?;
+    delete_for_user(conn, user_id)
+}
+
+/// Why the session with this token hash was ended by someone else, if it was.
+pub fn ended_reason(conn: &Connection, token_hash: &[u8]) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT reason FROM ended_sessions WHERE token_hash = ?1")?
+        .query_row([token_hash], |r| r.get(0))
+        .optional()?)
+}
+
+/// Forgets why sessions ended before `before`; returns how many.
+pub fn prune_ended(conn: &Connection, before: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached("DELETE FROM ended_sessions WHERE ended_at < ?1")?
+        .execute([before])?)
 }
 
 /// The session with this token hash, if it exists and its user is active.
@@ -60,7 +148,13 @@ pub fn find(conn: &Connection, token_hash: &[u8]) -> Result<Option<Session>> {
         .optional()?)
 }
 
+/// Marks a session, and its person, as seen at `now`.
 pub fn touch(conn: &Connection, token_hash: &[u8], now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE users SET last_seen_at = ?2
+         WHERE id = (SELECT user_id FROM sessions WHERE token_hash = ?1)",
+    )?
+    .execute(params![token_hash, now])?;
     conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
         .execute(params![token_hash, now])?;
     Ok(())

@@ -112,6 +112,20 @@ pub fn set_password(conn: &Connection, id: UserId, hash: &str) -> Result<()> {
     )?)
 }
 
+pub fn set_display_name(conn: &Connection, id: UserId, display_name: &str) -> Result<()> {
+    affected(conn.execute(
+        "UPDATE users SET display_name = ?2 WHERE id = ?1",
+        params![id, display_name],
+    )?)
+}
+
+/// The password hash of an account, for checking the current password.
+pub fn password_hash(conn: &Connection, id: UserId) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?)
+}
+
 pub fn set_role(conn: &Connection, id: UserId, role: Role) -> Result<()> {
     affected(conn.execute(
         "UPDATE users SET role = ?2 WHERE id = ?1",

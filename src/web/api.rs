@@ -21,7 +21,7 @@ use crate::error::Error;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/session", post(create_session).delete(delete_session))
-        .route("/me", get(me))
+        .route("/me", get(me).patch(super::account::api::rename))
         .route("/ws", get(super::ws::upgrade))
         .merge(super::api_chat::routes())
         .merge(super::admin::api_routes())

@@ -37,6 +37,10 @@ pub fn sign_in_client(ip: IpAddr, headers: &HeaderMap) -> auth::Client<'_> {
     auth::Client {
         ip,
         device: cookie(headers, devices::COOKIE),
+        agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
     }
 }
 

@@ -48,12 +48,26 @@ impl IntoResponse for PageError {
     }
 }
 
-fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
+pub(crate) fn shell<'a>(app: &'a App, session: Option<&'a PageSession>) -> Shell<'a> {
     Shell {
         assets: Some(&app.assets),
         user: session.map(|PageSession(s)| (&s.user, s.csrf_token.as_str())),
         instance: Some(&app.chat.instance),
     }
+}
+
+/// Where people reach this server: `base_url` when set, else the request's Host (plain
+/// http: behind https, set `base_url`).
+pub fn base_url(config: &crate::config::Config, headers: &HeaderMap) -> String {
+    if !config.base_url.is_empty() {
+        return config.base_url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 /// Reads a page form: the one reader of every form a page posts. A body that is not a form, a
@@ -110,23 +124,31 @@ pub struct Next {
     next: String,
 }
 
-/// GET /login (`?next=/path`: where to go once signed in)
+/// GET /login (`?next=/path`: where to go once signed in). A visitor whose session someone
+/// else ended (an admin's reset) is told why.
 pub async fn login_page(
     State(app): State<App>,
+    headers: HeaderMap,
     session: Option<PageSession>,
     next: Result<Query<Next>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> Result<Response, PageError> {
     let next = next.map(|Query(n)| n.next).unwrap_or_default();
     let next = local_path(&next).unwrap_or("");
     if session.is_some() {
-        return Redirect::to(if next.is_empty() { "/" } else { next }).into_response();
+        return Ok(Redirect::to(if next.is_empty() { "/" } else { next }).into_response());
     }
+    let ended = match session_token(&headers) {
+        Some(token) => Some(auth::ended_reason(&app.db, token).await?),
+        None => None,
+    };
     let view = LoginView {
         needs_setup: app.setup.current().is_some(),
         next,
+        notice: ended.as_deref().filter(|r| *r != "not signed in"),
+        signup: app.config.open_signup,
         ..Default::default()
     };
-    pages::auth::login(shell(&app, None), view).into_response()
+    Ok(pages::auth::login(shell(&app, None), view).into_response())
 }
 
 #[derive(Deserialize)]
@@ -166,8 +188,9 @@ pub async fn login(
             let view = LoginView {
                 username: &f.username,
                 error: Some(&message),
-                needs_setup: false,
+                signup: app.config.open_signup,
                 next: local_path(&f.next).unwrap_or(""),
+                ..Default::default()
             };
             let mut res =
                 (err.status(), pages::auth::login(shell(&app, None), view)).into_response();
@@ -232,6 +255,8 @@ pub struct SetupForm {
 /// POST /setup: creates the first admin and signs them in.
 pub async fn setup(
     State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     PageForm(f): PageForm<SetupForm>,
 ) -> Result<Response, PageError> {
     if !app.setup.matches(&f.token) {
@@ -254,7 +279,8 @@ pub async fn setup(
         Ok(admin) => {
             app.setup.clear();
             let device = app.sign_ins.devices.issue(admin.id, now_ms(), None);
-            let session = auth::open_session(&app.chat, admin, device).await?;
+            let place = sign_in_client(ip, &headers).place();
+            let session = auth::open_session(&app.chat, admin, device, place).await?;
             let cookies = signed_in_cookies(&app.config, &session, "/login");
             Ok((cookies, Redirect::to("/")).into_response())
         }

@@ -1,5 +1,6 @@
 //! The web server: application state, the router and its middleware, and the launch function.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod api_chat;
@@ -7,6 +8,7 @@ pub mod assets;
 pub mod auth;
 pub mod guard;
 pub mod html;
+pub mod invites;
 pub mod metrics;
 pub mod pages;
 pub mod posted;
@@ -136,6 +138,8 @@ pub fn router(app: App) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
         .merge(support::routes())
+        .merge(invites::routes())
+        .merge(account::routes())
         .merge(admin::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)

@@ -13,6 +13,10 @@ pub struct LoginView<'a> {
     pub needs_setup: bool,
     /// Where to go once signed in (a path on this site), when not the start page.
     pub next: &'a str,
+    /// Why the visitor's last session ended, when someone else ended it.
+    pub notice: Option<&'a str>,
+    /// Open sign-up is on: link to it.
+    pub signup: bool,
 }
 
 pub fn login(shell: Shell, view: LoginView) -> Markup {
@@ -33,6 +37,9 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
                         code { "hearth init --admin NAME" } "."
                     }
                 }
+                @if let Some(notice) = view.notice {
+                    p.flash role="status" { (notice) "." }
+                }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }
                 form method="post" action="/login" {
                     @if !view.next.is_empty() { input type="hidden" name="next" value=(view.next); }
@@ -44,6 +51,9 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
                     input #password type="password" name="password"
                         autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
+                }
+                @if view.signup {
+                    p.hint { "New here? " a href="/signup" { "Create an account" } }
                 }
             }
         },

@@ -111,10 +111,11 @@ fn document(
                     a.brand href="/" { (settings.community_name) }
                     @if let Some((user, csrf)) = shell.user {
                         div.who {
-                            a.me href={ "/people/" (user.username) } {
+                            a.me href="/account" title="Your account" {
                                 span.presence data-user-id=(user.id) data-status="online" {}
                                 span.me-name { "Signed in as " strong { (user.display_name) } }
                             }
+                            a.account-link href="/account" { "Account" }
                             @if admin {
                                 a.admin-link href="/admin" { "Admin" }
                             }
@@ -146,6 +147,13 @@ fn logout_form(csrf: &str) -> Markup {
             button.quiet type="submit" { "Sign out" }
         }
     }
+}
+
+/// A moment as a date and time in UTC, in a `time` element.
+pub fn stamp(ms: i64) -> Markup {
+    let iso = crate::fragments::iso(ms);
+    let shown = iso.get(..16).unwrap_or(&iso).replace('T', " ");
+    html! { time datetime=(iso) { (shown) " UTC" } }
 }
 
 /// The hidden CSRF field every signed-in form carries.

@@ -40,10 +40,10 @@ async fn a_socket_that_registers_after_its_kick_is_closed() {
     let app = app(&dir).await;
     let sockets = || app.chat.hub.stats().sockets.load(Ordering::Relaxed);
     let (ada, bob) = (member(&app, "ada").await, member(&app, "bob").await);
-    let ada_session = auth::open_session(&app.chat, ada.clone(), String::new())
+    let ada_session = auth::open_session(&app.chat, ada.clone(), String::new(), Default::default())
         .await
         .unwrap();
-    let bob_session = auth::open_session(&app.chat, bob.clone(), String::new())
+    let bob_session = auth::open_session(&app.chat, bob.clone(), String::new(), Default::default())
         .await
         .unwrap();
 
@@ -69,7 +69,7 @@ async fn a_socket_that_registers_after_its_kick_is_closed() {
     assert_eq!(sockets(), 0);
 
     // A session that stands is let in.
-    let fresh = auth::open_session(&app.chat, bob.clone(), String::new())
+    let fresh = auth::open_session(&app.chat, bob.clone(), String::new(), Default::default())
         .await
         .unwrap();
     let checked = auth::authenticate(&app.db, &app.config, &fresh.token)
