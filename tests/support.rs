@@ -593,3 +593,53 @@ async fn the_team_is_named_by_the_instance_setting() {
         "admins see the member"
     );
 }
+
+#[tokio::test]
+async fn admins_made_by_invite_or_by_an_admin_join_and_no_invite_leads_into_one() {
+    use hearth::chat::actor::Actor;
+    use hearth::chat::{invites, links};
+    let Team {
+        app,
+        ann,
+        ada,
+        max: _max,
+    } = team().await;
+    let id = open_support(&ada).await;
+    let chat = &app.app.chat;
+    let admin = accounts::find(chat, "ann").await.unwrap();
+    let spec = |role, conversations| invites::Spec {
+        max_uses: Some(1),
+        expires: invites::Expiry::Week,
+        role,
+        conversations,
+    };
+    let refused = invites::create(chat, Actor::User(&admin), spec(Role::Member, vec![id])).await;
+    assert!(
+        matches!(refused, Err(hearth::Error::Invalid(_))),
+        "an invite into ada's support conversation"
+    );
+
+    let created = invites::create(chat, Actor::User(&admin), spec(Role::Admin, vec![]))
+        .await
+        .unwrap();
+    let newcomer = invites::Newcomer {
+        username: "dee".into(),
+        display_name: None,
+        password: common::PASSWORD.into(),
+    };
+    let dee = invites::join(chat, &created.token, newcomer).await.unwrap();
+    let (eve, _) = links::add_person(chat, Actor::User(&admin), "eve", None, Role::Admin)
+        .await
+        .unwrap();
+    let members = member_ids(&ann, id).await;
+    assert!(members.contains(&dee.id), "an admin by invite");
+    assert!(members.contains(&eve.id), "an admin added by an admin");
+    let frank = links::add_person(chat, Actor::User(&admin), "frank", None, Role::Member)
+        .await
+        .unwrap()
+        .0;
+    assert!(
+        !member_ids(&ann, id).await.contains(&frank.id),
+        "a member does not"
+    );
+}

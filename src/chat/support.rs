@@ -182,6 +182,26 @@ pub fn admin_added(ctx: &mut WriteCtx, chat: &Chat, user: UserId) -> Result<()> 
     Ok(())
 }
 
+/// A new account made an admin from the start joins every support conversation (call inside
+/// the write that creates it; nothing for anyone else).
+pub fn joined_as(ctx: &mut WriteCtx, chat: &Chat, user: &User) -> Result<()> {
+    if user.is_admin() {
+        admin_added(ctx, chat, user.id)?;
+    }
+    Ok(())
+}
+
+/// Refuses to put anyone into a support conversation by other means (an invite's list): its
+/// members are the member and the admins.
+pub fn not_into(conn: &rusqlite::Connection, id: ConversationId) -> Result<()> {
+    if store::get(conn, id)?.is_some() {
+        return Err(Error::invalid(
+            "nobody can be invited into a support conversation",
+        ));
+    }
+    Ok(())
+}
+
 /// An admin no longer (demoted) leaves every support conversation but their own, with no line
 /// in them. Call inside the write that takes the role away.
 pub fn admin_removed(ctx: &mut WriteCtx, chat: &Chat, user: UserId) -> Result<()> {
