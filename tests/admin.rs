@@ -164,8 +164,14 @@ async fn deactivating_with_messages_deletes_them_for_everyone() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["messages_deleted"], 3);
     assert_eq!(body["user"]["deactivated"], true);
-    // Spam is signed out and their messages are gone; Ada's stays.
-    assert_eq!(spam.get("/api/v1/me").await.status(), 401);
+    // Spam is signed out, told why, and their messages are gone; Ada's stays.
+    let res = spam.get("/api/v1/me").await;
+    assert_eq!(res.status(), 401);
+    let why: Value = res.json().await.unwrap();
+    assert_eq!(
+        why["error"]["message"],
+        "Your account was deactivated by an admin"
+    );
     let history: Value = ada
         .json(&format!("/api/v1/conversations/{g}/messages"))
         .await;
@@ -509,6 +515,155 @@ async fn the_status_page_tells_the_sizes_and_who_is_connected() {
     assert_eq!(status["connected_people"], 1);
     assert_eq!(status["sockets"], 1);
     assert_eq!(status["last_backup_at"], Value::Null);
+    // Ending someone's sessions tells them why at their next request.
+    let ada = app.person("ada").await;
+    let res = root.delete("/api/v1/admin/people/ada/sessions").await;
+    let ended: Value = res.json().await.unwrap();
+    assert_eq!(ended["ended"], 1);
+    let res = ada.get("/api/v1/me").await;
+    assert_eq!(res.status(), 401);
+    let why: Value = res.json().await.unwrap();
+    assert_eq!(
+        why["error"]["message"],
+        "An admin ended your sessions; sign in again"
+    );
+    assert_eq!(audit(&app, "user.sessions_end")[0].1, "ada");
     let page = root.get("/admin").await.text().await.unwrap();
     assert!(page.contains("Connected now"));
+}
+
+/// The CSRF token of a signed-in page.
+async fn csrf(p: &Person) -> String {
+    let page = p.get("/admin").await.text().await.unwrap();
+    let at = page.find("data-csrf=\"").expect("a signed-in page") + 11;
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+async fn form(p: &Person, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    p.http
+        .post(p.url(path))
+        .header("cookie", &p.cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The one link a page or answer shows: from `/password/` to its closing quote.
+fn token_in(text: &str) -> String {
+    let at = text.find("/password/").expect("a password link") + "/password/".len();
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_console_adds_people_and_resets_passwords_by_link() {
+    let app = TestApp::spawn().await;
+    let root = app.person_with_role("root", Role::Admin).await;
+    let token = csrf(&root).await;
+    // A bad name is refused on the page and adds nobody.
+    let res = form(
+        &root,
+        "/admin/people",
+        &[("csrf", &token), ("username", "no spaces")],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("username may only hold"));
+    let count = |app: &TestApp| -> i64 {
+        app.sql()
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&app), 1);
+    // Added from the page: the welcome link is shown once and chooses the password.
+    let res = form(
+        &root,
+        "/admin/people",
+        &[
+            ("csrf", &token),
+            ("username", "dora"),
+            ("display_name", "Dora M"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("dora was added"));
+    let welcome = token_in(&page);
+    assert_eq!(count(&app), 2);
+    let dora = app.client();
+    let res = dora
+        .post(app.url(&format!("/password/{welcome}")))
+        .form(&[
+            ("password", "a fresh password"),
+            ("confirm", "a fresh password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "the link signs Dora in");
+    app.login(&app.client(), "dora", "a fresh password").await;
+    // Added from the API, as an admin.
+    let res = root
+        .post(
+            "/api/v1/admin/people",
+            json!({"username": "eve", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "admin");
+    assert!(body["link"].as_str().unwrap().contains("/password/"));
+    // A reset from the page: Dora's sessions end and a link is shown.
+    let signed = app.person("fay").await;
+    let res = form(&root, "/admin/people/fay/reset-link", &[("csrf", &token)]).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Reset link for fay"));
+    assert!(!token_in(&page).is_empty());
+    assert_eq!(signed.get("/api/v1/me").await.status(), 401);
+    let res = root
+        .post("/api/v1/admin/people/fay/reset-link", json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(audit(&app, "user.reset_link").len(), 2);
+    assert_eq!(audit(&app, "user.add").len(), 2);
+    // Members find neither.
+    let bob = app.person("bob").await;
+    let bob_csrf = {
+        let page = bob.get("/people").await.text().await.unwrap();
+        let at = page.find("data-csrf=\"").unwrap() + 11;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    };
+    let res = form(
+        &bob,
+        "/admin/people",
+        &[("csrf", &bob_csrf), ("username", "sneaky")],
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    let res = form(
+        &bob,
+        "/admin/people/root/reset-link",
+        &[("csrf", &bob_csrf)],
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    let res = bob
+        .post("/api/v1/admin/people", json!({"username": "sneaky"}))
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(root.get("/api/v1/me").await.status(), 200, "root untouched");
+    let sneaky: i64 = app
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM users WHERE username = 'sneaky'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sneaky, 0);
 }

@@ -565,3 +565,47 @@ async fn members_allowed_to_invite_make_member_invites_and_see_only_their_own() 
         2
     );
 }
+
+#[tokio::test]
+async fn one_address_makes_at_most_ten_accounts_an_hour() {
+    let app = TestApp::spawn().await;
+    let admin = app.person_with_role("root", Role::Admin).await;
+    let (_, token) = invite(&admin, json!({})).await;
+    let before = users(&app);
+    let limit = hearth::chat::invites::NEW_ACCOUNTS_PER_ADDRESS.limit;
+    for i in 0..limit {
+        let res = join(&app, &token, &format!("newcomer{i}")).await;
+        assert_eq!(res.status(), 303, "join {i}");
+    }
+    assert_eq!(users(&app), before + limit as i64);
+    // One past the limit: refused before any password work, nothing made, a time to retry.
+    let res = join(&app, &token, "one_too_many").await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 3600, "{retry}");
+    assert_eq!(users(&app), before + limit as i64);
+    // Open sign-up shares the same count.
+    let open = TestApp::spawn_with(|c| c.open_signup = true).await;
+    for i in 0..limit {
+        let res = open
+            .client()
+            .post(open.url("/signup"))
+            .form(&join_form(&format!("signer{i}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "sign-up {i}");
+    }
+    let res = open
+        .client()
+        .post(open.url("/signup"))
+        .form(&join_form("signer_late"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+}

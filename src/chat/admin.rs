@@ -20,6 +20,10 @@ use crate::store::{audit, conversations as convs, memberships, messages, session
 pub const PEOPLE_MAX: usize = 200;
 /// Audit rows per page.
 pub const AUDIT_PAGE: usize = 50;
+/// What a person whose sessions an admin ended is told at their next visit.
+pub const ENDED_REASON: &str = "An admin ended your sessions; sign in again";
+/// What a deactivated person is told at their next visit.
+pub const DEACTIVATED_REASON: &str = "Your account was deactivated by an admin";
 /// Messages deleted per write when a person's messages are deleted with their account.
 const PURGE_CHUNK: usize = 500;
 
@@ -78,7 +82,7 @@ pub async fn deactivate(
             still_admin(ctx.conn, id)?;
             keeps_an_admin(ctx.conn, &target)?;
             users::set_deactivated(ctx.conn, target.id, true)?;
-            sessions::delete_for_user(ctx.conn, target.id)?;
+            sessions::end_all_because(ctx.conn, target.id, DEACTIVATED_REASON, now_ms())?;
             let detail = serde_json::json!({ "delete_messages": delete_messages }).to_string();
             audit::record_detail(ctx.conn, &name, "user.disable", &target.username, &detail)?;
             users::get(ctx.conn, target.id)
@@ -132,7 +136,7 @@ pub async fn end_sessions(chat: &Chat, actor: &User, username: &str) -> Result<u
         .db
         .write(move |ctx| {
             still_admin(ctx.conn, id)?;
-            let n = sessions::delete_for_user(ctx.conn, who)?;
+            let n = sessions::end_all_because(ctx.conn, who, ENDED_REASON, now_ms())?;
             let detail = serde_json::json!({ "sessions": n }).to_string();
             audit::record_detail(
                 ctx.conn,

@@ -9,12 +9,15 @@ use super::actor::Actor;
 use super::conversations::join_general;
 use super::members::{self, Arrival};
 use super::secrets::{new_token, token_hash};
+use super::throttle::{Attempt, Key, Rule, Throttle, client_key};
 use super::{Chat, visible};
 use crate::domain::chat::{ConversationId, Kind, MemberRole, UserRef};
 use crate::domain::{Role, User, now_ms};
 use crate::error::{Error, Result};
 use crate::store::invites::{self as store, Invite, NewInvite, State};
 use crate::store::{audit, conversations as convs, users};
+use std::net::IpAddr;
+use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
 /// The most uses an invite may be given (beyond that, make it unlimited).
@@ -259,12 +262,19 @@ impl Newcomer {
 
 /// Creates an account through an invite: the invite is checked and its use counted in the
 /// same write as the account, which joins #general and the invite's conversations.
-pub async fn join(chat: &Chat, token: &str, newcomer: Newcomer) -> Result<User> {
+pub async fn join(
+    chat: &Chat,
+    throttle: &Throttle,
+    from: IpAddr,
+    token: &str,
+    newcomer: Newcomer,
+) -> Result<User> {
     // Checked before hashing, so a dead link costs no password work.
     check(chat, token).await?;
     let new = newcomer.account(Role::Member);
     let (username, display) = accounts::validate(&new)?;
-    let hash = chat.passwords.hash(new.password).await?;
+    let attempt = new_account(throttle, from)?;
+    let hash = hash_counted(chat, attempt, new.password).await?;
     let (live, key) = (chat.clone(), token_hash(token));
     chat.db
         .write(move |ctx| {
@@ -302,9 +312,50 @@ pub async fn join(chat: &Chat, token: &str, newcomer: Newcomer) -> Result<User> 
 }
 
 /// Creates a member account through open sign-up; `NotFound` unless `open_signup` is on.
-pub async fn sign_up(chat: &Chat, newcomer: Newcomer) -> Result<User> {
+pub async fn sign_up(
+    chat: &Chat,
+    throttle: &Throttle,
+    from: IpAddr,
+    newcomer: Newcomer,
+) -> Result<User> {
     if !chat.config.open_signup {
         return Err(Error::NotFound);
     }
-    accounts::create_user(chat, "signup", newcomer.account(Role::Member)).await
+    let new = newcomer.account(Role::Member);
+    accounts::validate(&new)?;
+    let attempt = new_account(throttle, from)?;
+    match accounts::create_user(chat, "signup", new).await {
+        Err(err @ Error::Busy { .. }) => {
+            attempt.refund();
+            Err(err)
+        }
+        other => other,
+    }
+}
+
+/// New accounts from one address in an hour: a household or an office joining at once, not a
+/// script filling the member list. Every try that reaches the password hashing counts.
+pub const NEW_ACCOUNTS_PER_ADDRESS: Rule = Rule {
+    limit: 10,
+    window: Duration::from_secs(3600),
+    forgiven: false,
+};
+
+fn new_account(throttle: &Throttle, from: IpAddr) -> Result<Attempt<'_>> {
+    let key = Key::new(
+        format!("new-account:{}", client_key(from)),
+        NEW_ACCOUNTS_PER_ADDRESS,
+    );
+    throttle.attempt(&[key])
+}
+
+/// Hashes a newcomer's password; a try the server was too busy to hash does not count.
+async fn hash_counted(chat: &Chat, attempt: Attempt<'_>, password: String) -> Result<String> {
+    match chat.passwords.hash(password).await {
+        Err(err @ Error::Busy { .. }) => {
+            attempt.refund();
+            Err(err)
+        }
+        other => other,
+    }
 }

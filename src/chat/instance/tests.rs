@@ -105,6 +105,8 @@ async fn a_change_is_stored_audited_and_kept_and_a_bad_one_changes_nothing() {
     let good = Change {
         community_name: Some("Kettle Club".into()),
         accent: Some("#224466".into()),
+        inviters: Some("members".into()),
+        channel_creators: Some("admins".into()),
         ..Change::default()
     };
     let next = change(&chat, &admin, good).await.unwrap();
@@ -125,7 +127,9 @@ async fn a_change_is_stored_audited_and_kept_and_a_bad_one_changes_nothing() {
             Ok(rows)
         })
         .unwrap();
-    assert_eq!(audited.len(), 2, "{audited:?}");
+    assert_eq!(stored.inviters, Who::Members);
+    assert_eq!(stored.channel_creators, Who::Admins);
+    assert_eq!(audited.len(), 4, "{audited:?}");
     assert_eq!(audited[0].1, "instance.community_name");
     assert!(audited[0].2.contains("Kettle Club"));
     // A member may not change them.

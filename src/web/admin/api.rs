@@ -9,20 +9,24 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{audit, people, status};
-use crate::chat::{admin, instance};
+use crate::chat::actor::Actor;
+use crate::chat::{admin, instance, links};
 use crate::domain::Role;
 use crate::domain::chat::ConversationId;
 use crate::error::Error;
 use crate::web::App;
 use crate::web::api::{ApiError, ApiJson, ApiPath};
 use crate::web::auth::ApiSession;
+use crate::web::html::base_url;
+use axum::http::HeaderMap;
 
 type ApiResult = Result<Response, ApiError>;
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/admin/status", get(show_status))
-        .route("/admin/people", get(list_people))
+        .route("/admin/people", get(list_people).post(add_person))
+        .route("/admin/people/{username}/reset-link", post(reset_link))
         .route(
             "/admin/people/{username}",
             axum::routing::patch(change_person),
@@ -63,6 +67,50 @@ async fn list_people(
 ) -> ApiResult {
     let found = admin::people(&app.chat, &s.0.user, search.filter()?).await?;
     Ok(Json(json!({ "people": found })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPerson {
+    username: String,
+    display_name: Option<String>,
+    #[serde(default = "member")]
+    role: Role,
+}
+
+fn member() -> Role {
+    Role::Member
+}
+
+/// POST /api/v1/admin/people `{"username", "display_name"?, "role"?}` → 201
+/// `{"user", "link"}`: the account and its one-time welcome link.
+async fn add_person(
+    State(app): State<App>,
+    s: ApiSession,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<NewPerson>,
+) -> ApiResult {
+    let me = Actor::User(&s.0.user);
+    let (user, token) =
+        links::add_person(&app.chat, me, &new.username, new.display_name, new.role).await?;
+    let link = links::link(&base_url(&app.config, &headers), &token);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "user": user, "link": link })),
+    )
+        .into_response())
+}
+
+/// POST /api/v1/admin/people/{username}/reset-link → `{"link"}`; their sessions end.
+async fn reset_link(
+    State(app): State<App>,
+    s: ApiSession,
+    headers: HeaderMap,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult {
+    let token = links::reset_link(&app.chat, Actor::User(&s.0.user), &username).await?;
+    let link = links::link(&base_url(&app.config, &headers), &token);
+    Ok(Json(json!({ "link": link })).into_response())
 }
 
 #[derive(Deserialize)]

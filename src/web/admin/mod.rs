@@ -28,7 +28,11 @@ use crate::error::Error;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/admin", get(status::page))
-        .route("/admin/people", get(people::page))
+        .route("/admin/people", get(people::page).post(people::add))
+        .route(
+            "/admin/people/{username}/reset-link",
+            post(people::reset_link),
+        )
         .route("/admin/people/{username}/role", post(people::role))
         .route(
             "/admin/people/{username}/deactivate",

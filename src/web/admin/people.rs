@@ -7,15 +7,18 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{AdminPage, Section, console, refused, shell};
-use crate::chat::admin;
+use crate::chat::actor::Actor;
+use crate::chat::{admin, links};
 use crate::domain::Role;
 use crate::error::Error;
 use crate::fragments::{day, iso};
 use crate::store::users::{Filter, Person};
 use crate::web::App;
 use crate::web::html::PageError;
+use crate::web::html::base_url;
 use crate::web::pages::csrf_field;
 use crate::web::posted::{Plain, Posted, csrf_field as csrf_form};
+use axum::http::HeaderMap;
 
 /// `?q=&role=&state=`
 #[derive(Debug, Default, Deserialize)]
@@ -62,11 +65,28 @@ pub async fn page(
     render(&app, &session, &search, None).await
 }
 
+/// A one-time link just made, shown once above the list.
+struct Made {
+    title: String,
+    hint: &'static str,
+    link: String,
+}
+
 async fn render(
     app: &App,
     session: &crate::web::auth::PageSession,
     search: &Search,
     error: Option<Error>,
+) -> Result<Response, PageError> {
+    render_with(app, session, search, error, None).await
+}
+
+async fn render_with(
+    app: &App,
+    session: &crate::web::auth::PageSession,
+    search: &Search,
+    error: Option<Error>,
+    made: Option<Made>,
 ) -> Result<Response, PageError> {
     let me = &session.0.user;
     let people = admin::people(&app.chat, me, search.filter()?).await?;
@@ -76,12 +96,49 @@ async fn render(
         Section::People,
         "People",
         None,
-        view(&people, search, &session.0.csrf_token, message.as_deref()),
+        html! {
+            @if let Some(made) = &made { (made_link(made)) }
+            (view(&people, search, &session.0.csrf_token, message.as_deref()))
+        },
     );
     Ok(match error {
         Some(err) => refused(err, page),
         None => page.into_response(),
     })
+}
+
+fn made_link(made: &Made) -> Markup {
+    html! {
+        section.card.wide.created aria-labelledby="made-title" {
+            h2 #made-title { (made.title) }
+            p.hint { (made.hint) " Copy it now: it is shown only once." }
+            label for="made-link" { "Link" }
+            div.copy-row {
+                input #made-link type="text" readonly value=(made.link) data-copy-source;
+                button.small.quiet type="button" data-copy="made-link" hidden { "Copy" }
+            }
+            p.hint.copied role="status" data-copied-for="made-link" {}
+        }
+    }
+}
+
+fn add_form(csrf: &str) -> Markup {
+    html! {
+        details.add-person {
+            summary { "Add a person…" }
+            form method="post" action="/admin/people" {
+                (csrf_field(csrf))
+                p.hint { "They get a link to choose their own password; nobody else ever knows it." }
+                label for="new-username" { "Username" }
+                input #new-username type="text" name="username" required maxlength="32"
+                    autocapitalize="none" spellcheck="false" autocomplete="off";
+                label for="new-display" { "Display name " span.optional { "(optional)" } }
+                input #new-display type="text" name="display_name" maxlength="64" autocomplete="off";
+                label.check { input type="checkbox" name="admin" value="on"; "Make them an admin" }
+                button.small type="submit" { "Add and make a welcome link" }
+            }
+        }
+    }
 }
 
 fn view(people: &[Person], search: &Search, csrf: &str, error: Option<&str>) -> Markup {
@@ -91,7 +148,8 @@ fn view(people: &[Person], search: &Search, csrf: &str, error: Option<&str>) -> 
     html! {
         section aria-labelledby="people-title" {
             h1 #people-title { "People" }
-            p.lead { "Add people with an " a href="/invites" { "invite" } "." }
+            p.lead { "Bring people in with an " a href="/invites" { "invite" } ", or add them here." }
+            (add_form(csrf))
             form.filters method="get" action="/admin/people" role="search" {
                 label for="q" { "Name" }
                 input #q type="text" name="q" value=(search.q) autocomplete="off";
@@ -163,6 +221,10 @@ fn row(p: &Person, csrf: &str) -> Markup {
                         (csrf_field(csrf))
                         button.small.quiet type="submit" { "End sessions" }
                     }
+                    form.inline method="post" action={ (base) "/reset-link" } {
+                        (csrf_field(csrf))
+                        button.small.quiet type="submit" aria-label={ "Reset the password of " (u.username) } { "Reset password" }
+                    }
                     details.danger-zone {
                         summary { "Deactivate…" }
                         form method="post" action={ (base) "/deactivate" } {
@@ -202,7 +264,63 @@ pub struct DeactivateForm {
     delete_messages: Option<String>,
 }
 
-csrf_form!(RoleForm, DeactivateForm);
+#[derive(Deserialize)]
+pub struct AddForm {
+    csrf: String,
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    admin: Option<String>,
+}
+
+csrf_form!(RoleForm, DeactivateForm, AddForm);
+
+/// POST /admin/people: adds a person and shows their welcome link once.
+pub async fn add(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Posted(session, form): Posted<AddForm>,
+) -> Result<Response, PageError> {
+    let role = if form.admin.is_some() {
+        Role::Admin
+    } else {
+        Role::Member
+    };
+    let display = Some(form.display_name).filter(|d| !d.trim().is_empty());
+    let me = Actor::User(&session.0.user);
+    match links::add_person(&app.chat, me, &form.username, display, role).await {
+        Ok((user, token)) => {
+            let made = Made {
+                title: format!("{} was added", user.username),
+                hint: "Send them this welcome link; it works once, for 7 days.",
+                link: links::link(&base_url(&app.config, &headers), &token),
+            };
+            render_with(&app, &session, &Search::default(), None, Some(made)).await
+        }
+        Err(err) => render(&app, &session, &Search::default(), Some(err)).await,
+    }
+}
+
+/// POST /admin/people/{username}/reset-link: ends their sessions and shows the link once.
+pub async fn reset_link(
+    State(app): State<App>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    Posted(session, _): Posted<Plain>,
+) -> Result<Response, PageError> {
+    match links::reset_link(&app.chat, Actor::User(&session.0.user), &username).await {
+        Ok(token) => {
+            let made = Made {
+                title: format!("Reset link for {username}"),
+                hint: "Their sessions have ended. Send them this link; it works once, for 24 hours.",
+                link: links::link(&base_url(&app.config, &headers), &token),
+            };
+            render_with(&app, &session, &Search::default(), None, Some(made)).await
+        }
+        Err(err) => render(&app, &session, &Search::default(), Some(err)).await,
+    }
+}
 
 /// What a refused action shows: the people page with the reason.
 async fn or_refused(

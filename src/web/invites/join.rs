@@ -97,7 +97,9 @@ pub async fn submit(
         return Ok(signed_in(&app, session));
     }
     let joined = match f.newcomer() {
-        Ok(newcomer) => invites::join(&app.chat, &token, newcomer).await,
+        Ok(newcomer) => {
+            invites::join(&app.chat, &app.sign_ins.throttle, ip, &token, newcomer).await
+        }
         Err(err) => Err(err),
     };
     match joined {
@@ -145,7 +147,7 @@ pub async fn signup(
         return Ok(signed_in(&app, session));
     }
     let made = match f.newcomer() {
-        Ok(newcomer) => invites::sign_up(&app.chat, newcomer).await,
+        Ok(newcomer) => invites::sign_up(&app.chat, &app.sign_ins.throttle, ip, newcomer).await,
         Err(err) => Err(err),
     };
     match made {
