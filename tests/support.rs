@@ -627,7 +627,11 @@ async fn admins_made_by_invite_or_by_an_admin_join_and_no_invite_leads_into_one(
         display_name: None,
         password: common::PASSWORD.into(),
     };
-    let dee = invites::join(chat, &created.token, newcomer).await.unwrap();
+    let throttle = &app.app.sign_ins.throttle;
+    let from = std::net::IpAddr::from([127, 0, 0, 1]);
+    let dee = invites::join(chat, throttle, from, &created.token, newcomer)
+        .await
+        .unwrap();
     let (eve, _) = links::add_person(chat, Actor::User(&admin), "eve", None, Role::Admin)
         .await
         .unwrap();
