@@ -7,6 +7,7 @@ import { initCopy } from "./copy.js";
 import { Conversation } from "./conversation.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
+import { initSupport } from "./support.js";
 import { localizeTimes } from "./time.js";
 import { Live } from "./ws.js";
 
@@ -159,6 +160,7 @@ function main() {
   const live = new Live(`${scheme}//${location.host}/api/v1/ws`, since);
   const view = section ? startConversation(section, live, me) : null;
   initSidebar(live, me, (id) => !!view && String(id) === view.id && view.latest && readingNow(view));
+  initSupport(live);
   live.on("ready", ({ resumed }) => {
     if (view && resumed) refreshMembers(view);
   });

@@ -40,6 +40,7 @@ function count(a, kind) {
 export function updateTitle() {
   let total = 0;
   for (const a of document.querySelectorAll("#sidebar a.conv")) total += count(a, "unread");
+  total += count(document.querySelector("#sidebar a.inbox-link"), "unread");
   document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
   const menu = document.querySelector(".total-badge");
   if (menu) {
@@ -87,7 +88,8 @@ async function refreshList() {
     if (!res.ok) return;
     const body = await res.json();
     for (const c of body.conversations || body) {
-      if (!link(c.id)) addEntry(c);
+      // Support conversations are reached by the inbox or the team's entry, never the lists.
+      if (!link(c.id) && !c.support) addEntry(c);
       setCounts(c.id, c.unread || 0, c.mentions || 0);
     }
   } catch {

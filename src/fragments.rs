@@ -206,9 +206,40 @@ fn article(m: &Message, continued: bool) -> Markup {
                     button.js-only type="button" data-action="react" aria-label="Add reaction" title="Add reaction" { "☺" }
                     button.js-only.own-only type="button" data-action="edit" aria-label="Edit" title="Edit" { "✎" }
                     button.js-only.own-only type="button" data-action="delete" aria-label="Delete" title="Delete" { "🗑" }
+                    a.others-only href={ "/m/" (m.id) "#report" } aria-label="Report" title="Report to the admins" { "⚑" }
                     a.more href={ "/m/" (m.id) } aria-label="More actions" title="More actions" { "⋯" }
                 }
             }
+        }
+    }
+}
+
+/// The body of a report's line in the reporter's support conversation: a link to the
+/// reported message and the reason, as Hearth writes it (the reason is text, escaped).
+pub fn report(message: i64, reason: &str) -> Markup {
+    html! {
+        p { "Reported " a href={ "/m/" (message) } { "message " (message) } "." }
+        @if !reason.is_empty() { p { "Reason: " (reason) } }
+    }
+}
+
+/// An internal note of the admins in a support conversation: clearly not a message, and
+/// shown to the admins alone.
+pub fn note(n: &crate::domain::support::Note) -> Markup {
+    html! {
+        article.note id={ "note-" (n.id) } data-id=(n.id) data-ms=(n.created_at)
+            aria-labelledby={ "note-" (n.id) "-who" } {
+            header.note-head {
+                span.tag { "Internal note" }
+                " "
+                a.note-author id={ "note-" (n.id) "-who" } href={ "/people/" (n.author.username) } {
+                    (n.author.display_name)
+                }
+                " "
+                time datetime=(iso(n.created_at)) data-ms=(n.created_at) { (clock(n.created_at)) " UTC" }
+            }
+            // The body was rendered by `render::body_html`: markdown then ammonia.
+            div.note-body { (PreEscaped(&n.html)) }
         }
     }
 }

@@ -34,6 +34,9 @@ pub async fn create_user(chat: &Chat, actor: &str, new: NewUser) -> Result<User>
             let user = users::insert(ctx.conn, &username, &display, &hash, new.role)?;
             audit::record(ctx.conn, &actor, "user.create", &user.username)?;
             join_general(ctx, &live, &user)?;
+            if user.is_admin() {
+                super::support::admin_added(ctx, &live, user.id)?;
+            }
             Ok(user)
         })
         .await
@@ -54,6 +57,7 @@ pub async fn create_first_admin(chat: &Chat, new: NewUser) -> Result<User> {
             let user = users::insert(ctx.conn, &username, &display, &hash, Role::Admin)?;
             audit::record(ctx.conn, "setup", "user.create", &user.username)?;
             join_general(ctx, &live, &user)?;
+            super::support::admin_added(ctx, &live, user.id)?;
             Ok(user)
         })
         .await
@@ -89,13 +93,17 @@ pub async fn set_password(
 
 pub async fn set_role(chat: &Chat, actor: &str, username: &str, role: Role) -> Result<User> {
     let user = find(chat, username).await?;
-    let actor = actor.to_owned();
+    let (actor, live) = (actor.to_owned(), chat.clone());
     chat.db
         .write(move |ctx| {
             if role != Role::Admin {
                 keeps_an_admin(ctx.conn, &user)?;
             }
             users::set_role(ctx.conn, user.id, role)?;
+            match role {
+                Role::Admin => super::support::admin_added(ctx, &live, user.id)?,
+                Role::Member => super::support::admin_removed(ctx, &live, user.id)?,
+            }
             audit::record(
                 ctx.conn,
                 &actor,

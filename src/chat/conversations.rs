@@ -7,7 +7,7 @@ use super::auth::still_active;
 use super::limits::Budget;
 use super::members::{self, Arrival};
 use super::notices::{self, Line};
-use super::{Chat, emit, json as views, managed, membership, visible, writable};
+use super::{Chat, emit, json as views, managed, membership, support, visible, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{
     self, Conversation, ConversationId, Kind, Member, MemberRole, Summary, UserRef,
@@ -205,6 +205,7 @@ pub async fn update(
             if role.is_none() && !me.is_admin() {
                 return Err(Error::NotFound);
             }
+            support::refuse_changes(ctx, id)?;
             if c.kind == Kind::Direct && (name.is_some() || topic.is_some()) {
                 return Err(Error::invalid("direct conversations have no name or topic"));
             }
@@ -295,6 +296,7 @@ pub async fn leave(chat: &Chat, user: &User, id: ConversationId) -> Result<()> {
             if c.kind == Kind::Direct {
                 return Err(Error::invalid("a direct conversation cannot be left"));
             }
+            support::refuse_changes(ctx, id)?;
             let me = UserRef::from(&me);
             members::remove(ctx, &live, &c, &me, &me)
         })
@@ -323,6 +325,7 @@ pub async fn add(chat: &Chat, user: &User, id: ConversationId, target: UserId) -
                 Kind::Channel if role.is_none() && !me.is_admin() => return Err(Error::NotFound),
                 _ => {}
             }
+            support::refuse_changes(ctx, id)?;
             writable(&c)?;
             let them = active_user(ctx, target)?;
             let added = Arrival::Added {
@@ -358,6 +361,7 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
                     "a direct conversation has exactly two people",
                 ));
             }
+            support::refuse_changes(ctx, id)?;
             if !may_manage(&me, role) {
                 return Err(Error::Forbidden(
                     "only owners and admins may remove people".into(),
@@ -372,7 +376,9 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
 /// The user's conversations, newest activity first.
 pub async fn list(chat: &Chat, user: &User) -> Result<Vec<Summary>> {
     let id = user.id;
-    chat.db.read(move |conn| reads::summaries(conn, id)).await
+    let mut list = chat.db.read(move |conn| reads::summaries(conn, id)).await?;
+    support::name_summaries(chat, &mut list);
+    Ok(list)
 }
 
 /// One conversation as `user` sees it, with its members.

@@ -141,6 +141,7 @@ pub async fn create(chat: &Chat, actor: Actor<'_>, spec: Spec) -> Result<Created
                         "an invite cannot join a direct conversation",
                     ));
                 }
+                super::support::not_into(ctx.conn, id)?;
             }
             let now = now_ms();
             let id = store::insert(
@@ -293,6 +294,7 @@ pub async fn join(
                 &format!("invite {}", invite.id),
             )?;
             join_general(ctx, &live, &user)?;
+            super::support::joined_as(ctx, &live, &user)?;
             let me = UserRef::from(&user);
             for id in invite.conversations {
                 // A conversation archived or gone since the invite was made is skipped.

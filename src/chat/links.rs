@@ -70,6 +70,7 @@ pub async fn add_person(
             )?;
             audit::record(ctx.conn, &name, "user.add", &user.username)?;
             join_general(ctx, &live, &user)?;
+            super::support::joined_as(ctx, &live, &user)?;
             Ok(user)
         })
         .await?;

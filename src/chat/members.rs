@@ -24,6 +24,9 @@ pub(super) enum Arrival<'a> {
     Joined,
     /// Added by `by` to a conversation under way.
     Added { by: &'a UserRef },
+    /// Put into a support conversation on becoming an admin: no line, and its history up to
+    /// now is not news to them.
+    Appointed,
     /// An admin let themselves into a private group from the admin console.
     AdminJoined,
 }
@@ -50,9 +53,9 @@ pub(super) fn add(
     role: MemberRole,
     arrival: Arrival,
 ) -> Result<bool> {
-    let unread_after = match c.kind {
-        Kind::Channel => c.last_message_id,
-        Kind::Group | Kind::Direct => 0,
+    let unread_after = match (c.kind, arrival) {
+        (Kind::Channel, _) | (_, Arrival::Appointed) => c.last_message_id,
+        (Kind::Group | Kind::Direct, _) => 0,
     };
     if !memberships::add(ctx.conn, c.id, user.id, role, unread_after, now_ms())? {
         return Ok(false);
@@ -63,6 +66,7 @@ pub(super) fn add(
         Arrival::Founding { by } => ("added", by, None),
         Arrival::Joined => ("joined", user, Some(Notice::Joined { user: user.clone() })),
         Arrival::Added { by } => ("added", by, Some(Notice::Added { user: user.clone() })),
+        Arrival::Appointed => ("added", user, None),
         Arrival::AdminJoined => (
             "joined",
             user,
@@ -116,6 +120,44 @@ pub(super) fn remove(
         by,
         conversation: views::conversation(c),
         line: Some(Line::new(&line)),
+    };
+    emit(
+        ctx,
+        chat,
+        Audience::Conversation(c.id),
+        "membership.changed",
+        Some(c.id),
+        &data,
+    )?;
+    emit(
+        ctx,
+        chat,
+        Audience::User(user.id),
+        "membership.changed",
+        Some(c.id),
+        &data,
+    )?;
+    Ok(())
+}
+
+/// Takes `user` out of a conversation without a line in its timeline (an admin demoted leaves
+/// the support conversations); the remaining members and the one who went are told.
+pub(super) fn depart(
+    ctx: &mut WriteCtx,
+    chat: &Chat,
+    c: &Conversation,
+    user: &UserRef,
+) -> Result<()> {
+    if !memberships::remove(ctx.conn, c.id, user.id)? {
+        return Ok(());
+    }
+    chat.hub.forget_members(c.id, ctx);
+    let data = MembershipChanged {
+        action: "removed",
+        user,
+        by: user,
+        conversation: views::conversation(c),
+        line: None,
     };
     emit(
         ctx,

@@ -129,34 +129,73 @@ pub async fn send(
                     "client_id already used for another conversation".into(),
                 ));
             }
-            writable(&c)?;
-            if let Some(reply) = draft.reply_to
-                && !store::is_message_in(ctx.conn, conversation, reply)?
-            {
-                return Err(Error::invalid(format!(
-                    "no message {reply} in this conversation to reply to"
-                )));
-            }
-            let (html, mentioned) = render_body(ctx, conversation, &body)?;
-            let now = now_ms();
-            let new = store::NewMessage {
-                conversation_id: conversation,
-                sender_id: me.id,
+            let new = Outgoing {
                 body: &body,
-                html: &html,
-                reply_to: draft.reply_to,
+                html: None,
                 client_id: client_id.as_deref(),
-                now,
+                reply_to: draft.reply_to,
             };
-            let id = store::insert(ctx.conn, &new)?;
-            store::add_mentions(ctx.conn, id, conversation, &mentioned)?;
-            convs::touch(ctx.conn, conversation, id, now)?;
-            reads::mark_read(ctx.conn, conversation, me.id, id)?;
-            let message = store::get(ctx.conn, id)?;
-            emit_message(ctx, &live, "message.created", &message)?;
-            Ok(message)
+            write_message(ctx, &live, &me, &c, new)
         })
         .await
+}
+
+/// A message about to be written.
+pub(super) struct Outgoing<'a> {
+    pub body: &'a str,
+    /// HTML made by Hearth itself (a report's line, with its link to the reported message);
+    /// `None`: the body's markdown.
+    pub html: Option<String>,
+    pub client_id: Option<&'a str>,
+    pub reply_to: Option<MessageId>,
+}
+
+/// Writes a message of `me` into `c` (a conversation they are a member of) and tells its
+/// members: the one way a message is stored, for sends and for reports.
+pub(super) fn write_message(
+    ctx: &mut WriteCtx,
+    chat: &Chat,
+    me: &User,
+    c: &crate::domain::chat::Conversation,
+    new: Outgoing,
+) -> Result<Message> {
+    let Outgoing {
+        body,
+        html,
+        client_id,
+        reply_to,
+    } = new;
+    writable(c)?;
+    let conversation = c.id;
+    if let Some(reply) = reply_to
+        && !store::is_message_in(ctx.conn, conversation, reply)?
+    {
+        return Err(Error::invalid(format!(
+            "no message {reply} in this conversation to reply to"
+        )));
+    }
+    let (html, mentioned) = match html {
+        Some(html) => (html, Vec::new()),
+        None => render_body(ctx, conversation, body)?,
+    };
+    let now = now_ms();
+    let new = store::NewMessage {
+        conversation_id: conversation,
+        sender_id: me.id,
+        body,
+        html: &html,
+        reply_to,
+        client_id,
+        now,
+    };
+    let id = store::insert(ctx.conn, &new)?;
+    store::add_mentions(ctx.conn, id, conversation, &mentioned)?;
+    convs::touch(ctx.conn, conversation, id, now)?;
+    reads::mark_read(ctx.conn, conversation, me.id, id)?;
+    let message = store::get(ctx.conn, id)?;
+    emit_message(ctx, chat, "message.created", &message)?;
+    super::support::after_message(ctx, chat, conversation, me.id, now)?;
+    Ok(message)
 }
 
 /// A message `user` may see (a member of its conversation), with the conversation writable check left to callers.
@@ -267,14 +306,18 @@ pub async fn react(
         .await
 }
 
-/// One message, for a member of its conversation (`NotFound` for anyone else, and for a line
-/// about the conversation, which is no message).
+/// One message, for a member of its conversation, or an admin once someone reported it
+/// (`NotFound` for anyone else, and for a line about the conversation, which is no message).
 pub async fn get(chat: &Chat, user: &User, id: MessageId) -> Result<Message> {
     let me = user.clone();
     chat.db
         .read(move |conn| {
             let message = store::get(conn, id)?;
-            membership(conn, &me, message.conversation_id)?;
+            if membership(conn, &me, message.conversation_id).is_err()
+                && !(me.is_admin() && crate::store::reports::is_reported(conn, id)?)
+            {
+                return Err(Error::NotFound);
+            }
             if message.notice.is_some() {
                 return Err(Error::NotFound);
             }

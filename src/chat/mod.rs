@@ -15,11 +15,15 @@ pub mod limits;
 pub mod links;
 mod members;
 pub mod messages;
+pub mod notes;
 pub mod notices;
 pub mod passwords;
+pub mod previews;
 pub mod reads;
 pub mod recent;
+pub mod reports;
 pub mod secrets;
+pub mod support;
 pub mod throttle;
 pub mod upkeep;
 

@@ -205,6 +205,8 @@ pub struct Summary {
     /// For a direct: the other person.
     pub other: Option<UserRef>,
     pub last_message: Option<LastMessage>,
+    /// Set when this is a member's support conversation.
+    pub support: Option<super::support::SupportTag>,
 }
 
 /// The newest message of a conversation, as a one-line preview.
@@ -224,6 +226,9 @@ impl Summary {
 
     /// What to call the conversation in lists: a direct is named after the other person.
     pub fn title(&self) -> &str {
+        if let Some(support) = &self.support {
+            return &support.title;
+        }
         match (&self.other, self.conversation.kind) {
             (Some(other), Kind::Direct) => &other.display_name,
             _ => &self.conversation.name,

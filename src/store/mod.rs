@@ -9,8 +9,10 @@ pub mod messages;
 pub mod password_links;
 pub mod reactions;
 pub mod reads;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
+pub mod support;
 pub mod users;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::domain::UserId;
 use crate::domain::chat::{ConversationId, LastMessage, MessageId, Summary, UserRef};
+use crate::domain::support::SupportTag;
 use crate::error::Result;
 
 /// Counts stop here: "999+" is all a badge needs, and it bounds the work.
@@ -85,6 +86,28 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
         mentions: row.get(11)?,
         other,
         last_message,
+        support: match row.get::<_, Option<UserId>>(22)? {
+            Some(id) => {
+                let member = UserRef {
+                    id,
+                    username: row.get(23)?,
+                    display_name: row.get(24)?,
+                };
+                // The member's own is named by the admin team's name, which `chat` knows.
+                let mine = id == row.get::<_, UserId>(25)?;
+                let title = if mine {
+                    String::new()
+                } else {
+                    member.display_name.clone()
+                };
+                Some(SupportTag {
+                    member,
+                    mine,
+                    title,
+                })
+            }
+            None => None,
+        },
     })
 }
 
@@ -93,13 +116,16 @@ const SUMMARY: &str = "SELECT c.id, c.kind, c.name, c.topic, c.archived, c.creat
         {UNREAD}, {MENTIONS},
         o.id, o.username, o.display_name,
         lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name,
-        m.unread_after_message_id
+        m.unread_after_message_id,
+        su.id, su.username, su.display_name, m.user_id
     FROM memberships m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN memberships om ON c.kind = 'direct' AND om.conversation_id = c.id AND om.user_id != m.user_id
     LEFT JOIN users o ON o.id = om.user_id
     LEFT JOIN messages lm ON lm.id = c.last_message_id
     LEFT JOIN users lu ON lu.id = lm.sender_id
+    LEFT JOIN support_threads st ON st.conversation_id = c.id
+    LEFT JOIN users su ON su.id = st.member_id
     WHERE m.user_id = ?1";
 
 /// A user's conversations, newest activity first, with counts and the last message.

@@ -108,14 +108,34 @@ pub async fn home(State(app): State<App>, session: PageSession) -> Markup {
     pages::home(shell(&app, Some(&session)), &session.0.user)
 }
 
-/// GET /login. A visitor whose session someone else ended (an admin's reset) is told why.
+/// Where a sign-in may send one afterwards: a path on this site, never another site.
+pub fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+        && next.len() <= 8192;
+    ok.then_some(next)
+}
+
+#[derive(Deserialize, Default)]
+pub struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// GET /login (`?next=/path`: where to go once signed in). A visitor whose session someone
+/// else ended (an admin's reset) is told why.
 pub async fn login_page(
     State(app): State<App>,
     headers: HeaderMap,
     session: Option<PageSession>,
+    next: Result<Query<Next>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
+    let next = next.map(|Query(n)| n.next).unwrap_or_default();
+    let next = local_path(&next).unwrap_or("");
     if session.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(if next.is_empty() { "/" } else { next }).into_response());
     }
     let ended = match session_token(&headers) {
         Some(token) => Some(auth::ended_reason(&app.db, token).await?),
@@ -123,6 +143,7 @@ pub async fn login_page(
     };
     let view = LoginView {
         needs_setup: app.setup.current().is_some(),
+        next,
         notice: ended.as_deref().filter(|r| *r != "not signed in"),
         signup: app.config.open_signup,
         ..Default::default()
@@ -134,6 +155,8 @@ pub async fn login_page(
 pub struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// POST /login
@@ -152,7 +175,8 @@ pub async fn login(
     match outcome {
         Ok(session) => {
             let cookies = signed_in_cookies(&app.config, &session, "/login");
-            Ok((cookies, Redirect::to("/")).into_response())
+            let to = local_path(&f.next).unwrap_or("/");
+            Ok((cookies, Redirect::to(to)).into_response())
         }
         Err(
             err @ (Error::Unauthorized(_)
@@ -165,6 +189,7 @@ pub async fn login(
                 username: &f.username,
                 error: Some(&message),
                 signup: app.config.open_signup,
+                next: local_path(&f.next).unwrap_or(""),
                 ..Default::default()
             };
             let mut res =
@@ -292,4 +317,28 @@ pub async fn healthz(State(app): State<App>) -> Response {
 /// Anything else.
 pub async fn not_found() -> PageError {
     PageError(Error::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn sign_in_continues_only_to_a_path_on_this_site() {
+        assert_eq!(
+            local_path("/new?to=bob&text=hi"),
+            Some("/new?to=bob&text=hi")
+        );
+        assert_eq!(local_path("/"), Some("/"));
+        for away in [
+            "",
+            "new",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(away), None, "{away:?}");
+        }
+    }
 }

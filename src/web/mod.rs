@@ -15,6 +15,7 @@ pub mod posted;
 pub mod rooms;
 pub mod server;
 pub mod strict;
+pub mod support;
 pub mod ws;
 
 use axum::Router;
@@ -136,6 +137,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
+        .merge(support::routes())
         .merge(invites::routes())
         .merge(account::routes())
         .merge(admin::routes())

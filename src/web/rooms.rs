@@ -3,6 +3,8 @@
 
 mod actions;
 mod directory;
+mod preview;
+mod start;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -53,6 +55,7 @@ pub fn routes() -> Router<App> {
         .route("/people/{username}", get(directory::profile))
         .route("/people/{username}/message", post(actions::message_person))
         .route("/m/{id}", get(message_page))
+        .route("/new", get(start::new_conversation))
         .route("/m/{id}/delete", post(actions::delete))
         .route("/m/{id}/edit", post(actions::edit))
         .route("/m/{id}/react", post(actions::react))
@@ -64,7 +67,7 @@ pub fn routes() -> Router<App> {
 }
 
 /// The frame's view of the signed-in session.
-fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
+pub(super) fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
     Shell {
         assets: Some(&app.assets),
         user: Some((&session.0.user, session.0.csrf_token.as_str())),
@@ -73,11 +76,11 @@ fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
 }
 
 /// The conversation list, and who among `also` (and the direct partners) is around.
-async fn nav_data(
+pub(super) async fn nav_data(
     app: &App,
     user: &User,
     also: impl IntoIterator<Item = UserId>,
-) -> Result<(Vec<Summary>, Presences)> {
+) -> Result<(Vec<Summary>, Presences, String)> {
     let summaries = chat::conversations::list(&app.chat, user).await?;
     let ids: HashSet<UserId> = summaries
         .iter()
@@ -89,7 +92,7 @@ async fn nav_data(
         .into_iter()
         .map(|id| (id, app.chat.hub.presence(id)))
         .collect();
-    Ok((summaries, presence))
+    Ok((summaries, presence, chat::support::team_name(&app.chat)))
 }
 
 fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, PageError> {
@@ -99,17 +102,17 @@ fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, PageError> {
 }
 
 /// A fresh id for a composer, so a form sent twice posts one message.
-fn client_id() -> String {
+pub(super) fn client_id() -> String {
     format!("form-{}", &secrets::new_token()[..24])
 }
 
 /// GET /: the most recently active conversation, or a welcome page.
 async fn home(State(app): State<App>, session: PageSession) -> Result<Response, PageError> {
     let user = &session.0.user;
-    let (summaries, presence) = nav_data(&app, user, []).await?;
+    let (summaries, presence, team) = nav_data(&app, user, []).await?;
     let newest = summaries
         .iter()
-        .find(|s| !s.conversation.archived)
+        .find(|s| !s.conversation.archived && s.support.is_none())
         .or(summaries.first());
     if let Some(s) = newest {
         return Ok(Redirect::to(&format!("/c/{}", s.conversation.id)).into_response());
@@ -118,12 +121,13 @@ async fn home(State(app): State<App>, session: PageSession) -> Result<Response, 
         summaries: &summaries,
         place: Place::Elsewhere,
         presence: &presence,
+        team: &team,
     };
     Ok(pages::welcome(shell(&app, &session), &nav, user).into_response())
 }
 
 #[derive(Deserialize, Default)]
-struct Window {
+pub(super) struct Window {
     /// Messages older than this one.
     before: Option<MessageId>,
     /// Messages around this one (a reply's original, a link to a message).
@@ -160,7 +164,8 @@ async fn page_of(
     }
 }
 
-/// GET /c/{id}: the app shell with one conversation.
+/// GET /c/{id}: the app shell with one conversation; for someone not in a channel, its
+/// preview with a way to join.
 async fn conversation(
     State(app): State<App>,
     session: PageSession,
@@ -168,20 +173,38 @@ async fn conversation(
     window: Result<Query<Window>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let window = query(window)?;
+    conversation_page(&app, &session, id, &window, "").await
+}
+
+/// The conversation page, its composer holding `draft`.
+pub(super) async fn conversation_page(
+    app: &App,
+    session: &PageSession,
+    id: ConversationId,
+    window: &Window,
+    draft: &str,
+) -> Result<Response, PageError> {
     let user = &session.0.user;
     // First: the page must show everything up to this seq (its socket resumes from it).
-    let seq = super::ws::snapshot_seq(&app).await?;
-    let (messages, has_older, latest) = page_of(&app, user, id, &window).await?;
+    let seq = super::ws::snapshot_seq(app).await?;
+    let (messages, has_older, latest) = match page_of(app, user, id, window).await {
+        Ok(page) => page,
+        Err(Error::NotFound) => return preview::page(app, session, id).await,
+        Err(other) => return Err(other.into()),
+    };
     let (_, _, members) = chat::conversations::get(&app.chat, user, id).await?;
-    let (summaries, presence) = nav_data(&app, user, members.iter().map(|m| m.user.id)).await?;
+    let (summaries, presence, team) =
+        nav_data(app, user, members.iter().map(|m| m.user.id)).await?;
     let summary = summaries
         .iter()
         .find(|s| s.conversation.id == id)
         .ok_or(Error::NotFound)?;
+    let aside = super::support::panel(app, session, summary).await?;
     let nav = Nav {
         summaries: &summaries,
         place: Place::Conversation(id),
         presence: &presence,
+        team: &team,
     };
     let view = ConversationView {
         summary,
@@ -195,8 +218,10 @@ async fn conversation(
         max_chars: app.config.max_message_chars,
         presence: &presence,
         seq,
+        draft,
+        aside,
     };
-    let page = pages::chat::page(shell(&app, &session), &nav, &view);
+    let page = pages::chat::page(shell(app, session), &nav, &view);
     Ok(page.into_response())
 }
 
@@ -228,7 +253,7 @@ async fn message_page(
 ) -> Result<Response, PageError> {
     let user = &session.0.user;
     let message = chat::messages::get(&app.chat, user, id).await?;
-    let (summaries, presence) = nav_data(&app, user, []).await?;
+    let (summaries, presence, team) = nav_data(&app, user, []).await?;
     let read_only = summaries
         .iter()
         .find(|s| s.conversation.id == message.conversation_id)
@@ -237,6 +262,7 @@ async fn message_page(
         summaries: &summaries,
         place: Place::Conversation(message.conversation_id),
         presence: &presence,
+        team: &team,
     };
     let view = pages::message::MessageView {
         message: &message,

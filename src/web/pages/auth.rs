@@ -11,6 +11,8 @@ pub struct LoginView<'a> {
     pub error: Option<&'a str>,
     /// No admin exists yet: point to the setup link instead.
     pub needs_setup: bool,
+    /// Where to go once signed in (a path on this site), when not the start page.
+    pub next: &'a str,
     /// Why the visitor's last session ended, when someone else ended it.
     pub notice: Option<&'a str>,
     /// Open sign-up is on: link to it.
@@ -40,6 +42,7 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
                 }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }
                 form method="post" action="/login" {
+                    @if !view.next.is_empty() { input type="hidden" name="next" value=(view.next); }
                     label for="username" { "Username" }
                     input #username type="text" name="username" value=(view.username)
                         autocomplete="username" autocapitalize="none" spellcheck="false"

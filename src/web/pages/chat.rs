@@ -26,6 +26,10 @@ pub struct ConversationView<'a> {
     pub presence: &'a Presences,
     /// The event seq the page is current to: its socket's first `hello` resumes from it.
     pub seq: i64,
+    /// What the composer starts with (a link that starts a conversation may bring it).
+    pub draft: &'a str,
+    /// A panel beside the conversation (the admins' tools in a support conversation).
+    pub aside: Option<Markup>,
 }
 
 /// Who other than me (and the sender) has read up to the newest message (lines about the
@@ -73,6 +77,7 @@ fn conversation(view: &ConversationView) -> Markup {
             data-last-read=(s.last_read_message_id) data-read-position=(s.read_position())
             data-kind=(c.kind.as_str()) data-seq=(view.seq) {
             (header(view))
+            @if let Some(aside) = &view.aside { (aside) }
             @if s.unread > 0 {
                 div.unread-bar role="status" {
                     span { strong { (s.unread) } " new " (if s.unread == 1 { "message" } else { "messages" }) }
@@ -141,6 +146,7 @@ fn header(view: &ConversationView) -> Markup {
                 h1 #conv-title {
                     @match (c.kind, &s.other) {
                         (Kind::Direct, Some(other)) => { (presence_dot(other.id, view.presence.get(&other.id))) " " }
+                        (Kind::Group, _) if s.support.is_some() => { span.conv-icon aria-hidden="true" { "?" } }
                         (Kind::Group, _) => { span.conv-icon aria-hidden="true" { "🔒" } }
                         _ => { span.conv-icon aria-hidden="true" { "#" } }
                     }
@@ -151,7 +157,15 @@ fn header(view: &ConversationView) -> Markup {
                         p.topic { a href={ "/people/" (other.username) } { "@" (other.username) } }
                     }
                     _ => {
-                        p.topic.empty[c.topic.is_empty()] { (c.topic) }
+                        @if let Some(t) = &s.support {
+                            @if t.mine {
+                                p.topic { "Only you and the admins see this conversation." }
+                            } @else {
+                                p.topic { "Support conversation of " a href={ "/people/" (t.member.username) } { "@" (t.member.username) } }
+                            }
+                        } @else {
+                            p.topic.empty[c.topic.is_empty()] { (c.topic) }
+                        }
                     }
                 }
             }
@@ -160,8 +174,10 @@ fn header(view: &ConversationView) -> Markup {
                 @if c.kind != Kind::Direct {
                     span.member-count { (view.members.len()) " " (if view.members.len() == 1 { "member" } else { "members" }) }
                 }
-                a.button.quiet.small href={ "/c/" (c.id) "/settings" } aria-label="Conversation settings" {
-                    span aria-hidden="true" { "⚙" } span.label { " Settings" }
+                @if s.support.is_none() {
+                    a.button.quiet.small href={ "/c/" (c.id) "/settings" } aria-label="Conversation settings" {
+                        span aria-hidden="true" { "⚙" } span.label { " Settings" }
+                    }
                 }
             }
         }
@@ -188,7 +204,7 @@ fn composer(view: &ConversationView) -> Markup {
                 // A textarea may not be a combobox: the list's state is told by #mention-status.
                 textarea #body name="body" rows="1" placeholder=(placeholder) maxlength=(view.max_chars)
                     required autocomplete="off" aria-describedby="composer-hint"
-                    aria-autocomplete="list" aria-controls="mention-list" {}
+                    aria-autocomplete="list" aria-controls="mention-list" { (view.draft) }
                 button.send type="submit" { "Send" }
             }
             ul #mention-list.mention-list role="listbox" aria-label="People to mention" hidden {}

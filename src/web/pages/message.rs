@@ -90,6 +90,19 @@ pub fn page(shell: Shell, nav: &Nav, view: &MessageView) -> Markup {
                 } @else if view.read_only {
                     p.archived-notice { "This conversation is archived and read-only." }
                 }
+                @if !mine && !m.deleted && !view.me.is_admin() {
+                    section #report.card.wide aria-labelledby="report-title" {
+                        h2 #report-title { "Report to the admins" }
+                        p.hint { "The admins see this message and your reason in your support conversation." }
+                        form method="post" action={ "/m/" (m.id) "/report" } {
+                            (csrf_field(view.csrf))
+                            label for="report-reason" { "Reason (optional)" }
+                            textarea #report-reason name="reason" rows="2"
+                                maxlength=(crate::domain::support::MAX_REASON_CHARS) {}
+                            button type="submit" { "Report message" }
+                        }
+                    }
+                }
             }
         },
     )

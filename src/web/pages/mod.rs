@@ -5,6 +5,7 @@ pub mod channels;
 pub mod chat;
 pub mod message;
 pub mod people;
+pub mod preview;
 pub mod settings;
 pub mod sidebar;
 pub mod timeline;
@@ -124,7 +125,7 @@ fn document(
                 }
                 @if let Some(nav) = nav {
                     div.app {
-                        (sidebar::sidebar(nav))
+                        (sidebar::sidebar(nav, admin))
                         main #main.pane tabindex="-1" { (content) }
                     }
                     div #banner.banner hidden {

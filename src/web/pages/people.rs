@@ -16,6 +16,13 @@ fn message_button(person: &User, csrf: &str, label: &str) -> Markup {
     }
 }
 
+/// Opens the direct conversation with them (`/new`, which creates it on first use).
+fn message_link(person: &User, label: &str) -> Markup {
+    html! {
+        a.button.small href={ "/new?to=" (person.username) } aria-label={ "Message " (person.display_name) } { (label) }
+    }
+}
+
 /// Everyone active on this Hearth, with presence.
 pub fn directory(
     shell: Shell,
@@ -66,7 +73,7 @@ pub fn profile(
     nav: &Nav,
     person: &User,
     me: &User,
-    csrf: &str,
+    _csrf: &str,
     presence: &Presences,
 ) -> Markup {
     let status = super::sidebar::status(presence.get(&person.id));
@@ -87,7 +94,7 @@ pub fn profile(
                         @if person.deactivated { p.hint { "This account is deactivated." } }
                         p.hint { "Member since " (day(person.created_at)) }
                         @if person.id != me.id && !person.deactivated {
-                            (message_button(person, csrf, "Message"))
+                            (message_link(person, "Message"))
                         } @else if person.id == me.id {
                             p.hint { "This is you." }
                         }

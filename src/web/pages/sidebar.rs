@@ -17,6 +17,8 @@ pub enum Place {
     Conversation(ConversationId),
     Channels,
     People,
+    /// The support conversation's composer, or the admins' inbox.
+    Support,
     Elsewhere,
 }
 
@@ -25,6 +27,8 @@ pub struct Nav<'a> {
     pub summaries: &'a [Summary],
     pub place: Place,
     pub presence: &'a Presences,
+    /// The admin team's name, for the way to write to them.
+    pub team: &'a str,
 }
 
 /// `online`, `away` or `offline`, as the stylesheet and script name them.
@@ -54,11 +58,13 @@ fn current(place: Place, here: Place) -> Option<&'static str> {
     (place == here).then_some("page")
 }
 
-pub fn sidebar(nav: &Nav) -> Markup {
+/// The list beside the page; `admin` adds the inbox, anyone else gets the way to the admins.
+pub fn sidebar(nav: &Nav, admin: bool) -> Markup {
+    // Support conversations are reached through the inbox or the team's entry, not the lists.
     let of = |kind: Kind| {
         nav.summaries
             .iter()
-            .filter(move |s| s.conversation.kind == kind)
+            .filter(move |s| s.conversation.kind == kind && s.support.is_none())
     };
     html! {
         nav #sidebar.sidebar aria-label="Conversations" {
@@ -70,6 +76,7 @@ pub fn sidebar(nav: &Nav) -> Markup {
                 li { a href="/people" aria-current=[current(nav.place, Place::People)] {
                     span.icon aria-hidden="true" { "@" } "People" } }
             }
+            (support_entry(nav, admin))
             (section(nav, "nav-channels", "Channels", of(Kind::Channel), "Join a channel from the channel browser."))
             (section(nav, "nav-groups", "Groups", of(Kind::Group), "Private groups you are in appear here."))
             (section(nav, "nav-directs", "Direct messages", of(Kind::Direct), "Message someone from People."))
@@ -125,6 +132,51 @@ pub fn badges(unread: i64, mentions: i64) -> Markup {
         }
         span.badge.unread-badge data-unread=(unread) hidden[unread == 0] {
             span.n { (unread) } span.visually-hidden { " unread" }
+        }
+    }
+}
+
+/// The admins' inbox, with their unread total across support conversations; for anyone
+/// else, their support conversation (or the way to start it), named by the admin team.
+fn support_entry(nav: &Nav, admin: bool) -> Markup {
+    let support = nav.summaries.iter().filter(|s| s.support.is_some());
+    if admin {
+        let unread: i64 = support.map(|s| s.unread).sum();
+        let here = current(nav.place, Place::Support);
+        return html! {
+            ul.nav-links.support-links {
+                li { a.inbox-link href="/inbox" aria-current=[here] {
+                    span.icon aria-hidden="true" { "✉" } "Inbox"
+                    (badges(unread, 0))
+                } }
+            }
+        };
+    }
+    let mine = nav
+        .summaries
+        .iter()
+        .find(|s| s.support.as_ref().is_some_and(|t| t.mine));
+    html! {
+        ul.nav-links.support-links {
+            li {
+                @match mine {
+                    Some(s) => {
+                        @let here = current(nav.place, Place::Conversation(s.conversation.id))
+                            .or(current(nav.place, Place::Support));
+                        a.conv.support-link.unread[s.unread > 0] href={ "/c/" (s.conversation.id) }
+                            data-conversation-id=(s.conversation.id) data-kind="support" aria-current=[here] {
+                            span.icon aria-hidden="true" { "?" }
+                            span.conv-name { "Contact the " (nav.team) }
+                            (badges(s.unread, s.mentions))
+                        }
+                    }
+                    None => {
+                        a.support-link href="/support" aria-current=[current(nav.place, Place::Support)] {
+                            span.icon aria-hidden="true" { "?" } "Contact the " (nav.team)
+                        }
+                    }
+                }
+            }
         }
     }
 }

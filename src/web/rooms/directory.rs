@@ -50,11 +50,12 @@ pub async fn channels_page(
         .into_iter()
         .filter(|p| p.id != user.id)
         .collect();
-    let (summaries, presence) = nav_data(app, user, []).await?;
+    let (summaries, presence, team) = nav_data(app, user, []).await?;
     let nav = Nav {
         summaries: &summaries,
         place: Place::Channels,
         presence: &presence,
+        team: &team,
     };
     let view = ChannelsView {
         channels: &rows,
@@ -69,11 +70,12 @@ pub async fn channels_page(
 pub async fn people(State(app): State<App>, session: PageSession) -> Result<Response, PageError> {
     let user = &session.0.user;
     let people = active_people(&app).await?;
-    let (summaries, presence) = nav_data(&app, user, people.iter().map(|p| p.id)).await?;
+    let (summaries, presence, team) = nav_data(&app, user, people.iter().map(|p| p.id)).await?;
     let nav = Nav {
         summaries: &summaries,
         place: Place::People,
         presence: &presence,
+        team: &team,
     };
     let page = people_pages::directory(
         shell(&app, &session),
@@ -96,11 +98,12 @@ pub async fn profile(
     let person = accounts::find(&app.chat, &username)
         .await
         .map_err(|_| Error::NotFound)?;
-    let (summaries, presence) = nav_data(&app, user, [person.id]).await?;
+    let (summaries, presence, team) = nav_data(&app, user, [person.id]).await?;
     let nav = Nav {
         summaries: &summaries,
         place: Place::People,
         presence: &presence,
+        team: &team,
     };
     let page = people_pages::profile(
         shell(&app, &session),
@@ -135,7 +138,8 @@ async fn settings_page(
         .into_iter()
         .filter(|p| !members.iter().any(|m| m.user.id == p.id))
         .collect();
-    let (summaries, presence) = nav_data(app, user, members.iter().map(|m| m.user.id)).await?;
+    let (summaries, presence, team) =
+        nav_data(app, user, members.iter().map(|m| m.user.id)).await?;
     let title = summaries
         .iter()
         .find(|s| s.conversation.id == id)
@@ -144,6 +148,7 @@ async fn settings_page(
         summaries: &summaries,
         place: Place::Conversation(id),
         presence: &presence,
+        team: &team,
     };
     let view = SettingsView {
         conversation: &conversation,
