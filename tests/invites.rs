@@ -524,6 +524,11 @@ async fn members_allowed_to_invite_make_member_invites_and_see_only_their_own() 
     let admin = app.create_user("root", Role::Admin).await;
     let root = app.sign_in("root", admin.id).await;
     let (_, _) = invite(&root, json!({})).await;
+    // The sidebar shows the way to invites to whoever may invite, and to nobody else.
+    let before = app.person("early").await;
+    let sidebar = |page: String| page.contains(r#"href="/invites""#);
+    assert!(sidebar(root.get("/people").await.text().await.unwrap()));
+    assert!(!sidebar(before.get("/people").await.text().await.unwrap()));
     let change = hearth::chat::instance::Change {
         inviters: Some("members".into()),
         ..Default::default()
@@ -532,6 +537,7 @@ async fn members_allowed_to_invite_make_member_invites_and_see_only_their_own() 
         .await
         .unwrap();
     let mia = app.person("mia").await;
+    assert!(sidebar(mia.get("/people").await.text().await.unwrap()));
 
     let res = mia.post("/api/v1/invites", json!({"role": "admin"})).await;
     assert_eq!(res.status(), 403);

@@ -223,7 +223,7 @@ fn row(p: &Person, csrf: &str) -> Markup {
                     }
                     form.inline method="post" action={ (base) "/reset-link" } {
                         (csrf_field(csrf))
-                        button.small.quiet type="submit" aria-label={ "Reset the password of " (u.username) } { "Reset password" }
+                        button.small.quiet type="submit" aria-label={ "Reset password of " (u.username) } { "Reset password" }
                     }
                     details.danger-zone {
                         summary { "Deactivate…" }

@@ -77,6 +77,7 @@ fn document(
     let admin = shell.user.is_some_and(|(u, _)| u.is_admin());
     let settings = shell.settings();
     let custom_accent = settings.accent != Settings::default().accent;
+    let may_invite = shell.user.is_some_and(|(u, _)| settings.may_invite(u));
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -125,7 +126,7 @@ fn document(
                 }
                 @if let Some(nav) = nav {
                     div.app {
-                        (sidebar::sidebar(nav, admin))
+                        (sidebar::sidebar(nav, admin, may_invite))
                         main #main.pane tabindex="-1" { (content) }
                     }
                     div #banner.banner hidden {

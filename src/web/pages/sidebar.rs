@@ -58,8 +58,9 @@ fn current(place: Place, here: Place) -> Option<&'static str> {
     (place == here).then_some("page")
 }
 
-/// The list beside the page; `admin` adds the inbox, anyone else gets the way to the admins.
-pub fn sidebar(nav: &Nav, admin: bool) -> Markup {
+/// The list beside the page; `admin` adds the inbox, anyone else gets the way to the admins;
+/// `may_invite` adds the way to the invites page.
+pub fn sidebar(nav: &Nav, admin: bool, may_invite: bool) -> Markup {
     // Support conversations are reached through the inbox or the team's entry, not the lists.
     let of = |kind: Kind| {
         nav.summaries
@@ -75,6 +76,9 @@ pub fn sidebar(nav: &Nav, admin: bool) -> Markup {
                 li { a href="/channels#new-group" { span.icon aria-hidden="true" { "+" } "New group" } }
                 li { a href="/people" aria-current=[current(nav.place, Place::People)] {
                     span.icon aria-hidden="true" { "@" } "People" } }
+                @if may_invite {
+                    li { a href="/invites" { span.icon aria-hidden="true" { "↗" } "Invite people" } }
+                }
             }
             (support_entry(nav, admin))
             (section(nav, "nav-channels", "Channels", of(Kind::Channel), "Join a channel from the channel browser."))
