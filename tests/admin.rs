@@ -667,3 +667,76 @@ async fn the_console_adds_people_and_resets_passwords_by_link() {
         .unwrap();
     assert_eq!(sneaky, 0);
 }
+
+#[tokio::test]
+async fn an_admins_moderation_is_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let root = app.person_with_role("root", Role::Admin).await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    // Deleting someone else's message.
+    let general = root.general().await;
+    let rude = send(&bob, general, "something rude").await;
+    let own = send(&root, general, "my own words").await;
+    assert_eq!(
+        root.delete(&format!("/api/v1/messages/{own}"))
+            .await
+            .status(),
+        204
+    );
+    assert!(
+        audit(&app, "message.delete").is_empty(),
+        "one's own is no moderation"
+    );
+    assert_eq!(
+        root.delete(&format!("/api/v1/messages/{rude}"))
+            .await
+            .status(),
+        204
+    );
+    let rows = audit(&app, "message.delete");
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("root", "bob"));
+    assert!(
+        rows[0].2.contains(&format!("\"message\":{rude}")),
+        "{rows:?}"
+    );
+    // Removing someone from a group the admin is not in; an owner's removal is not audited.
+    let cat = app.person("cat").await;
+    let g = group(&ada, "crew", &[bob.id, cat.id]).await;
+    let res = ada
+        .delete(&format!(
+            "/api/v1/conversations/{g}/members/{cat}",
+            cat = cat.id
+        ))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert!(audit(&app, "conversation.remove_member").is_empty());
+    let res = root
+        .delete(&format!("/api/v1/conversations/{g}/members/{}", bob.id))
+        .await;
+    assert_eq!(res.status(), 204);
+    let rows = audit(&app, "conversation.remove_member");
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("root", "bob"));
+    // Resolving and assigning a support conversation.
+    let support: Value = ada
+        .post("/api/v1/support", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let s = support["id"].as_i64().unwrap();
+    send(&ada, s, "help please").await;
+    let res = root
+        .post(
+            &format!("/api/v1/conversations/{s}/support"),
+            json!({"state": "resolved", "assignee_id": root.id}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(audit(&app, "support.resolved")[0].1, "ada");
+    assert!(
+        audit(&app, "support.assign")[0]
+            .2
+            .contains("\"assignee\":\"root\"")
+    );
+}

@@ -368,7 +368,19 @@ pub async fn remove(chat: &Chat, user: &User, id: ConversationId, target: UserId
                 ));
             }
             let them = UserRef::from(&users::get(ctx.conn, target)?);
-            members::remove(ctx, &live, &c, &them, &UserRef::from(&me))
+            members::remove(ctx, &live, &c, &them, &UserRef::from(&me))?;
+            if role != Some(MemberRole::Owner) {
+                // An admin's moderation, not an owner's housekeeping: kept in the audit log.
+                let detail = serde_json::json!({ "conversation": id }).to_string();
+                crate::store::audit::record_detail(
+                    ctx.conn,
+                    &me.username,
+                    "conversation.remove_member",
+                    &them.username,
+                    &detail,
+                )?;
+            }
+            Ok(())
         })
         .await
 }

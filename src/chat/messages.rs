@@ -259,6 +259,20 @@ pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
             }
             writable(&convs::get(ctx.conn, old.conversation_id)?)?;
             store::soft_delete(ctx.conn, id, now_ms())?;
+            if old.sender.id != me.id {
+                let detail = serde_json::json!({
+                    "message": id,
+                    "conversation": old.conversation_id
+                })
+                .to_string();
+                crate::store::audit::record_detail(
+                    ctx.conn,
+                    &me.username,
+                    "message.delete",
+                    &old.sender.username,
+                    &detail,
+                )?;
+            }
             let message = store::get(ctx.conn, id)?;
             emit_message(ctx, &live, "message.deleted", &message)?;
             Ok(message)

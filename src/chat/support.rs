@@ -15,7 +15,7 @@ use crate::domain::support::{Filter, InboxEntry, State, Thread};
 use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::store::events::Audience;
-use crate::store::{conversations as convs, memberships, support as store, users};
+use crate::store::{audit, conversations as convs, memberships, support as store, users};
 
 /// The admin team's name, as members see it ("Contact the Admins"): an instance setting.
 pub fn team_name(chat: &Chat) -> String {
@@ -250,6 +250,8 @@ pub async fn set_state(
                 return Ok(thread);
             }
             store::set_state(ctx.conn, id, state, now_ms())?;
+            let action = format!("support.{}", state.as_str());
+            audit::record(ctx.conn, &me.username, &action, &thread.member.username)?;
             tell_admins(ctx, &live, id)
         })
         .await
@@ -282,6 +284,18 @@ pub async fn assign(
                 return Ok(thread);
             }
             store::set_assignee(ctx.conn, id, assignee, now_ms())?;
+            let to = match assignee {
+                Some(a) => users::get(ctx.conn, a)?.username,
+                None => String::new(),
+            };
+            let detail = serde_json::json!({ "assignee": to }).to_string();
+            audit::record_detail(
+                ctx.conn,
+                &me.username,
+                "support.assign",
+                &thread.member.username,
+                &detail,
+            )?;
             tell_admins(ctx, &live, id)
         })
         .await

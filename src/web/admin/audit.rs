@@ -33,7 +33,7 @@ impl Search {
 }
 
 /// The families of actions offered in the filter.
-const ACTIONS: [(&str, &str); 7] = [
+const ACTIONS: [(&str, &str); 8] = [
     ("", "Any action"),
     ("session", "Sign-ins"),
     ("user", "People"),
@@ -41,6 +41,7 @@ const ACTIONS: [(&str, &str); 7] = [
     ("conversation", "Conversations"),
     ("setting", "Settings"),
     ("message", "Messages"),
+    ("support", "Support"),
 ];
 
 /// GET /admin/audit
