@@ -510,6 +510,16 @@ async fn support_conversations_refuse_leaving_renaming_and_member_changes() {
         );
     }
     assert_eq!(member_ids(&ann, id).await.len(), 3, "nothing changed");
+    // Nor is there a settings page offering what would be refused.
+    for who in [&ada, &ann] {
+        let res = who.get(&format!("/c/{id}/settings")).await;
+        assert_eq!(res.status(), 404, "{}", who.name);
+    }
+    let general = ada.general().await;
+    assert_eq!(
+        ada.get(&format!("/c/{general}/settings")).await.status(),
+        200
+    );
 }
 
 #[tokio::test]

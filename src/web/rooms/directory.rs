@@ -140,10 +140,12 @@ async fn settings_page(
         .collect();
     let (summaries, presence, team) =
         nav_data(app, user, members.iter().map(|m| m.user.id)).await?;
-    let title = summaries
-        .iter()
-        .find(|s| s.conversation.id == id)
-        .map_or(conversation.name.clone(), |s| sidebar::title(s).to_owned());
+    let summary = summaries.iter().find(|s| s.conversation.id == id);
+    // A support conversation has no settings: its name, members and life are Hearth's.
+    if summary.is_some_and(|s| s.support.is_some()) {
+        return Err(Error::NotFound.into());
+    }
+    let title = summary.map_or(conversation.name.clone(), |s| sidebar::title(s).to_owned());
     let nav = Nav {
         summaries: &summaries,
         place: Place::Conversation(id),
