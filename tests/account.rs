@@ -47,22 +47,12 @@ fn as_person(app: &TestApp, p: &Person, cookie: String) -> Person {
     }
 }
 
-/// The CSRF token of a signed-in page.
 async fn csrf(person: &Person) -> String {
-    let page = person.get("/account").await.text().await.unwrap();
-    let at = page.find("data-csrf=\"").expect("a signed-in page") + 11;
-    page[at..at + page[at..].find('"').unwrap()].to_owned()
+    person.csrf("/account").await
 }
 
 async fn form(person: &Person, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    person
-        .http
-        .post(person.url(path))
-        .header("cookie", &person.cookie)
-        .form(fields)
-        .send()
-        .await
-        .unwrap()
+    person.form(path, fields).await
 }
 
 #[tokio::test]

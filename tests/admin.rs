@@ -532,21 +532,12 @@ async fn the_status_page_tells_the_sizes_and_who_is_connected() {
     assert!(page.contains("Connected now"));
 }
 
-/// The CSRF token of a signed-in page.
 async fn csrf(p: &Person) -> String {
-    let page = p.get("/admin").await.text().await.unwrap();
-    let at = page.find("data-csrf=\"").expect("a signed-in page") + 11;
-    page[at..at + page[at..].find('"').unwrap()].to_owned()
+    p.csrf("/admin").await
 }
 
 async fn form(p: &Person, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    p.http
-        .post(p.url(path))
-        .header("cookie", &p.cookie)
-        .form(fields)
-        .send()
-        .await
-        .unwrap()
+    p.form(path, fields).await
 }
 
 /// The one link a page or answer shows: from `/password/` to its closing quote.
@@ -633,11 +624,7 @@ async fn the_console_adds_people_and_resets_passwords_by_link() {
     assert_eq!(audit(&app, "user.add").len(), 2);
     // Members find neither.
     let bob = app.person("bob").await;
-    let bob_csrf = {
-        let page = bob.get("/people").await.text().await.unwrap();
-        let at = page.find("data-csrf=\"").unwrap() + 11;
-        page[at..at + page[at..].find('"').unwrap()].to_owned()
-    };
+    let bob_csrf = bob.csrf("/people").await;
     let res = form(
         &bob,
         "/admin/people",

@@ -44,11 +44,8 @@ async fn join(app: &TestApp, token: &str, name: &str) -> reqwest::Response {
         .unwrap()
 }
 
-/// The CSRF token of a signed-in page.
 async fn csrf(person: &Person, path: &str) -> String {
-    let page = person.get(path).await.text().await.unwrap();
-    let at = page.find("data-csrf=\"").expect("a signed-in page") + 11;
-    page[at..at + page[at..].find('"').unwrap()].to_owned()
+    person.csrf(path).await
 }
 
 #[tokio::test]

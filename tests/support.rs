@@ -11,14 +11,8 @@ use hearth::chat::accounts;
 use hearth::domain::Role;
 use serde_json::{Value, json};
 
-/// The session's CSRF token, read from a page.
 async fn csrf(p: &Person) -> String {
-    let page = p.get("/people").await.text().await.unwrap();
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a csrf field")
-        .to_owned()
+    p.csrf("/people").await
 }
 
 /// POSTs a page form as `p`.

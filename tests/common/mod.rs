@@ -145,6 +145,24 @@ pub struct Person {
 }
 
 impl Person {
+    /// The CSRF token of the signed-in page at `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await.text().await.unwrap();
+        let at = page.find("data-csrf=\"").expect("a signed-in page") + 11;
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    }
+
+    /// Posts a page form with this person's cookie.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("cookie", &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
