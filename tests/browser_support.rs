@@ -125,9 +125,7 @@ async fn a_member_writes_and_two_admins_answer_with_notes_kept_from_the_member()
         // Both inboxes show it live, unread for each.
         for (b, who) in [(&ann_b, "ann"), (&max_b, "max")] {
             b.wait_until(&format!("{who}'s inbox to list ada"), async || {
-                b.text("#inbox-list")
-                    .await
-                    .contains("My avatar upload fails")
+                inbox_text(b).await.contains("My avatar upload fails")
             })
             .await;
             wait_badge(b, who, 1).await;

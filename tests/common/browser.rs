@@ -431,9 +431,7 @@ impl Browser {
 
     /// Clicks the element matching `css` (waiting for it to appear first).
     pub async fn click(&self, css: &str) {
-        let element = self.wait_for(css).await;
-        self.element_cmd(&element, css, "clicking", "/click", None)
-            .await;
+        self.on_fresh(css, "clicking", "/click").await;
     }
 
     /// Moves the mouse over the element matching `css`, as a person about to use its hover
@@ -487,20 +485,36 @@ impl Browser {
 
     /// The visible text of the element matching `css`.
     pub async fn text(&self, css: &str) -> String {
-        let element = self.wait_for(css).await;
-        let text = self
-            .element_cmd(&element, css, "reading", "/text", None)
-            .await;
+        let text = self.on_fresh(css, "reading", "/text").await;
         text.as_str().unwrap_or_default().to_owned()
     }
 
     /// The current value of the form field matching `css`.
     pub async fn value(&self, css: &str) -> String {
-        let element = self.wait_for(css).await;
-        let value = self
-            .element_cmd(&element, css, "reading", "/property/value", None)
-            .await;
+        let value = self.on_fresh(css, "reading", "/property/value").await;
         value.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Runs a command that has no effect when it fails (a read, a click) on the element matching
+    /// `css`, finding it again when a page's live update replaced it between finding and using.
+    async fn on_fresh(&self, css: &str, doing: &str, path: &str) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let element = self.wait_for(css).await;
+            let method = if path == "/click" {
+                Method::POST
+            } else {
+                Method::GET
+            };
+            let at = format!("/element/{}{path}", element.0);
+            match self.cmd(method, &at, None).await {
+                Ok(value) => return value,
+                Err(e) if e.error == "stale element reference" && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("{doing} {css:?} failed: {e} (on {})", self.describe().await),
+            }
+        }
     }
 
     async fn element_cmd(
