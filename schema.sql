@@ -249,3 +249,75 @@ CREATE TABLE reports (
     created_at          INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX reports_by_message ON reports(message_id);
+
+-- version 7: files: uploads bound to messages, thumbnails, link previews, pictures, the outbox
+-- The version 2 attachments table was never written to by a running server: it is replaced
+-- by one that knows uploads waiting to be sent, image sizes and thumbnails.
+DROP TABLE attachments;
+CREATE TABLE attachments (
+    id                  INTEGER PRIMARY KEY,
+    uploader_id         INTEGER NOT NULL REFERENCES users(id),
+    -- Both NULL while the upload waits to be sent; set in the write that stores the message.
+    message_id          INTEGER REFERENCES messages(id) ON DELETE CASCADE,
+    conversation_id     INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
+    -- The blob: attachments/<first two hex digits>/<sha256>.
+    sha256              TEXT    NOT NULL,
+    size                INTEGER NOT NULL CHECK (size >= 0),
+    -- Sniffed from the content, never taken from the name.
+    mime                TEXT    NOT NULL,
+    kind                TEXT    NOT NULL DEFAULT 'file'
+                        CHECK (kind IN ('image', 'video', 'audio', 'file')),
+    filename            TEXT    NOT NULL,
+    -- Images: the size as displayed (EXIF orientation applied), and a thumbnail blob.
+    width               INTEGER,
+    height              INTEGER,
+    thumb_sha256        TEXT,
+    thumb_mime          TEXT,
+    thumb_width         INTEGER,
+    thumb_height        INTEGER,
+    created_at          INTEGER NOT NULL,
+    -- When its message was deleted; the row and blob go after the retention time.
+    deleted_at          INTEGER
+) STRICT;
+CREATE INDEX attachments_by_message ON attachments(message_id);
+CREATE INDEX attachments_by_conversation ON attachments(conversation_id, id)
+    WHERE conversation_id IS NOT NULL;
+CREATE INDEX attachments_pending ON attachments(created_at) WHERE message_id IS NULL;
+CREATE INDEX attachments_by_uploader ON attachments(uploader_id);
+CREATE INDEX attachments_by_sha ON attachments(sha256);
+CREATE INDEX attachments_by_thumb ON attachments(thumb_sha256) WHERE thumb_sha256 IS NOT NULL;
+
+-- The card shown under a message with a link: read by the server, its image stored here,
+-- never hot-linked. `removed`: the author took it away (and it is not fetched again).
+CREATE TABLE link_previews (
+    message_id          INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    url                 TEXT    NOT NULL,
+    title               TEXT    NOT NULL,
+    description         TEXT    NOT NULL DEFAULT '',
+    site                TEXT    NOT NULL DEFAULT '',
+    image_sha256        TEXT,
+    image_mime          TEXT,
+    image_width         INTEGER,
+    image_height        INTEGER,
+    removed             INTEGER NOT NULL DEFAULT 0,
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX link_previews_by_image ON link_previews(image_sha256) WHERE image_sha256 IS NOT NULL;
+
+-- Pictures: a person's avatar and a channel's or group's picture (square thumbnails).
+ALTER TABLE users ADD COLUMN avatar_sha256 TEXT;
+ALTER TABLE conversations ADD COLUMN picture_sha256 TEXT;
+
+-- Work that leaves the process (link previews now), written in the same transaction as what
+-- causes it and done by a worker off the writer; `key` makes a job happen once.
+CREATE TABLE outbox (
+    id                  INTEGER PRIMARY KEY,
+    kind                TEXT    NOT NULL,
+    key                 TEXT    NOT NULL UNIQUE,
+    payload             TEXT    NOT NULL CHECK (json_valid(payload)),
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    run_at              INTEGER NOT NULL,
+    last_error          TEXT    NOT NULL DEFAULT '',
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_due ON outbox(run_at);

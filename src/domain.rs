@@ -1,6 +1,7 @@
 //! Plain values of the domain, validated on construction: ids, usernames, roles, passwords.
 
 pub mod chat;
+pub mod files;
 pub mod support;
 
 use serde::{Deserialize, Serialize};

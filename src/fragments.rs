@@ -272,6 +272,8 @@ mod tests {
             }],
             client_id: None,
             notice: None,
+            attachments: Vec::new(),
+            preview: None,
         }
     }
 

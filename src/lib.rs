@@ -1,5 +1,6 @@
 //! Hearth: a self-hosted chat appliance — one binary, one SQLite file.
 
+pub mod blobs;
 pub mod chat;
 pub mod cli;
 pub mod config;

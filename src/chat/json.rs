@@ -11,6 +11,7 @@ use crate::domain::chat::{
     Conversation, ConversationId, Member, Message, MessageId, Notice, Reaction, ReplyPreview,
     Summary, UserRef,
 };
+use crate::domain::files::{Attachment, AttachmentId, LinkCard};
 
 /// A message as the API and events show it. With a viewer, reactions say `me`.
 /// A line about the conversation has the same shape, with `notice` set (`null` otherwise).
@@ -29,6 +30,70 @@ pub struct MessageView<'a> {
     reactions: Vec<ReactionView<'a>>,
     client_id: Option<&'a str>,
     notice: Option<&'a Notice>,
+    attachments: Vec<AttachmentView<'a>>,
+    preview: Option<PreviewView<'a>>,
+}
+
+/// A file as a message carries it: `url` downloads it (or shows it, for a safe image),
+/// `thumb_url` is its thumbnail (images only).
+#[derive(Serialize)]
+pub struct AttachmentView<'a> {
+    id: AttachmentId,
+    name: &'a str,
+    size: i64,
+    mime: &'a str,
+    kind: &'a str,
+    width: Option<i64>,
+    height: Option<i64>,
+    url: String,
+    thumb_url: Option<String>,
+}
+
+impl<'a> AttachmentView<'a> {
+    pub fn new(a: &'a Attachment) -> Self {
+        AttachmentView {
+            id: a.id,
+            name: &a.name,
+            size: a.size,
+            mime: &a.mime,
+            kind: &a.kind,
+            width: a.width,
+            height: a.height,
+            url: a.url(),
+            thumb_url: a.thumb_url(),
+        }
+    }
+}
+
+/// The card of a message's first link; its image is stored by the server (`image_url`).
+#[derive(Serialize)]
+struct PreviewView<'a> {
+    url: &'a str,
+    title: &'a str,
+    description: &'a str,
+    site: &'a str,
+    image_url: Option<String>,
+    image_width: Option<i64>,
+    image_height: Option<i64>,
+}
+
+impl<'a> PreviewView<'a> {
+    fn new(message: MessageId, card: &'a LinkCard) -> Self {
+        PreviewView {
+            url: &card.url,
+            title: &card.title,
+            description: &card.description,
+            site: &card.site,
+            image_url: card.image.as_ref().map(|_| preview_image_url(message)),
+            image_width: card.image.as_ref().map(|p| p.width),
+            image_height: card.image.as_ref().map(|p| p.height),
+        }
+    }
+}
+
+/// Where a message's card image is served.
+pub fn preview_image_url(message: MessageId) -> String {
+    format!("/previews/{message}/image")
 }
 
 #[derive(Serialize)]
@@ -62,6 +127,8 @@ impl<'a> MessageView<'a> {
             reactions: m.reactions.iter().map(reaction).collect(),
             client_id: m.client_id.as_deref(),
             notice: m.notice.as_ref(),
+            attachments: m.attachments.iter().map(AttachmentView::new).collect(),
+            preview: m.preview.as_ref().map(|c| PreviewView::new(m.id, c)),
         }
     }
 }
@@ -149,6 +216,8 @@ mod tests {
             }],
             client_id: Some("c-1".into()),
             notice: None,
+            attachments: Vec::new(),
+            preview: None,
         }
     }
 

@@ -34,6 +34,8 @@ pub enum Budget {
     Membership,
     /// Renaming, setting the topic, archiving.
     Update,
+    /// Uploading a file (each one streams to disk and may be thumbnailed).
+    Upload,
 }
 
 /// A budget's size: `burst` at once, then one more every `every`.
@@ -60,6 +62,8 @@ pub const PRESENCE: Rate = rate(20, 3);
 pub const CREATE: Rate = rate(20, 60);
 pub const MEMBERSHIP: Rate = rate(30, 10);
 pub const UPDATE: Rate = rate(10, 30);
+/// Uploads: a burst of 40 (a few albums dropped at once), then one every 2 s.
+pub const UPLOAD: Rate = rate(40, 2);
 
 /// The message budget for `send_per_minute`: that many a minute sustained, with a burst of a
 /// quarter of it (at least 10).
@@ -80,6 +84,7 @@ pub struct Limits {
     create: Limiter,
     membership: Limiter,
     update: Limiter,
+    upload: Limiter,
 }
 
 /// A per-user bucket on the system's monotonic clock: the hint it gives is measured on the
@@ -110,6 +115,7 @@ impl Limits {
             create: limiter(CREATE),
             membership: limiter(MEMBERSHIP),
             update: limiter(UPDATE),
+            upload: limiter(UPLOAD),
         }
     }
 
@@ -124,6 +130,7 @@ impl Limits {
             Budget::Create => &self.create,
             Budget::Membership => &self.membership,
             Budget::Update => &self.update,
+            Budget::Upload => &self.upload,
         };
         limiter.check_key(&user).map_err(|not_until| {
             let wait = not_until.wait_time_from(limiter.clock().now());

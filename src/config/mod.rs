@@ -55,6 +55,17 @@ pub struct Config {
     pub metrics_token: String,
     /// Whether anyone who can reach the server may make an account at `/signup`.
     pub open_signup: bool,
+    /// The largest file one upload may hold, in MiB.
+    pub max_upload_mb: u64,
+    /// How many MiB of files one person may have stored; 0: no quota.
+    pub upload_quota_mb: u64,
+    /// Days the files of a deleted message are kept before they are collected.
+    pub deleted_files_keep_days: u32,
+    /// Whether the server reads the first link of a message and adds a card.
+    pub link_previews: bool,
+    /// Networks (`192.168.1.0/24`) the server may fetch from although they are not public:
+    /// link previews of an intranet's pages.
+    pub fetch_allow_networks: Vec<String>,
     pub backup: BackupConfig,
 }
 
@@ -102,6 +113,11 @@ impl Default for Config {
             max_request_bytes: 64 * 1024,
             metrics_token: String::new(),
             open_signup: false,
+            max_upload_mb: 25,
+            upload_quota_mb: 0,
+            deleted_files_keep_days: 7,
+            link_previews: true,
+            fetch_allow_networks: Vec::new(),
             backup: BackupConfig::default(),
         }
     }
@@ -131,6 +147,11 @@ struct FileConfig {
     max_request_bytes: Option<usize>,
     metrics_token: Option<String>,
     open_signup: Option<bool>,
+    max_upload_mb: Option<u64>,
+    upload_quota_mb: Option<u64>,
+    deleted_files_keep_days: Option<u32>,
+    link_previews: Option<bool>,
+    fetch_allow_networks: Option<Vec<String>>,
     backup: Option<FileBackup>,
 }
 
@@ -225,7 +246,12 @@ impl Config {
             max_connections,
             max_request_bytes,
             metrics_token,
-            open_signup
+            open_signup,
+            max_upload_mb,
+            upload_quota_mb,
+            deleted_files_keep_days,
+            link_previews,
+            fetch_allow_networks
         );
         if let Some(b) = f.backup {
             if let Some(v) = b.interval {
@@ -284,6 +310,14 @@ impl Config {
                 "max_request_bytes must be between 1024 and 67108864",
             ));
         }
+        if !(1..=4096).contains(&self.max_upload_mb) {
+            return Err(Error::invalid("max_upload_mb must be between 1 and 4096"));
+        }
+        if self.upload_quota_mb != 0 && self.upload_quota_mb < self.max_upload_mb {
+            return Err(Error::invalid(
+                "upload_quota_mb must be 0 (no quota) or at least max_upload_mb",
+            ));
+        }
         if self.backup.keep == 0 {
             return Err(Error::invalid("backup.keep must be at least 1"));
         }
@@ -293,6 +327,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The largest upload, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb * 1024 * 1024
     }
 
     /// Whether cookies must carry `Secure` (the public URL is https).
@@ -383,7 +422,7 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" | "metrics_token" => {
                 toml::Value::String(value.clone())
             }
-            "trusted_proxies" => toml::Value::Array(
+            "trusted_proxies" | "fetch_allow_networks" => toml::Value::Array(
                 value
                     .split(',')
                     .filter(|s| !s.trim().is_empty())
@@ -401,10 +440,15 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             | "request_timeout_secs"
             | "keep_alive_secs"
             | "max_connections"
-            | "max_request_bytes" => toml::Value::Integer(value.trim().parse().map_err(|_| {
-                Error::invalid(format!("{key} must be a whole number, not {value:?}"))
-            })?),
-            "open_signup" => match value.trim() {
+            | "max_request_bytes"
+            | "max_upload_mb"
+            | "upload_quota_mb"
+            | "deleted_files_keep_days" => {
+                toml::Value::Integer(value.trim().parse().map_err(|_| {
+                    Error::invalid(format!("{key} must be a whole number, not {value:?}"))
+                })?)
+            }
+            "open_signup" | "link_previews" => match value.trim() {
                 "true" | "1" => toml::Value::Boolean(true),
                 "false" | "0" | "" => toml::Value::Boolean(false),
                 _ => {

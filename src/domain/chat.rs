@@ -120,6 +120,12 @@ pub struct Message {
     pub client_id: Option<String>,
     /// Set when this is a line about the conversation, not something someone wrote.
     pub notice: Option<Notice>,
+    /// The files sent with it, in the order they were given.
+    #[serde(skip)]
+    pub attachments: Vec<super::files::Attachment>,
+    /// The card of its first link, once the server has read it.
+    #[serde(skip)]
+    pub preview: Option<super::files::LinkCard>,
 }
 
 /// A line in a conversation's timeline about the conversation itself: who came, who went,
@@ -186,6 +192,8 @@ impl Message {
             reactions: Vec::new(),
             client_id: None,
             notice: None,
+            attachments: Vec::new(),
+            preview: None,
         }
     }
 }

@@ -22,7 +22,7 @@ pub mod restore;
 pub mod stats;
 
 use rusqlite::{Connection, OpenFlags};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::db::LATEST_VERSION;
 use crate::error::{Error, Result};
@@ -30,13 +30,7 @@ use crate::error::{Error, Result};
 pub use progress::Progress;
 
 pub const DB_FILE: &str = "hearth.db";
-pub const ATTACHMENTS_DIR: &str = "attachments";
-
-/// Where the blob of an attachment with this SHA-256 (lowercase hex) lives.
-pub fn attachment_path(data_dir: &Path, sha256: &str) -> PathBuf {
-    let shard = sha256.get(..2).unwrap_or("__");
-    data_dir.join(ATTACHMENTS_DIR).join(shard).join(sha256)
-}
+pub use crate::blobs::{ATTACHMENTS_DIR, attachment_path};
 
 /// An io error that names what it was doing.
 pub(crate) fn io_error(what: impl std::fmt::Display, err: std::io::Error) -> Error {
@@ -134,7 +128,7 @@ mod tests {
     #[test]
     fn attachments_are_sharded_by_the_first_two_hex_digits() {
         let p = attachment_path(Path::new("/d"), "ab12cd");
-        assert_eq!(p, PathBuf::from("/d/attachments/ab/ab12cd"));
+        assert_eq!(p, std::path::PathBuf::from("/d/attachments/ab/ab12cd"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::domain::UserId;
 use crate::domain::chat::{ConversationId, Message, MessageId, Notice, ReplyPreview, UserRef};
 use crate::error::Result;
-use crate::store::reactions;
+use crate::store::{attachments, link_previews, reactions};
 
 /// Message columns with sender and the replied-to message's preview.
 pub(crate) const SELECT: &str =
@@ -67,6 +67,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
         reply,
         reactions: Vec::new(),
         notice,
+        attachments: Vec::new(),
+        preview: None,
     })
 }
 
@@ -129,7 +131,10 @@ pub fn get(conn: &Connection, id: MessageId) -> Result<Message> {
     let mut message = conn
         .prepare_cached(&format!("{SELECT} WHERE m.id = ?1"))?
         .query_row([id], from_row)?;
-    reactions::attach(conn, std::slice::from_mut(&mut message))?;
+    let one = std::slice::from_mut(&mut message);
+    reactions::attach(conn, one)?;
+    attachments::attach(conn, one)?;
+    link_previews::attach(conn, one)?;
     Ok(message)
 }
 
@@ -176,6 +181,8 @@ pub fn page(
         messages.reverse();
     }
     reactions::attach(conn, &mut messages)?;
+    attachments::attach(conn, &mut messages)?;
+    link_previews::attach(conn, &mut messages)?;
     Ok((messages, has_more))
 }
 

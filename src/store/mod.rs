@@ -1,11 +1,14 @@
 //! Storage: one module per aggregate; functions take `&Connection` so they compose in one transaction.
 
+pub mod attachments;
 pub mod audit;
 pub mod conversations;
 pub mod events;
 pub mod invites;
+pub mod link_previews;
 pub mod memberships;
 pub mod messages;
+pub mod outbox;
 pub mod password_links;
 pub mod reactions;
 pub mod reads;
