@@ -4,6 +4,7 @@
 import { Edits, initActions } from "./actions.js";
 import { Composer } from "./composer.js";
 import { initCopy } from "./copy.js";
+import { initCards, initLightbox } from "./files.js";
 import { Conversation } from "./conversation.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
@@ -45,6 +46,7 @@ function startConversation(section, live, me) {
   const form = document.getElementById("composer");
   if (form) composer = new Composer(form, view, live, edits);
   initActions(view, live, composer ?? { say: () => {}, reply: () => {}, focus: () => {} }, edits);
+  initCards((text, error) => composer?.say(text, error));
 
   live.on("typing", (f) => {
     if (String(f.conversation) === view.id && f.user) reads.typing(f.user);
@@ -150,6 +152,7 @@ function main() {
   guardDoubleSubmit();
   initCopy();
   initMenu();
+  initLightbox();
   const me = document.body.dataset.me;
   if (!me) return;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";

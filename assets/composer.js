@@ -2,6 +2,7 @@
 // Enter sends, Shift+Enter breaks the line, ↑ edits my last message, Esc cancels a reply,
 // typing notices at most every 2 s, and the "replying to …" chip.
 
+import { Attachments } from "./files.js";
 import { Mentions } from "./mentions.js";
 import { randomId } from "./ws.js";
 
@@ -20,6 +21,9 @@ export class Composer {
     this.hint = form.querySelector("#composer-hint");
     this.lastTyping = 0;
     this.mentions = new Mentions(this.field, form.querySelector("#mention-list"), view);
+    this.files = new Attachments(form, (text, error) => this.say(text, error));
+    // This script refuses an empty message itself, and files may go without a caption.
+    this.field.required = false;
 
     form.addEventListener("submit", (e) => this.submit(e));
     this.field.addEventListener("keydown", (e) => this.keydown(e));
@@ -52,8 +56,20 @@ export class Composer {
     }
   }
 
-  submit(e) {
+  async submit(e) {
     const body = this.field.value;
+    if (this.files.pending) {
+      e.preventDefault();
+      if (this.sendingFiles) return;
+      this.sendingFiles = true;
+      this.say("Finishing the uploads…");
+      const ids = await this.files.ready();
+      this.sendingFiles = false;
+      if (!ids.length) return; // every upload failed or was removed: the errors are shown
+      this.files.clear();
+      this.send(body, ids);
+      return;
+    }
     if (!this.live.everReady) {
       // Not connected yet (or no WebSocket at all): let the form post, with a fresh id.
       if (!body.trim()) e.preventDefault();
@@ -61,10 +77,16 @@ export class Composer {
     }
     e.preventDefault();
     if (!body.trim()) return;
+    this.send(body, []);
+  }
+
+  /** Sends a message (with the ids of uploaded files) over the live connection. */
+  send(body, attachments) {
     const clientId = randomId();
     const fields = { conversation: Number(this.view.id), body, client_id: clientId };
     if (this.replyTo.value) fields.reply_to = Number(this.replyTo.value);
-    this.view.addPending(clientId, body);
+    if (attachments.length) fields.attachments = attachments;
+    this.view.addPending(clientId, body || (attachments.length === 1 ? "1 file" : `${attachments.length} files`));
     this.field.value = "";
     this.autosize();
     this.cancelReply();

@@ -113,6 +113,7 @@ impl Blobs {
     pub fn keep(&self, received: Received) -> Result<()> {
         let path = self.path(&received.sha256);
         if path.exists() {
+            freshen(&path);
             return Ok(());
         }
         let shard = path.parent().expect("a blob path has a folder");
@@ -130,6 +131,7 @@ impl Blobs {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self.path(&sha256);
         if path.exists() {
+            freshen(&path);
             return Ok(sha256);
         }
         let mut temp = tempfile::NamedTempFile::new_in(self.incoming()?)
@@ -196,6 +198,14 @@ fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
         Ok(entries) => Ok(entries.filter_map(|e| e.ok()).collect()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(io(format_args!("cannot list {}", dir.display()), e)),
+    }
+}
+
+/// Marks a stored blob as just used, so the collector's grace time spares it until the row
+/// that needs it again is written.
+fn freshen(path: &Path) {
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
     }
 }
 

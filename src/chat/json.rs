@@ -11,7 +11,7 @@ use crate::domain::chat::{
     Conversation, ConversationId, Member, Message, MessageId, Notice, Reaction, ReplyPreview,
     Summary, UserRef,
 };
-use crate::domain::files::{Attachment, AttachmentId, LinkCard};
+use crate::domain::files::{Attachment, AttachmentId, LinkCard, preview_image_url};
 
 /// A message as the API and events show it. With a viewer, reactions say `me`.
 /// A line about the conversation has the same shape, with `notice` set (`null` otherwise).
@@ -89,11 +89,6 @@ impl<'a> PreviewView<'a> {
             image_height: card.image.as_ref().map(|p| p.height),
         }
     }
-}
-
-/// Where a message's card image is served.
-pub fn preview_image_url(message: MessageId) -> String {
-    format!("/previews/{message}/image")
 }
 
 #[derive(Serialize)]

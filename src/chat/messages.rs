@@ -5,16 +5,17 @@ use std::sync::Arc;
 use super::auth::still_active;
 use super::limits::Budget;
 use super::recent::{self, Latest, Messages};
-use super::{Chat, emit, json as views, membership, writable};
+use super::{Chat, emit, files, json as views, membership, writable};
 use crate::db::WriteCtx;
 use crate::domain::chat::{self, ConversationId, Message, MessageId};
+use crate::domain::files::AttachmentId;
 use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::fragments;
 use crate::render;
 use crate::store::events::Audience;
 use crate::store::messages::{self as store, Cursor};
-use crate::store::{conversations as convs, memberships, reactions, reads, users};
+use crate::store::{attachments, conversations as convs, memberships, reactions, reads, users};
 
 /// The most distinct emoji one message may carry.
 const MAX_EMOJI_PER_MESSAGE: i64 = 20;
@@ -27,6 +28,10 @@ pub struct Draft {
     pub client_id: Option<String>,
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// Uploads of the sender to send with it (the body is then their caption, and may be
+    /// empty).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// Renders a body, resolving @mentions among the conversation's members.
@@ -90,7 +95,12 @@ pub async fn send(
     conversation: ConversationId,
     draft: Draft,
 ) -> Result<Message> {
-    let body = chat::message_body(&draft.body, chat.config.max_message_chars)?;
+    let body = if draft.body.trim().is_empty() && !draft.attachments.is_empty() {
+        String::new()
+    } else {
+        chat::message_body(&draft.body, chat.config.max_message_chars)?
+    };
+    let files = file_ids(&draft.attachments)?;
     let client_id = draft
         .client_id
         .as_deref()
@@ -134,6 +144,7 @@ pub async fn send(
                 html: None,
                 client_id: client_id.as_deref(),
                 reply_to: draft.reply_to,
+                attachments: &files,
             };
             write_message(ctx, &live, &me, &c, new)
         })
@@ -148,6 +159,23 @@ pub(super) struct Outgoing<'a> {
     pub html: Option<String>,
     pub client_id: Option<&'a str>,
     pub reply_to: Option<MessageId>,
+    /// Uploads of the sender, bound to the message in the same write.
+    pub attachments: &'a [AttachmentId],
+}
+
+/// The upload ids of a send: at most [`files::MAX_PER_MESSAGE`], each once.
+fn file_ids(ids: &[AttachmentId]) -> Result<Vec<AttachmentId>> {
+    if ids.len() > files::MAX_PER_MESSAGE {
+        return Err(Error::invalid(format!(
+            "a message carries at most {} files",
+            files::MAX_PER_MESSAGE
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = ids.iter().find(|id| !seen.insert(**id)) {
+        return Err(Error::invalid(format!("upload {twice} is listed twice")));
+    }
+    Ok(ids.to_vec())
 }
 
 /// Writes a message of `me` into `c` (a conversation they are a member of) and tells its
@@ -164,9 +192,16 @@ pub(super) fn write_message(
         html,
         client_id,
         reply_to,
+        attachments: files_sent,
     } = new;
     writable(c)?;
     let conversation = c.id;
+    let pending_since = now_ms() - files::PENDING_MS;
+    for id in files_sent {
+        if let Some(why) = attachments::unusable(ctx.conn, *id, me.id, pending_since)? {
+            return Err(Error::invalid(why));
+        }
+    }
     if let Some(reply) = reply_to
         && !store::is_message_in(ctx.conn, conversation, reply)?
     {
@@ -189,6 +224,8 @@ pub(super) fn write_message(
         now,
     };
     let id = store::insert(ctx.conn, &new)?;
+    attachments::bind(ctx.conn, files_sent, id, conversation)?;
+    super::cards::queue(ctx, chat, id, body)?;
     store::add_mentions(ctx.conn, id, conversation, &mentioned)?;
     convs::touch(ctx.conn, conversation, id, now)?;
     reads::mark_read(ctx.conn, conversation, me.id, id)?;
@@ -259,6 +296,7 @@ pub async fn delete(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
             }
             writable(&convs::get(ctx.conn, old.conversation_id)?)?;
             store::soft_delete(ctx.conn, id, now_ms())?;
+            attachments::mark_deleted(ctx.conn, id, now_ms())?;
             if old.sender.id != me.id {
                 let detail = serde_json::json!({
                     "message": id,

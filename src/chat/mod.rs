@@ -6,8 +6,10 @@ pub mod accounts;
 pub mod actor;
 pub mod admin;
 pub mod auth;
+pub mod cards;
 pub mod conversations;
 pub mod devices;
+pub mod files;
 pub mod instance;
 pub mod invites;
 pub mod json;
@@ -57,6 +59,8 @@ pub struct Chat {
     pub seq_floor: i64,
     /// The settings an admin changes at runtime, as last committed.
     pub instance: Arc<instance::Kept>,
+    /// Where files are stored and how many images are decoded at once.
+    pub files: files::Files,
 }
 
 impl Chat {
@@ -68,6 +72,7 @@ impl Chat {
         });
         Chat {
             instance: Arc::new(instance),
+            files: files::Files::new(&config.data_dir),
             db,
             hub: Hub::default(),
             limits,

@@ -40,6 +40,7 @@ pub async fn report(chat: &Chat, user: &User, id: MessageId, reason: &str) -> Re
                 html: Some(fragments::report(id, &reason).into_string()),
                 client_id: None,
                 reply_to: None,
+                attachments: &[],
             };
             write_message(ctx, &live, &me, &c, new)
         })

@@ -355,6 +355,7 @@ pub async fn start(
                 html: None,
                 client_id: client_id.as_deref(),
                 reply_to: None,
+                attachments: &[],
             };
             super::messages::write_message(ctx, &live, &me, &c, new)
         })

@@ -66,6 +66,7 @@ fn say(body: &str) -> messages::Draft {
         body: body.into(),
         client_id: None,
         reply_to: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Background upkeep while serving: following what the CLI changes (its events, accounts it
-//! disables), pruning the event log and expired sessions.
+//! disables), pruning the event log and expired sessions, collecting files no one needs.
 
 use std::time::Duration;
 
@@ -113,6 +113,9 @@ pub async fn prune(chat: Chat) {
                 )
             })
             .await;
+        if let Err(err) = super::files::collect(&chat).await {
+            tracing::warn!(error = %err, "collecting unused files failed");
+        }
         let keep_days = chat.config.audit_keep_days;
         let audit = if keep_days == 0 {
             Ok(0)

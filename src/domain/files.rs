@@ -37,7 +37,7 @@ impl Attachment {
     pub fn thumb_url(&self) -> Option<String> {
         self.thumb
             .as_ref()
-            .map(|_| format!("/files/{}/thumb", self.id))
+            .map(|_| format!("/thumbs/{}", self.id))
     }
 
     /// Whether browsers are shown it in place (one of the four safe image types).
@@ -58,6 +58,11 @@ pub struct LinkCard {
     pub site: String,
     #[serde(skip)]
     pub image: Option<Picture>,
+}
+
+/// Where the stored image of a message's link card is served.
+pub fn preview_image_url(message: i64) -> String {
+    format!("/previews/{message}/image")
 }
 
 /// A file name made safe to put in a URL path: every byte but unreserved ones escaped.

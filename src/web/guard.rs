@@ -36,10 +36,22 @@ pub async fn declared_length(State(app): State<App>, req: Request, next: Next) -
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let limit = app.config.max_request_bytes;
+    let upload = req.uri().path() == super::files::UPLOAD_PATH;
+    let limit = if upload {
+        app.config.max_upload_bytes()
+    } else {
+        app.config.max_request_bytes as u64
+    };
     match declared {
-        Some(length) if length > limit as u64 => {
-            let err = Error::TooLarge(format!("request body over {limit} bytes"));
+        Some(length) if length > limit => {
+            let err = Error::TooLarge(if upload {
+                format!(
+                    "the file is larger than the limit of {} MB",
+                    app.config.max_upload_mb
+                )
+            } else {
+                format!("request body over {limit} bytes")
+            });
             let mut res = if req.uri().path().starts_with("/api/") {
                 super::api::ApiError(err).into_response()
             } else {

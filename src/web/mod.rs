@@ -6,6 +6,7 @@ pub mod api;
 pub mod api_chat;
 pub mod assets;
 pub mod auth;
+pub mod files;
 pub mod guard;
 pub mod html;
 pub mod invites;
@@ -26,7 +27,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
+use axum::http::{Extensions, HeaderMap, StatusCode, Version, header};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
 use crate::chat::Chat;
 use crate::chat::auth::SignIns;
@@ -138,6 +141,7 @@ pub fn router(app: App) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .merge(rooms::routes())
         .merge(support::routes())
+        .merge(files::routes())
         .merge(invites::routes())
         .merge(account::routes())
         .merge(admin::routes())
@@ -153,7 +157,12 @@ pub fn router(app: App) -> Router {
             app.clone(),
             guard::declared_length,
         ))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(
+            // Files answer byte ranges: compressing them would drop their length and ranges.
+            DefaultPredicate::new().and(|_: StatusCode, _: Version, h: &HeaderMap, _: &Extensions| {
+                !h.contains_key(header::ACCEPT_RANGES)
+            }),
+        ))
         .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(

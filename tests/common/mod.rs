@@ -30,6 +30,9 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             data_dir: dir.path().join("data"),
+            // Tests reach nothing but loopback: a test that wants cards turns them on with a
+            // resolver of its own.
+            link_previews: false,
             ..Config::default()
         };
         tweak(&mut config);
@@ -165,6 +168,27 @@ impl Person {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Uploads `bytes` as a file named `name` (the JSON API's upload endpoint).
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/uploads"))
+            .query(&[("name", name)])
+            .header("cookie", &self.cookie)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads a file and answers its id (the upload must succeed).
+    pub async fn uploaded(&self, name: &str, bytes: Vec<u8>) -> i64 {
+        let res = self.upload(name, bytes).await;
+        assert_eq!(res.status(), 201, "upload of {name}");
+        res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -199,7 +199,13 @@ fn composer(view: &ConversationView) -> Markup {
                 span { "Replying to " strong.reply-name {} " " span.reply-excerpt {} }
                 button.icon type="button" data-action="cancel-reply" aria-label="Cancel reply" title="Cancel reply (Esc)" { "×" }
             }
+            ul #uploads.upload-list aria-label="Files to send" hidden {}
             div.composer-row {
+                label.attach.js-only title="Attach files (or drop them here, or paste)" {
+                    span aria-hidden="true" { "📎" }
+                    span.visually-hidden { "Attach files" }
+                    input #attach-input.visually-hidden type="file" multiple;
+                }
                 label.visually-hidden for="body" { (placeholder) }
                 // A textarea may not be a combobox: the list's state is told by #mention-status.
                 textarea #body name="body" rows="1" placeholder=(placeholder) maxlength=(view.max_chars)
@@ -210,7 +216,7 @@ fn composer(view: &ConversationView) -> Markup {
             ul #mention-list.mention-list role="listbox" aria-label="People to mention" hidden {}
             p #mention-status.visually-hidden role="status" {}
             p #composer-hint.hint.composer-hint {
-                span.js-only { "Enter to send · Shift+Enter for a new line · ↑ to edit your last message" }
+                span.js-only { "Enter to send · Shift+Enter for a new line · ↑ to edit your last message · drop or paste files to attach" }
                 span.no-js-only { "Formatting: **bold**, *italic*, `code`, > quote" }
             }
         }

@@ -65,6 +65,25 @@ pub fn app_layout(
     document(shell, title, Some(nav), conversation, content)
 }
 
+/// The dialog in which the page script shows an image large, with its neighbours a key away.
+fn lightbox() -> Markup {
+    html! {
+        dialog #lightbox.lightbox aria-label="Image" {
+            div.lightbox-bar {
+                span.lightbox-name {}
+                span.lightbox-count {}
+                a.lightbox-download.button.small.quiet href="#" download { "Download" }
+                button.icon type="button" data-action="close" aria-label="Close (Esc)" title="Close (Esc)" { "×" }
+            }
+            div.lightbox-stage {
+                button.icon.lightbox-prev type="button" data-action="prev" aria-label="Previous image (←)" title="Previous (←)" { "‹" }
+                img alt="";
+                button.icon.lightbox-next type="button" data-action="next" aria-label="Next image (→)" title="Next (→)" { "›" }
+            }
+        }
+    }
+}
+
 fn document(
     shell: Shell,
     title: &str,
@@ -133,6 +152,7 @@ fn document(
                         span role="status" { "Connection lost. Reconnecting…" }
                         button.small.quiet type="button" data-action="reconnect" { "Reconnect now" }
                     }
+                    (lightbox())
                 } @else {
                     main #main { (content) }
                 }

@@ -60,6 +60,7 @@ pub async fn send(
         body: f.body,
         client_id: Some(f.client_id).filter(|c| !c.is_empty()),
         reply_to: number(&f.reply_to, "reply_to")?,
+        attachments: Vec::new(),
     };
     let m = messages::send(&app.chat, &session.0.user, id, draft).await?;
     Ok(to(format!("/c/{id}#m-{}", m.id)))

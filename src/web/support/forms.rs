@@ -70,6 +70,7 @@ pub async fn start(
         body: f.body,
         client_id: Some(f.client_id).filter(|c| !c.is_empty()),
         reply_to: None,
+        attachments: Vec::new(),
     };
     let m = support::start(&app.chat, &session.0.user, draft).await?;
     Ok(to(format!("/c/{}#m-{}", m.conversation_id, m.id)))

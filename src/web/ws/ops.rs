@@ -25,6 +25,8 @@ enum Op {
         body: String,
         client_id: Option<String>,
         reply_to: Option<MessageId>,
+        #[serde(default)]
+        attachments: Vec<crate::domain::files::AttachmentId>,
     },
     Edit {
         message: MessageId,
@@ -72,11 +74,13 @@ pub(super) async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Op
             body,
             client_id,
             reply_to,
+            attachments,
         } => {
             let draft = chat::messages::Draft {
                 body,
                 client_id,
                 reply_to,
+                attachments,
             };
             chat::messages::send(chat, user, conversation, draft)
                 .await

@@ -1,0 +1,228 @@
+//! Serving a stored blob safely: inline only for the four image types, a download for anything
+//! else; `nosniff` and a sandboxing CSP; an ETag of its hash, long private caching, and single
+//! byte ranges (resumable downloads, seeking in a video).
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::io::SeekFrom;
+use std::path::Path;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use crate::domain::files::url_segment;
+use crate::error::Error;
+
+/// A file response's Content-Security-Policy: nothing runs, nothing loads, the document is
+/// sandboxed, whatever a browser makes of the bytes.
+pub const FILE_CSP: &str = "default-src 'none'; img-src 'self'; media-src 'self'; \
+                            style-src 'unsafe-inline'; sandbox";
+
+/// What to serve: the blob, the type to name, whether to show it in place, its download name.
+pub struct Blob<'a> {
+    pub path: &'a Path,
+    pub sha256: &'a str,
+    pub mime: &'a str,
+    pub inline: bool,
+    pub name: &'a str,
+}
+
+/// The type a file is served as: the sniffed one for an inline image, audio, video and the
+/// document types browsers only download; anything a browser could run or render as a page
+/// (HTML, SVG, XML, script, text) goes out as bytes.
+pub fn served_type(mime: &str, inline: bool) -> &str {
+    let risky = mime.starts_with("text/")
+        || mime.contains("html")
+        || mime.contains("xml")
+        || mime.contains("javascript")
+        || mime.contains("svg");
+    if inline || !risky {
+        mime
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// A `Content-Disposition` value: `inline` or `attachment`, with an ASCII name for old clients
+/// and the exact one encoded (RFC 6266 / 8187).
+pub fn disposition(inline: bool, name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' && c != '%' => c,
+            _ => '_',
+        })
+        .collect();
+    let kind = if inline { "inline" } else { "attachment" };
+    format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        url_segment(name)
+    )
+}
+
+/// The byte range a `Range` header asks of a body of `len` bytes: `None` for the whole body
+/// (no header, several ranges, or a unit other than bytes), `Err` when none of it can be
+/// served (416).
+pub fn range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (start, end) = spec.split_once('-').ok_or(())?;
+    let (start, end) = (start.trim(), end.trim());
+    let parse = |s: &str| s.parse::<u64>().map_err(|_| ());
+    let (first, last) = if start.is_empty() {
+        // The last N bytes.
+        let n = parse(end)?;
+        if n == 0 || len == 0 {
+            return Err(());
+        }
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let first = parse(start)?;
+        let last = if end.is_empty() {
+            len.saturating_sub(1)
+        } else {
+            parse(end)?.min(len.saturating_sub(1))
+        };
+        (first, last)
+    };
+    if first >= len || first > last {
+        return Err(());
+    }
+    Ok(Some((first, last)))
+}
+
+/// Answers a GET (or HEAD) for a blob, honouring `If-None-Match`, `Range` and `If-Range`.
+pub async fn serve(blob: Blob<'_>, request: &HeaderMap) -> Response {
+    let etag = format!("\"{}\"", blob.sha256);
+    let mut headers = HeaderMap::new();
+    let set = |h: &mut HeaderMap, name: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set(&mut headers, header::ETAG, &etag);
+    set(
+        &mut headers,
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable",
+    );
+    set(&mut headers, header::CONTENT_SECURITY_POLICY, FILE_CSP);
+    set(&mut headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(
+        &mut headers,
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set(&mut headers, header::ACCEPT_RANGES, "bytes");
+    let matches = |name: header::HeaderName| {
+        request
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    };
+    if matches(header::IF_NONE_MATCH) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    let mut file = match tokio::fs::File::open(blob.path).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(path = %blob.path.display(), error = %e, "a stored file is missing");
+            return super::super::api::ApiError(Error::NotFound).into_response();
+        }
+    };
+    let len = match file.metadata().await {
+        Ok(m) => m.len(),
+        Err(e) => return super::super::api::ApiError(Error::Io(e)).into_response(),
+    };
+    set(
+        &mut headers,
+        header::CONTENT_TYPE,
+        served_type(blob.mime, blob.inline),
+    );
+    set(
+        &mut headers,
+        header::CONTENT_DISPOSITION,
+        &disposition(blob.inline, blob.name),
+    );
+    // A range applies only to the version the client has (If-Range names it).
+    let if_range_ok = request
+        .get(header::IF_RANGE)
+        .is_none_or(|_| matches(header::IF_RANGE));
+    let asked = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let wanted = if if_range_ok { range(asked, len) } else { Ok(None) };
+    match wanted {
+        Err(()) => {
+            set(&mut headers, header::CONTENT_RANGE, &format!("bytes */{len}"));
+            (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response()
+        }
+        Ok(None) => {
+            set(&mut headers, header::CONTENT_LENGTH, &len.to_string());
+            let body = Body::from_stream(ReaderStream::new(file));
+            (StatusCode::OK, headers, body).into_response()
+        }
+        Ok(Some((first, last))) => {
+            if let Err(e) = file.seek(SeekFrom::Start(first)).await {
+                return super::super::api::ApiError(Error::Io(e)).into_response();
+            }
+            let count = last - first + 1;
+            set(
+                &mut headers,
+                header::CONTENT_RANGE,
+                &format!("bytes {first}-{last}/{len}"),
+            );
+            set(&mut headers, header::CONTENT_LENGTH, &count.to_string());
+            let body = Body::from_stream(ReaderStream::new(file.take(count)));
+            (StatusCode::PARTIAL_CONTENT, headers, body).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_read_as_rfc_9110_says() {
+        assert_eq!(range(None, 10), Ok(None));
+        assert_eq!(range(Some("bytes=0-0"), 10), Ok(Some((0, 0))));
+        assert_eq!(range(Some("bytes=0-9"), 10), Ok(Some((0, 9))));
+        assert_eq!(range(Some("bytes=0-10"), 10), Ok(Some((0, 9))), "clamped");
+        assert_eq!(range(Some("bytes=9-"), 10), Ok(Some((9, 9))));
+        assert_eq!(range(Some("bytes=-3"), 10), Ok(Some((7, 9))));
+        assert_eq!(range(Some("bytes=-30"), 10), Ok(Some((0, 9))));
+        assert_eq!(range(Some("bytes=10-"), 10), Err(()), "one past the end");
+        assert_eq!(range(Some("bytes=5-4"), 10), Err(()));
+        assert_eq!(range(Some("bytes=-0"), 10), Err(()));
+        assert_eq!(range(Some("bytes=x-1"), 10), Err(()));
+        assert_eq!(range(Some("bytes=0-1,3-4"), 10), Ok(None), "several: the whole");
+        assert_eq!(range(Some("items=0-1"), 10), Ok(None));
+        assert_eq!(range(Some("bytes=0-"), 0), Err(()), "nothing in an empty body");
+    }
+
+    #[test]
+    fn only_the_safe_images_keep_a_type_a_browser_renders() {
+        assert_eq!(served_type("image/png", true), "image/png");
+        assert_eq!(served_type("application/pdf", false), "application/pdf");
+        assert_eq!(served_type("video/mp4", false), "video/mp4");
+        for risky in ["text/html", "image/svg+xml", "text/plain", "application/xhtml+xml",
+                      "application/javascript", "text/xml"] {
+            assert_eq!(served_type(risky, false), "application/octet-stream", "{risky}");
+        }
+    }
+
+    #[test]
+    fn names_in_dispositions_cannot_break_out() {
+        assert_eq!(
+            disposition(false, "a\"b\\c.pdf"),
+            "attachment; filename=\"a_b_c.pdf\"; filename*=UTF-8''a%22b%5Cc.pdf"
+        );
+        assert_eq!(
+            disposition(true, "café.png"),
+            "inline; filename=\"caf_.png\"; filename*=UTF-8''caf%C3%A9.png"
+        );
+    }
+}
