@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod fragments;
 pub mod hub;
+pub mod net;
 pub mod ops;
 pub mod render;
 pub mod store;
