@@ -11,6 +11,7 @@ pub mod files;
 pub mod fragments;
 pub mod hub;
 pub mod media;
+pub mod net;
 pub mod ops;
 pub mod render;
 pub mod store;

@@ -1,0 +1,245 @@
+//! The outbound client: GET with every hop checked (scheme, addresses), redirects followed by
+//! hand, one time limit over the whole fetch, and a byte limit applied while the body streams.
+
+use super::address::allowed;
+use super::error::FetchError;
+use super::resolve::{Pinned, Resolver, SystemResolver};
+use ipnet::IpNet;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use url::{Host, Url};
+
+/// How Hearth introduces itself to the sites it fetches from.
+pub const USER_AGENT: &str = concat!("Hearth/", env!("CARGO_PKG_VERSION"), " (link preview)");
+
+/// What the operator decides about outbound fetches.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Networks that may be fetched from although they are not public (an intranet).
+    pub allow: Vec<IpNet>,
+    /// The limit on a whole fetch: lookups, connections, redirects and the body.
+    pub timeout: Duration,
+    /// The limit on opening one connection.
+    pub connect_timeout: Duration,
+    /// Redirects followed before giving up.
+    pub max_redirects: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            allow: Vec::new(),
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// What to do with a body past the byte limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversize {
+    /// Keep the first bytes and stop reading: a page's head is what matters.
+    Truncate,
+    /// Refuse the whole thing: a cut image is no image.
+    Refuse,
+}
+
+/// What the caller will take: which content types, how many bytes, and what to do past them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Want {
+    /// Names what was asked for in the error when something else comes ("not html").
+    pub what: &'static str,
+    /// Media types, lowercase, without parameters.
+    pub types: &'static [&'static str],
+    pub limit: usize,
+    pub oversize: Oversize,
+}
+
+impl Want {
+    /// An HTML page, of which the first megabyte is read.
+    pub fn html() -> Want {
+        Want {
+            what: "html",
+            types: &["text/html"],
+            limit: 1 << 20,
+            oversize: Oversize::Truncate,
+        }
+    }
+
+    /// An image of a kind Hearth can thumbnail, up to 5 MB.
+    pub fn image() -> Want {
+        Want {
+            what: "an image",
+            types: &["image/jpeg", "image/png", "image/gif", "image/webp"],
+            limit: 5 << 20,
+            oversize: Oversize::Refuse,
+        }
+    }
+}
+
+/// A fetched body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Where the body came from, after redirects.
+    pub url: Url,
+    /// The media type, lowercase, without parameters.
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// Whether the body went on past what was kept.
+    pub truncated: bool,
+}
+
+/// The one HTTP client for fetches the server makes on its own. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    allow: Arc<[IpNet]>,
+    timeout: Duration,
+    max_redirects: usize,
+}
+
+impl Client {
+    /// A client that looks names up with the system's resolver.
+    pub fn new(policy: Policy) -> Result<Client, FetchError> {
+        Client::with_resolver(policy, Arc::new(SystemResolver))
+    }
+
+    /// A client that looks names up with `resolver`.
+    pub fn with_resolver(
+        policy: Policy,
+        resolver: Arc<dyn Resolver>,
+    ) -> Result<Client, FetchError> {
+        let allow: Arc<[IpNet]> = policy.allow.into();
+        let pinned = Pinned {
+            resolver,
+            allow: allow.clone(),
+        };
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(pinned))
+            // Each redirect is checked like the first URL, so reqwest must not follow any.
+            .redirect(reqwest::redirect::Policy::none())
+            // A proxy would make the connection, to addresses we never checked.
+            .no_proxy()
+            .connect_timeout(policy.connect_timeout)
+            .user_agent(USER_AGENT)
+            .referer(false)
+            .build()
+            .map_err(|err| FetchError::Setup(err.to_string()))?;
+        Ok(Client {
+            http,
+            allow,
+            timeout: policy.timeout,
+            max_redirects: policy.max_redirects,
+        })
+    }
+
+    /// GETs `url`, following redirects, and reads the body as `want` says.
+    pub async fn get(&self, url: &Url, want: &Want) -> Result<Fetched, FetchError> {
+        tokio::time::timeout(self.timeout, self.follow(url.clone(), want))
+            .await
+            .unwrap_or(Err(FetchError::TimedOut))
+    }
+
+    async fn follow(&self, mut url: Url, want: &Want) -> Result<Fetched, FetchError> {
+        let accept = want.types.join(", ");
+        for _ in 0..=self.max_redirects {
+            check_target(&url, &self.allow)?;
+            let res = self
+                .http
+                .get(url.clone())
+                .header(ACCEPT, &accept)
+                .send()
+                .await
+                .map_err(FetchError::from_reqwest)?;
+            let status = res.status();
+            if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+                let location = res.headers().get(LOCATION).ok_or(FetchError::BadRedirect)?;
+                let location = String::from_utf8_lossy(location.as_bytes());
+                url = url
+                    .join(location.trim())
+                    .map_err(|err| FetchError::BadUrl(format!("{location:?}: {err}")))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status(status.as_u16()));
+            }
+            return read(res, url, want).await;
+        }
+        Err(FetchError::TooManyRedirects)
+    }
+}
+
+/// Refuses a URL that is not http(s), or whose host is an address that may not be reached.
+/// A host name is checked by the resolver instead, but an IP literal never reaches it.
+fn check_target(url: &Url, allow: &[IpNet]) -> Result<(), FetchError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::Scheme(url.scheme().to_owned()));
+    }
+    let ip: IpAddr = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.into(),
+        Some(Host::Ipv6(ip)) => ip.into(),
+        // The URL parser turns every IP-shaped http host into Ipv4/Ipv6, but the connector
+        // would skip the resolver for one that slipped through, so it is checked here too.
+        Some(Host::Domain(name)) => match name.parse() {
+            Ok(ip) => ip,
+            Err(_) => return Ok(()),
+        },
+        None => return Err(FetchError::BadUrl(format!("{url}: no host"))),
+    };
+    if allowed(ip, allow) {
+        Ok(())
+    } else {
+        Err(FetchError::Blocked(ip))
+    }
+}
+
+/// Checks the content type, then streams the body up to the limit.
+async fn read(mut res: reqwest::Response, url: Url, want: &Want) -> Result<Fetched, FetchError> {
+    let content_type = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !want.types.contains(&content_type.as_str()) {
+        let found = match content_type.as_str() {
+            "" => "no content type".to_owned(),
+            _ => content_type,
+        };
+        let what = want.what;
+        return Err(FetchError::Unwanted { what, found });
+    }
+    let too_large = FetchError::TooLarge { limit: want.limit };
+    if want.oversize == Oversize::Refuse
+        && res
+            .content_length()
+            .is_some_and(|len| len > want.limit as u64)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = res.chunk().await.map_err(FetchError::from_reqwest)? {
+        let room = want.limit - body.len();
+        if chunk.len() > room {
+            if want.oversize == Oversize::Refuse {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            // Dropping the response closes the connection without reading the rest.
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched {
+        url,
+        content_type,
+        body,
+        truncated,
+    })
+}
