@@ -228,8 +228,10 @@ async fn pages_pass_axe(width: u32, height: u32, label: &str) {
         let pic = ann.uploaded("photo.png", png(800, 600, 90)).await;
         let doc = ann.uploaded("notes.pdf", b"%PDF-1.4\n%%EOF".to_vec()).await;
         let res = ann
-            .post(&format!("/api/v1/conversations/{general}/messages"),
-                  json!({"body": "Two files", "attachments": [pic, doc]}))
+            .post(
+                &format!("/api/v1/conversations/{general}/messages"),
+                json!({"body": "Two files", "attachments": [pic, doc]}),
+            )
             .await;
         assert_eq!(res.status(), 201);
         let _: Value = res.json().await.unwrap();
@@ -237,13 +239,19 @@ async fn pages_pass_axe(width: u32, height: u32, label: &str) {
         sign_in(&browser, &app, "ann").await;
         let mut found = Vec::new();
         for (path, ready, name) in [
-            (format!("/c/{general}"), "#items .file-image img", "conversation-files"),
+            (
+                format!("/c/{general}"),
+                "#items .file-image img",
+                "conversation-files",
+            ),
             (format!("/c/{general}/files"), ".file-list", "files"),
         ] {
             browser.goto(&app.url(&path)).await;
             browser.wait_for(ready).await;
             wait_live(&browser).await;
-            browser.screenshot(screenshot_path(&format!("a11y-{name}-{label}.png"))).await;
+            browser
+                .screenshot(screenshot_path(&format!("a11y-{name}-{label}.png")))
+                .await;
             for v in browser.axe_violations(&axe).await {
                 found.push(format!("{name} ({label}): {v}"));
             }
@@ -252,11 +260,18 @@ async fn pages_pass_axe(width: u32, height: u32, label: &str) {
         browser.goto(&app.url(&format!("/c/{general}"))).await;
         browser.click("#items .file-image").await;
         browser.wait_for("#lightbox[open]").await;
-        browser.screenshot(screenshot_path(&format!("a11y-lightbox-{label}.png"))).await;
+        browser
+            .screenshot(screenshot_path(&format!("a11y-lightbox-{label}.png")))
+            .await;
         for v in browser.axe_violations(&axe).await {
             found.push(format!("lightbox ({label}): {v}"));
         }
-        assert!(found.is_empty(), "{} accessibility problem(s):\n{}", found.len(), found.join(""));
+        assert!(
+            found.is_empty(),
+            "{} accessibility problem(s):\n{}",
+            found.len(),
+            found.join("")
+        );
         browser.assert_no_console_errors(label).await;
         app.stop().await.unwrap();
     })

@@ -8,9 +8,8 @@ use serde_json::{Value, json};
 use std::io::Cursor;
 
 fn png(width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, _| {
-        image::Rgb([(x % 256) as u8, 90, 200])
-    });
+    let img =
+        image::RgbImage::from_fn(width, height, |x, _| image::Rgb([(x % 256) as u8, 90, 200]));
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
@@ -31,7 +30,11 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -41,7 +44,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -53,14 +60,21 @@ fn count(app: &TestApp, sql: &str) -> i64 {
 
 fn blobs(app: &TestApp) -> usize {
     let root = app.dir.path().join("data/attachments");
-    let Ok(shards) = std::fs::read_dir(root) else { return 0 };
+    let Ok(shards) = std::fs::read_dir(root) else {
+        return 0;
+    };
     shards
         .filter_map(|s| s.ok())
         .map(|s| std::fs::read_dir(s.path()).map(|d| d.count()).unwrap_or(0))
         .sum()
 }
 
-async fn send(p: &common::Person, conversation: i64, body: &str, files: &[i64]) -> reqwest::Response {
+async fn send(
+    p: &common::Person,
+    conversation: i64,
+    body: &str,
+    files: &[i64],
+) -> reqwest::Response {
     p.post(
         &format!("/api/v1/conversations/{conversation}/messages"),
         json!({"body": body, "attachments": files}),
@@ -81,7 +95,10 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
     let up: Value = res.json().await.unwrap();
     assert_eq!(up["kind"], "image");
     assert_eq!(up["mime"], "image/png");
-    assert_eq!((up["width"].as_i64(), up["height"].as_i64()), (Some(1600), Some(900)));
+    assert_eq!(
+        (up["width"].as_i64(), up["height"].as_i64()),
+        (Some(1600), Some(900))
+    );
     assert_eq!(up["name"], "holiday photo.png");
     let id = up["id"].as_i64().unwrap();
     assert_eq!(up["url"], format!("/files/{id}/holiday%20photo.png"));
@@ -100,13 +117,21 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
     // Bob hears it live, with the file and the thumbnail in the fragment at its final size.
     let event = bob_ws.event().await;
     assert_eq!(event["event"], "message.created");
-    assert_eq!(event["data"]["message"]["attachments"][0]["thumb_url"], format!("/thumbs/{id}"));
+    assert_eq!(
+        event["data"]["message"]["attachments"][0]["thumb_url"],
+        format!("/thumbs/{id}")
+    );
     let html = event["data"]["html"].as_str().unwrap();
     assert!(html.contains(&format!("src=\"/thumbs/{id}\"")), "{html}");
-    assert!(html.contains("width=\"720\"") && html.contains("height=\"405\""), "{html}");
+    assert!(
+        html.contains("width=\"720\"") && html.contains("height=\"405\""),
+        "{html}"
+    );
 
     // History carries it too.
-    let page = bob.json(&format!("/api/v1/conversations/{general}/messages")).await;
+    let page = bob
+        .json(&format!("/api/v1/conversations/{general}/messages"))
+        .await;
     let last = page["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["attachments"][0]["name"], "holiday photo.png");
 
@@ -116,12 +141,26 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
     let h = res.headers().clone();
     assert_eq!(h["content-type"], "image/png");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("sandbox"));
-    assert!(h["content-disposition"].to_str().unwrap().starts_with("inline;"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline;")
+    );
     assert!(h["cache-control"].to_str().unwrap().contains("immutable"));
     let etag = h["etag"].to_str().unwrap().to_owned();
     let bytes = res.bytes().await.unwrap();
-    assert_eq!(bytes.as_ref(), png(1600, 900).as_slice(), "the same bytes back");
+    assert_eq!(
+        bytes.as_ref(),
+        png(1600, 900).as_slice(),
+        "the same bytes back"
+    );
 
     // The thumbnail: a smaller image, served inline.
     let res = bob.get(&format!("/thumbs/{id}")).await;
@@ -149,7 +188,10 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
         .unwrap();
     assert_eq!(res.status(), 206);
     let total = bytes.len();
-    assert_eq!(res.headers()["content-range"], format!("bytes 0-7/{total}").as_str());
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes 0-7/{total}").as_str()
+    );
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"\x89PNG\r\n\x1a\n");
     let res = bob
         .http
@@ -160,11 +202,17 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), 416);
-    assert_eq!(res.headers()["content-range"], format!("bytes */{total}").as_str());
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{total}").as_str()
+    );
 
     // Someone outside a private group never sees its files, nor learns they exist.
     let group = ann
-        .post("/api/v1/conversations", json!({"kind": "group", "name": "secret"}))
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "group", "name": "secret"}),
+        )
         .await
         .json::<Value>()
         .await
@@ -173,10 +221,16 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
         .unwrap();
     let secret = ann.uploaded("plan.png", png(10, 10)).await;
     assert_eq!(send(&ann, group, "", &[secret]).await.status(), 201);
-    for path in [format!("/files/{secret}"), format!("/thumbs/{secret}"), "/files/999999".into()] {
+    for path in [
+        format!("/files/{secret}"),
+        format!("/thumbs/{secret}"),
+        "/files/999999".into(),
+    ] {
         assert_eq!(bob.get(&path).await.status(), 404, "{path}");
     }
-    let res = bob.get(&format!("/api/v1/conversations/{group}/files")).await;
+    let res = bob
+        .get(&format!("/api/v1/conversations/{group}/files"))
+        .await;
     assert_eq!(res.status(), 404);
     app.stop().await.unwrap();
 }
@@ -188,7 +242,10 @@ async fn what_a_browser_could_run_is_only_ever_a_download() {
     let general = ann.general().await;
     let cases: [(&str, &[u8]); 3] = [
         ("cat.png", b"<!doctype html><script>alert(1)</script>"),
-        ("logo.png", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"),
+        (
+            "logo.png",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+        ),
         ("page.html", b"<html><body>hi</body></html>"),
     ];
     for (name, bytes) in cases {
@@ -202,9 +259,20 @@ async fn what_a_browser_could_run_is_only_ever_a_download() {
         let res = ann.get(&format!("/files/{id}")).await;
         let h = res.headers();
         assert_eq!(h["content-type"], "application/octet-stream", "{name}");
-        assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment;"), "{name}");
+        assert!(
+            h["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment;"),
+            "{name}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff");
-        assert!(h["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("sandbox")
+        );
     }
     app.stop().await.unwrap();
 }
@@ -224,16 +292,24 @@ async fn uploads_over_the_limit_are_refused_and_leave_nothing() {
     let res = ann.upload("over.bin", vec![7u8; limit + 1]).await;
     assert_eq!(res.status(), 413);
     let body: Value = res.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("1 MB"), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("1 MB"),
+        "{body}"
+    );
 
     // One byte past it, streamed without a length: cut off, nothing kept.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        vec![Ok(vec![1u8; limit / 2]), Ok(vec![2u8; limit / 2]), Ok(vec![3u8])];
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(vec![1u8; limit / 2]),
+        Ok(vec![2u8; limit / 2]),
+        Ok(vec![3u8]),
+    ];
     let res = ann
         .http
         .post(ann.url("/api/v1/uploads?name=streamed.bin"))
         .header("cookie", &ann.cookie)
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
@@ -244,7 +320,11 @@ async fn uploads_over_the_limit_are_refused_and_leave_nothing() {
     assert_eq!(res.status(), 400);
     assert!(error_code(res).await.len() > 0);
 
-    assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 1, "only the one at the limit");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM attachments"),
+        1,
+        "only the one at the limit"
+    );
     assert_eq!(blobs(&app), 1);
     let incoming = std::fs::read_dir(app.dir.path().join("data/incoming"))
         .map(|d| d.count())
@@ -293,7 +373,10 @@ async fn a_decompression_bomb_is_refused_with_a_clear_error() {
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.unwrap();
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("20000") && message.contains("cannot be shown"), "{message}");
+    assert!(
+        message.contains("20000") && message.contains("cannot be shown"),
+        "{message}"
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 0);
     assert_eq!(blobs(&app), 0, "neither the bomb nor a thumbnail is kept");
     app.stop().await.unwrap();
@@ -305,7 +388,12 @@ async fn names_are_made_safe_and_the_same_bytes_are_stored_once() {
     let ann = app.person("ann").await;
     let bytes = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF".to_vec();
     let mut names = Vec::new();
-    for raw in ["../../etc/passwd.pdf", "evil\u{202E}fdp.exe", "a\u{0}b\nc.pdf", &"x".repeat(1000)] {
+    for raw in [
+        "../../etc/passwd.pdf",
+        "evil\u{202E}fdp.exe",
+        "a\u{0}b\nc.pdf",
+        &"x".repeat(1000),
+    ] {
         let res = ann.upload(raw, bytes.clone()).await;
         assert_eq!(res.status(), 201, "{raw:?}");
         let up: Value = res.json().await.unwrap();
@@ -348,9 +436,16 @@ async fn a_message_takes_only_its_senders_fresh_uploads() {
         let res = send(&ann, general, "with files", &files).await;
         assert_eq!(res.status(), 400, "{why}");
         let body: Value = res.json().await.unwrap();
-        assert!(body["error"]["message"].as_str().unwrap().contains(why), "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(why),
+            "{body}"
+        );
     }
-    assert_eq!(count(&app, "SELECT count(*) FROM messages"), before, "nothing stored");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM messages"),
+        before,
+        "nothing stored"
+    );
 
     // A caption may be empty when files go; a file goes once.
     let res = send(&ann, general, "", &[mine]).await;
@@ -369,7 +464,11 @@ async fn files_of_a_deleted_message_go_and_the_collector_frees_them() {
     let ann = app.person("ann").await;
     let general = ann.general().await;
     let sent = ann.uploaded("photo.png", png(64, 48)).await;
-    let m: Value = send(&ann, general, "soon gone", &[sent]).await.json().await.unwrap();
+    let m: Value = send(&ann, general, "soon gone", &[sent])
+        .await
+        .json()
+        .await
+        .unwrap();
     let never_sent = ann.uploaded("draft.txt", b"never sent".to_vec()).await;
     assert_eq!(blobs(&app), 3, "the photo, its thumbnail and the draft");
 
@@ -377,17 +476,28 @@ async fn files_of_a_deleted_message_go_and_the_collector_frees_them() {
     assert!(res.status().is_success());
     assert_eq!(ann.get(&format!("/files/{sent}")).await.status(), 404);
     assert_eq!(ann.get(&format!("/thumbs/{sent}")).await.status(), 404);
-    let files = ann.json(&format!("/api/v1/conversations/{general}/files")).await;
+    let files = ann
+        .json(&format!("/api/v1/conversations/{general}/files"))
+        .await;
     assert_eq!(files["files"].as_array().unwrap().len(), 0);
 
     // The upload not yet a day old stays; blobs younger than the grace time stay.
     let (rows, removed, _) = hearth::chat::files::collect(&app.app.chat).await.unwrap();
     assert_eq!((rows, removed), (1, 0));
-    assert_eq!(count(&app, &format!("SELECT count(*) FROM attachments WHERE id = {never_sent}")), 1);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) FROM attachments WHERE id = {never_sent}")
+        ),
+        1
+    );
 
     // Age everything: the draft expires and no blob is needed any more.
     app.sql()
-        .execute("UPDATE attachments SET created_at = created_at - 25 * 3600 * 1000", [])
+        .execute(
+            "UPDATE attachments SET created_at = created_at - 25 * 3600 * 1000",
+            [],
+        )
         .unwrap();
     age_blobs(&app);
     let (rows, removed, freed) = hearth::chat::files::collect(&app.app.chat).await.unwrap();
@@ -402,7 +512,10 @@ fn age_blobs(app: &TestApp) {
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
     for shard in std::fs::read_dir(app.dir.path().join("data/attachments")).unwrap() {
         for blob in std::fs::read_dir(shard.unwrap().path()).unwrap() {
-            let f = std::fs::File::options().write(true).open(blob.unwrap().path()).unwrap();
+            let f = std::fs::File::options()
+                .write(true)
+                .open(blob.unwrap().path())
+                .unwrap();
             f.set_modified(old).unwrap();
         }
     }
@@ -418,7 +531,11 @@ async fn a_quota_stops_uploads_past_it() {
     let ann = app.person("ann").await;
     let mb = 1024 * 1024;
     assert_eq!(ann.upload("1.bin", vec![1u8; mb]).await.status(), 201);
-    assert_eq!(ann.upload("2.bin", vec![2u8; mb]).await.status(), 201, "exactly at the quota");
+    assert_eq!(
+        ann.upload("2.bin", vec![2u8; mb]).await.status(),
+        201,
+        "exactly at the quota"
+    );
     let res = ann.upload("3.bin", vec![3u8; 1]).await;
     assert_eq!(res.status(), 413);
     assert!(res.text().await.unwrap().contains("quota"));
@@ -437,22 +554,45 @@ async fn a_conversations_files_are_listed_newest_first_with_an_image_filter() {
     assert_eq!(send(&ann, general, "two", &[doc, pic]).await.status(), 201);
     assert_eq!(send(&ann, general, "one", &[third]).await.status(), 201);
 
-    let all = ann.json(&format!("/api/v1/conversations/{general}/files?limit=2")).await;
-    let ids: Vec<i64> = all["files"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect();
+    let all = ann
+        .json(&format!("/api/v1/conversations/{general}/files?limit=2"))
+        .await;
+    let ids: Vec<i64> = all["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![third, pic]);
     let next = all["next_before"].as_i64().unwrap();
     let rest = ann
-        .json(&format!("/api/v1/conversations/{general}/files?limit=2&before={next}"))
+        .json(&format!(
+            "/api/v1/conversations/{general}/files?limit=2&before={next}"
+        ))
         .await;
     assert_eq!(rest["files"][0]["id"], doc);
     assert!(rest["next_before"].is_null());
-    let images = ann.json(&format!("/api/v1/conversations/{general}/files?images=true")).await;
+    let images = ann
+        .json(&format!(
+            "/api/v1/conversations/{general}/files?images=true"
+        ))
+        .await;
     assert_eq!(images["files"].as_array().unwrap().len(), 1);
     assert_eq!(images["files"][0]["id"], pic);
 
-    let page = ann.get(&format!("/c/{general}/files")).await.text().await.unwrap();
+    let page = ann
+        .get(&format!("/c/{general}/files"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("notes.txt") && page.contains("pic.png") && page.contains("more.txt"));
-    let page = ann.get(&format!("/c/{general}/files?images=1")).await.text().await.unwrap();
+    let page = ann
+        .get(&format!("/c/{general}/files?images=1"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("pic.png") && !page.contains("notes.txt"));
     app.stop().await.unwrap();
 }

@@ -51,6 +51,13 @@ impl Files {
     }
 }
 
+impl Files {
+    /// A turn at decoding an image; `None` once the server is stopping.
+    pub async fn thumbnail_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.thumbnailers.acquire().await.ok()
+    }
+}
+
 /// An upload as it arrives: the name the client gave, the length it declared, the bytes.
 pub struct Upload<S> {
     pub name: String,
@@ -220,7 +227,11 @@ pub async fn open(
 }
 
 /// The stored image of a message's link card, for a member of its conversation.
-pub async fn preview_image(chat: &Chat, user: &User, message: MessageId) -> Result<(Picture, PathBuf)> {
+pub async fn preview_image(
+    chat: &Chat,
+    user: &User,
+    message: MessageId,
+) -> Result<(Picture, PathBuf)> {
     let me = user.clone();
     let picture = chat
         .db
@@ -259,7 +270,8 @@ pub async fn list(
     chat.db
         .read(move |conn| {
             membership(conn, &me, conversation)?;
-            let mut rows = store::of_conversation(conn, conversation, images_only, before, limit + 1)?;
+            let mut rows =
+                store::of_conversation(conn, conversation, images_only, before, limit + 1)?;
             let more = rows.len() > limit;
             rows.truncate(limit);
             let next = more.then(|| rows.last().map(|r| r.0.id)).flatten();
@@ -293,7 +305,12 @@ pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
         .read(move |conn| blobs.collect(BLOB_GRACE, |sha| store::blob_in_use(conn, sha)))
         .await?;
     if rows + removed > 0 {
-        tracing::info!(rows, blobs = removed, bytes = freed, "collected unused files");
+        tracing::info!(
+            rows,
+            blobs = removed,
+            bytes = freed,
+            "collected unused files"
+        );
     }
     Ok((rows, removed, freed))
 }

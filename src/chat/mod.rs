@@ -61,6 +61,8 @@ pub struct Chat {
     pub instance: Arc<instance::Kept>,
     /// Where files are stored and how many images are decoded at once.
     pub files: files::Files,
+    /// The one outbound HTTP client (link cards).
+    pub fetch: crate::net::Client,
 }
 
 impl Chat {
@@ -73,6 +75,7 @@ impl Chat {
         Chat {
             instance: Arc::new(instance),
             files: files::Files::new(&config.data_dir),
+            fetch: outbound(&config),
             db,
             hub: Hub::default(),
             limits,
@@ -86,10 +89,26 @@ impl Chat {
         }
     }
 
+    /// The same, fetching through `fetch` (tests give one with a resolver of their own).
+    pub fn with_fetch(mut self, fetch: crate::net::Client) -> Chat {
+        self.fetch = fetch;
+        self
+    }
+
     /// The instance settings as they are now.
     pub fn instance(&self) -> Arc<instance::Settings> {
         self.instance.get()
     }
+}
+
+/// The outbound client the config asks for: public addresses, and the networks it allows.
+fn outbound(config: &Config) -> crate::net::Client {
+    let allow = crate::net::parse_networks(&config.fetch_allow_networks).unwrap_or_default();
+    let policy = crate::net::Policy {
+        allow,
+        ..crate::net::Policy::default()
+    };
+    crate::net::Client::new(policy).expect("the outbound HTTP client builds with its own roots")
 }
 
 /// The frame of a logged event, as every recipient receives it.

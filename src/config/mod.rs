@@ -318,6 +318,9 @@ impl Config {
                 "upload_quota_mb must be 0 (no quota) or at least max_upload_mb",
             ));
         }
+        if let Err(err) = crate::net::parse_networks(&self.fetch_allow_networks) {
+            return Err(Error::invalid(format!("fetch_allow_networks: {err}")));
+        }
         if self.backup.keep == 0 {
             return Err(Error::invalid("backup.keep must be at least 1"));
         }

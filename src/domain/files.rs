@@ -35,9 +35,7 @@ impl Attachment {
     }
 
     pub fn thumb_url(&self) -> Option<String> {
-        self.thumb
-            .as_ref()
-            .map(|_| format!("/thumbs/{}", self.id))
+        self.thumb.as_ref().map(|_| format!("/thumbs/{}", self.id))
     }
 
     /// Whether browsers are shown it in place (one of the four safe image types).

@@ -60,6 +60,13 @@ pub fn put_off(conn: &Connection, id: i64, run_at: i64, error: &str) -> Result<(
     Ok(())
 }
 
+/// Moves a job that failed to `run_at`, keeping its count of attempts.
+pub fn retry_at(conn: &Connection, id: i64, run_at: i64, error: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET run_at = ?2, last_error = ?3 WHERE id = ?1")?
+        .execute(params![id, run_at, error])?;
+    Ok(())
+}
+
 /// Removes a job: done, or given up.
 pub fn finish(conn: &Connection, id: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?

@@ -21,13 +21,13 @@ pub mod ws;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{Extensions, HeaderMap, StatusCode, Version, header};
 use axum::routing::{get, post};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use axum::http::{Extensions, HeaderMap, StatusCode, Version, header};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
@@ -100,6 +100,15 @@ impl SetupToken {
 impl App {
     /// Builds the state; while no admin exists, a setup token is made.
     pub async fn new(db: Db, config: Config) -> Result<App> {
+        App::build(db, config, None).await
+    }
+
+    /// The same, with the outbound client given (tests pass one with their own resolver).
+    pub async fn with_fetch(db: Db, config: Config, fetch: crate::net::Client) -> Result<App> {
+        App::build(db, config, Some(fetch)).await
+    }
+
+    async fn build(db: Db, config: Config, fetch: Option<crate::net::Client>) -> Result<App> {
         let setup = SetupToken::default();
         if !db.read_blocking(users::any_admin)? {
             *setup.0.lock().expect("setup lock") = Some(crate::chat::secrets::new_token());
@@ -107,7 +116,10 @@ impl App {
         let config = Arc::new(config);
         let sign_ins = Arc::new(SignIns::load(&db).await?);
         Ok(App(Arc::new(Shared {
-            chat: Chat::new(db.clone(), config.clone()),
+            chat: match fetch {
+                Some(fetch) => Chat::new(db.clone(), config.clone()).with_fetch(fetch),
+                None => Chat::new(db.clone(), config.clone()),
+            },
             db,
             config,
             sign_ins,
@@ -159,9 +171,11 @@ pub fn router(app: App) -> Router {
         ))
         .layer(CompressionLayer::new().compress_when(
             // Files answer byte ranges: compressing them would drop their length and ranges.
-            DefaultPredicate::new().and(|_: StatusCode, _: Version, h: &HeaderMap, _: &Extensions| {
-                !h.contains_key(header::ACCEPT_RANGES)
-            }),
+            DefaultPredicate::new().and(
+                |_: StatusCode, _: Version, h: &HeaderMap, _: &Extensions| {
+                    !h.contains_key(header::ACCEPT_RANGES)
+                },
+            ),
         ))
         .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -184,6 +198,7 @@ pub async fn serve(
     let upkeep = [
         tokio::spawn(crate::chat::upkeep::watch_other_processes(app.chat.clone())),
         tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),
+        tokio::spawn(crate::chat::cards::work(app.chat.clone())),
     ];
     let limits = server::Limits {
         request_timeout: Duration::from_secs(app.config.request_timeout_secs),

@@ -27,6 +27,29 @@ impl TestApp {
 
     /// Starts a server whose config `tweak` may change first.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_fetching(tweak, None).await
+    }
+
+    /// Starts a server whose outbound requests go through `fetch` (a client with the test's
+    /// own resolver), link previews on.
+    pub async fn spawn_with_fetch(
+        tweak: impl FnOnce(&mut Config),
+        fetch: hearth::net::Client,
+    ) -> TestApp {
+        Self::spawn_fetching(
+            |c| {
+                c.link_previews = true;
+                tweak(c);
+            },
+            Some(fetch),
+        )
+        .await
+    }
+
+    async fn spawn_fetching(
+        tweak: impl FnOnce(&mut Config),
+        fetch: Option<hearth::net::Client>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             data_dir: dir.path().join("data"),
@@ -37,7 +60,11 @@ impl TestApp {
         };
         tweak(&mut config);
         let db = Db::open(&config.data_dir, config.synchronous).expect("open db");
-        let app = App::new(db, config).await.expect("app state");
+        let app = match fetch {
+            Some(fetch) => App::with_fetch(db, config, fetch).await,
+            None => App::new(db, config).await,
+        }
+        .expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -42,7 +42,7 @@ pub async fn files_page(
     let images = q.images.as_deref().is_some_and(|v| v == "1");
     let (rows, next) = files::list(&app.chat, user, id, images, q.before, PAGE).await?;
     let (summaries, presence, team) = nav_data(&app, user, []).await?;
-    let title = summaries
+    let title: &str = summaries
         .iter()
         .find(|s| s.conversation.id == id)
         .map(|s| s.title())
@@ -55,7 +55,7 @@ pub async fn files_page(
     };
     let view = FilesView {
         conversation: id,
-        title: &title,
+        title,
         images,
         rows: &rows,
         next,

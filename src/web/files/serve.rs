@@ -60,39 +60,48 @@ pub fn disposition(inline: bool, name: &str) -> String {
     )
 }
 
-/// The byte range a `Range` header asks of a body of `len` bytes: `None` for the whole body
-/// (no header, several ranges, or a unit other than bytes), `Err` when none of it can be
-/// served (416).
-pub fn range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
+/// What a `Range` header asks of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// The whole body: no header, several ranges, or a unit other than bytes.
+    Whole,
+    /// Bytes `first..=last`.
+    Part(u64, u64),
+    /// Nothing of it can be served (416).
+    Unsatisfiable,
+}
+
+/// The byte range a `Range` header asks of a body of `len` bytes.
+pub fn range(value: Option<&str>, len: u64) -> Wanted {
     let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
-        return Ok(None);
+        return Wanted::Whole;
     };
     if spec.contains(',') {
-        return Ok(None);
+        return Wanted::Whole;
     }
-    let (start, end) = spec.split_once('-').ok_or(())?;
+    part(spec, len).map_or(Wanted::Unsatisfiable, |(a, b)| Wanted::Part(a, b))
+}
+
+fn part(spec: &str, len: u64) -> Option<(u64, u64)> {
+    let (start, end) = spec.split_once('-')?;
     let (start, end) = (start.trim(), end.trim());
-    let parse = |s: &str| s.parse::<u64>().map_err(|_| ());
     let (first, last) = if start.is_empty() {
         // The last N bytes.
-        let n = parse(end)?;
+        let n: u64 = end.parse().ok()?;
         if n == 0 || len == 0 {
-            return Err(());
+            return None;
         }
         (len.saturating_sub(n), len - 1)
     } else {
-        let first = parse(start)?;
+        let first: u64 = start.parse().ok()?;
         let last = if end.is_empty() {
             len.saturating_sub(1)
         } else {
-            parse(end)?.min(len.saturating_sub(1))
+            end.parse::<u64>().ok()?.min(len.saturating_sub(1))
         };
         (first, last)
     };
-    if first >= len || first > last {
-        return Err(());
-    }
-    Ok(Some((first, last)))
+    (first < len && first <= last).then_some((first, last))
 }
 
 /// Answers a GET (or HEAD) for a blob, honouring `If-None-Match`, `Range` and `If-Range`.
@@ -153,18 +162,26 @@ pub async fn serve(blob: Blob<'_>, request: &HeaderMap) -> Response {
         .get(header::IF_RANGE)
         .is_none_or(|_| matches(header::IF_RANGE));
     let asked = request.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let wanted = if if_range_ok { range(asked, len) } else { Ok(None) };
+    let wanted = if if_range_ok {
+        range(asked, len)
+    } else {
+        Wanted::Whole
+    };
     match wanted {
-        Err(()) => {
-            set(&mut headers, header::CONTENT_RANGE, &format!("bytes */{len}"));
+        Wanted::Unsatisfiable => {
+            set(
+                &mut headers,
+                header::CONTENT_RANGE,
+                &format!("bytes */{len}"),
+            );
             (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response()
         }
-        Ok(None) => {
+        Wanted::Whole => {
             set(&mut headers, header::CONTENT_LENGTH, &len.to_string());
             let body = Body::from_stream(ReaderStream::new(file));
             (StatusCode::OK, headers, body).into_response()
         }
-        Ok(Some((first, last))) => {
+        Wanted::Part(first, last) => {
             if let Err(e) = file.seek(SeekFrom::Start(first)).await {
                 return super::super::api::ApiError(Error::Io(e)).into_response();
             }
@@ -187,20 +204,35 @@ mod tests {
 
     #[test]
     fn ranges_are_read_as_rfc_9110_says() {
-        assert_eq!(range(None, 10), Ok(None));
-        assert_eq!(range(Some("bytes=0-0"), 10), Ok(Some((0, 0))));
-        assert_eq!(range(Some("bytes=0-9"), 10), Ok(Some((0, 9))));
-        assert_eq!(range(Some("bytes=0-10"), 10), Ok(Some((0, 9))), "clamped");
-        assert_eq!(range(Some("bytes=9-"), 10), Ok(Some((9, 9))));
-        assert_eq!(range(Some("bytes=-3"), 10), Ok(Some((7, 9))));
-        assert_eq!(range(Some("bytes=-30"), 10), Ok(Some((0, 9))));
-        assert_eq!(range(Some("bytes=10-"), 10), Err(()), "one past the end");
-        assert_eq!(range(Some("bytes=5-4"), 10), Err(()));
-        assert_eq!(range(Some("bytes=-0"), 10), Err(()));
-        assert_eq!(range(Some("bytes=x-1"), 10), Err(()));
-        assert_eq!(range(Some("bytes=0-1,3-4"), 10), Ok(None), "several: the whole");
-        assert_eq!(range(Some("items=0-1"), 10), Ok(None));
-        assert_eq!(range(Some("bytes=0-"), 0), Err(()), "nothing in an empty body");
+        use Wanted::*;
+        assert_eq!(range(None, 10), Whole);
+        assert_eq!(range(Some("bytes=0-0"), 10), Part(0, 0));
+        assert_eq!(range(Some("bytes=0-9"), 10), Part(0, 9));
+        assert_eq!(range(Some("bytes=0-10"), 10), Part(0, 9), "clamped");
+        assert_eq!(range(Some("bytes=9-"), 10), Part(9, 9));
+        assert_eq!(range(Some("bytes=-3"), 10), Part(7, 9));
+        assert_eq!(range(Some("bytes=-10"), 10), Part(0, 9));
+        assert_eq!(range(Some("bytes=-30"), 10), Part(0, 9));
+        assert_eq!(
+            range(Some("bytes=10-"), 10),
+            Unsatisfiable,
+            "one past the end"
+        );
+        assert_eq!(range(Some("bytes=5-4"), 10), Unsatisfiable);
+        assert_eq!(range(Some("bytes=-0"), 10), Unsatisfiable);
+        assert_eq!(range(Some("bytes=x-1"), 10), Unsatisfiable);
+        assert_eq!(range(Some("bytes=1"), 10), Unsatisfiable);
+        assert_eq!(
+            range(Some("bytes=0-1,3-4"), 10),
+            Whole,
+            "several: the whole"
+        );
+        assert_eq!(range(Some("items=0-1"), 10), Whole);
+        assert_eq!(
+            range(Some("bytes=0-"), 0),
+            Unsatisfiable,
+            "nothing in an empty body"
+        );
     }
 
     #[test]
@@ -208,9 +240,19 @@ mod tests {
         assert_eq!(served_type("image/png", true), "image/png");
         assert_eq!(served_type("application/pdf", false), "application/pdf");
         assert_eq!(served_type("video/mp4", false), "video/mp4");
-        for risky in ["text/html", "image/svg+xml", "text/plain", "application/xhtml+xml",
-                      "application/javascript", "text/xml"] {
-            assert_eq!(served_type(risky, false), "application/octet-stream", "{risky}");
+        for risky in [
+            "text/html",
+            "image/svg+xml",
+            "text/plain",
+            "application/xhtml+xml",
+            "application/javascript",
+            "text/xml",
+        ] {
+            assert_eq!(
+                served_type(risky, false),
+                "application/octet-stream",
+                "{risky}"
+            );
         }
     }
 
