@@ -167,7 +167,9 @@ function dropTarget(area, take) {
 export function initLightbox() {
   const dialog = document.getElementById("lightbox");
   if (!dialog) return;
-  const img = dialog.querySelector("img");
+  const img = document.createElement("img");
+  img.decoding = "async";
+  dialog.querySelector(".lightbox-figure")?.append(img);
   const caption = dialog.querySelector(".lightbox-name");
   const download = dialog.querySelector(".lightbox-download");
   const count = dialog.querySelector(".lightbox-count");

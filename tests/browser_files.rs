@@ -1,7 +1,8 @@
 //! Files in real Chromium: an image dropped onto the conversation uploads with a progress bar
 //! and the other person sees its thumbnail live, at its final size; a pasted screenshot goes
 //! the same way; the lightbox opens, steps with the arrow keys and closes with Esc; a PDF is a
-//! download; the files page lists them; axe is clean on a desktop and a 360 px phone.
+//! download; the files page lists them; a link gets its card from a local site; axe is clean on a
+//! desktop and a 360 px phone.
 //!
 //! Skipped with a loud message when Chromium, chromedriver or axe-core is missing, unless `CI`
 //! is set: then a missing one fails the run.
@@ -288,4 +289,98 @@ async fn the_file_pages_pass_axe_on_a_desktop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_pages_pass_axe_on_a_360px_phone() {
     pages_pass_axe(360, 740, "phone").await;
+}
+
+/// The test's DNS for the link card: one name, on a loopback address the server may fetch from.
+struct OneName(String, std::net::IpAddr);
+
+impl hearth::net::Resolver for OneName {
+    fn lookup<'a>(&'a self, host: &'a str) -> hearth::net::Lookup<'a> {
+        Box::pin(async move {
+            if host == self.0 {
+                Ok(vec![self.1])
+            } else {
+                Err(std::io::ErrorKind::NotFound.into())
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_gets_its_card_live_and_its_author_removes_it() {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(ann_b) = Browser::start().await else {
+        return;
+    };
+    let bob_b = Browser::start().await.expect("a second browser");
+    tokio::time::timeout(TEST_LIMIT, async {
+        // A site on 127.0.0.2, which this test's server may fetch from.
+        let page = "<!doctype html><html><head><title>Seed swap</title>\
+            <meta property=\"og:description\" content=\"Bring seeds, take seeds.\">\
+            <meta property=\"og:site_name\" content=\"Garden Club\">\
+            <meta property=\"og:image\" content=\"/seeds.png\"></head></html>";
+        let cover = png(600, 300, 30);
+        let router = axum::Router::new()
+            .route("/swap", axum::routing::get(move || async move {
+                ([(header::CONTENT_TYPE, "text/html")], page).into_response()
+            }))
+            .route("/seeds.png", axum::routing::get(move || async move {
+                ([(header::CONTENT_TYPE, "image/png")], cover).into_response()
+            }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let policy = hearth::net::Policy {
+            allow: hearth::net::parse_networks(&["127.0.0.2"]).unwrap(),
+            ..hearth::net::Policy::default()
+        };
+        let names = OneName("club.test".into(), "127.0.0.2".parse().unwrap());
+        let fetch = hearth::net::Client::with_resolver(policy, std::sync::Arc::new(names)).unwrap();
+        let app = TestApp::spawn_with_fetch(|_| {}, fetch).await;
+        let ann = app.person("ann").await;
+        app.person("bob").await;
+        let general = ann.general().await;
+        let path = format!("/c/{general}");
+        for (b, who) in [(&ann_b, "ann"), (&bob_b, "bob")] {
+            sign_in(b, &app, who).await;
+            b.goto(&app.url(&path)).await;
+            b.wait_for("section.conversation").await;
+            wait_live(b).await;
+        }
+        let link = format!("http://club.test:{port}/swap");
+        ann_b.fill("#composer textarea[name=body]", &format!("Saturday: {link}")).await;
+        ann_b.send_keys("#composer textarea[name=body]", "\u{E007}").await;
+
+        bob_b.wait_for("#items .link-card").await;
+        assert_eq!(bob_b.text("#items .link-card .link-card-title").await, "Seed swap");
+        assert!(bob_b.text("#items .link-card").await.contains("Bring seeds, take seeds."));
+        let src = bob_b
+            .execute("return document.querySelector('#items .link-card img').getAttribute('src');", vec![])
+            .await;
+        assert!(src.as_str().unwrap().starts_with("/previews/"), "served by Hearth: {src}");
+        bob_b.screenshot(screenshot_path("files-link-card-desktop.png")).await;
+        // Only the author has the × (CSS hides it for others), and it takes the card away for all.
+        let bob_sees = bob_b
+            .execute("const b = document.querySelector('#items .link-card [data-action=remove-preview]'); return getComputedStyle(b).display;", vec![])
+            .await;
+        assert_eq!(bob_sees, "none");
+        ann_b.wait_for("#items .link-card").await;
+        ann_b.hover("#items .link-card").await;
+        ann_b.click("#items .link-card [data-action=remove-preview]").await;
+        bob_b
+            .wait_until("the card to go", async || !bob_b.exists("#items .link-card").await)
+            .await;
+        for (b, who) in [(&ann_b, "ann"), (&bob_b, "bob")] {
+            b.assert_no_console_errors(who).await;
+            let csp = b.csp_violations().await;
+            assert!(csp.is_empty(), "{who}: CSP violations: {csp:#?}");
+        }
+        app.stop().await.unwrap();
+    })
+    .await
+    .unwrap_or_else(|_| panic!("browser test did not finish within {TEST_LIMIT:?}"));
+    ann_b.close().await;
+    bob_b.close().await;
 }

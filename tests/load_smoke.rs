@@ -230,3 +230,32 @@ fn join_scenario_runs() {
     assert_eq!(json["failed"], 0, "{json}");
     assert_eq!(json["me_failures"], 0, "{json}");
 }
+
+#[test]
+fn upload_scenario_runs() {
+    let json = smoke(
+        &[
+            "upload",
+            "--uploads",
+            "3",
+            "--people",
+            "2",
+            "--big",
+            "2",
+            "--posts",
+            "5",
+        ],
+        &[
+            "upload_p50_ms",
+            "upload_p99_ms",
+            "upload_peak_rss_mb",
+            "post_alone_p50_ms",
+            "post_during_uploads_p99_ms",
+        ],
+    );
+    assert!(json["photo_bytes"].as_u64().unwrap() > 400 * 1024, "{json}");
+    assert!(
+        json["large_bytes"].as_u64().unwrap() > 4 * 1024 * 1024,
+        "{json}"
+    );
+}

@@ -19,6 +19,7 @@ mod post;
 mod seed;
 mod server;
 mod sockets;
+mod upload;
 
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -26,7 +27,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SCENARIOS: [&str; 8] = [
+pub const SCENARIOS: [&str; 9] = [
     "post",
     "fanout",
     "idle",
@@ -35,6 +36,7 @@ pub const SCENARIOS: [&str; 8] = [
     "footprint",
     "login",
     "join",
+    "upload",
 ];
 
 const USAGE: &str = "usage: cargo bench --bench load -- SCENARIO [--option value]...
@@ -51,6 +53,7 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
   footprint  --runs 5 --settle-ms 1000
   login      --people 500 --concurrency 50 --seconds 10 --after-s 10 --poll-ms 20
   join       --people 300 --concurrency 30 --after-s 10 --poll-ms 20
+  upload     --uploads 200 --people 20 --big 20 --posts 300
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
         --server-env K=V,K=V (more environment for the server, for experiments)
         --source-addrs 50 (127.0.0.x addresses clients bind to)  --timeout-s 120";
@@ -105,6 +108,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
             "footprint" => footprint::run(&opts).await,
             "login" => login::run(&opts).await,
             "join" => join::run(&opts).await,
+            "upload" => upload::run(&opts).await,
             other => anyhow::bail!("unknown scenario {other:?}\n{USAGE}"),
         }
     })?;
@@ -114,7 +118,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
 }
 
 /// The options each scenario reads, besides the common ones.
-const OPTIONS: [(&str, &[&str]); 8] = [
+const OPTIONS: [(&str, &[&str]); 9] = [
     (
         "post",
         &[
@@ -158,6 +162,7 @@ const OPTIONS: [(&str, &[&str]); 8] = [
         &["people", "concurrency", "seconds", "after-s", "poll-ms"],
     ),
     ("join", &["people", "concurrency", "after-s", "poll-ms"]),
+    ("upload", &["uploads", "people", "big", "posts"]),
 ];
 const COMMON: [&str; 5] = [
     "bin",

@@ -147,7 +147,12 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
 }
 
 /// Sends one message and waits for its ack; returns the round trip.
-async fn post(ws: &mut Ws, room: i64, n: u64, sender: usize) -> anyhow::Result<Duration> {
+pub(super) async fn post(
+    ws: &mut Ws,
+    room: i64,
+    n: u64,
+    sender: usize,
+) -> anyhow::Result<Duration> {
     let frame = format!(
         r#"{{"op":"send","req":{n},"conversation":{room},"body":"post {n} from sender {sender}, the quick brown fox"}}"#
     );

@@ -236,7 +236,52 @@ mod tests {
             json!([{"emoji": "👍", "count": 2, "user_ids": [1, 2], "me": true}])
         );
         assert_eq!(v["notice"], Value::Null);
-        assert_eq!(v.as_object().unwrap().len(), 13);
+        assert_eq!(v["attachments"], json!([]));
+        assert_eq!(v["preview"], Value::Null);
+        assert_eq!(v.as_object().unwrap().len(), 15);
+    }
+
+    #[test]
+    fn files_and_a_link_card_keep_the_contracts_shape() {
+        use crate::domain::files::{Attachment, LinkCard, Picture};
+        let mut m = sample();
+        let thumb = Picture {
+            sha256: "ab".repeat(32),
+            mime: "image/jpeg".into(),
+            width: 720,
+            height: 405,
+        };
+        m.attachments = vec![Attachment {
+            id: 12,
+            name: "garden photo.jpg".into(),
+            size: 505_117,
+            mime: "image/jpeg".into(),
+            kind: "image".into(),
+            width: Some(1600),
+            height: Some(900),
+            sha256: "cd".repeat(32),
+            thumb: Some(thumb.clone()),
+        }];
+        m.preview = Some(LinkCard {
+            url: "https://example.org/a".into(),
+            title: "A".into(),
+            description: "B".into(),
+            site: "Example".into(),
+            image: Some(thumb),
+        });
+        let v = message(&m, None);
+        assert_eq!(
+            v["attachments"],
+            json!([{"id": 12, "name": "garden photo.jpg", "size": 505_117, "mime": "image/jpeg",
+                    "kind": "image", "width": 1600, "height": 900,
+                    "url": "/files/12/garden%20photo.jpg", "thumb_url": "/thumbs/12"}])
+        );
+        assert_eq!(
+            v["preview"],
+            json!({"url": "https://example.org/a", "title": "A", "description": "B",
+                   "site": "Example", "image_url": "/previews/7/image",
+                   "image_width": 720, "image_height": 405})
+        );
     }
 
     #[test]
@@ -262,7 +307,7 @@ mod tests {
         );
         assert_eq!(v["sender"]["username"], "alice", "the sender is who did it");
         assert_eq!(v["body"], "");
-        assert_eq!(v.as_object().unwrap().len(), 13);
+        assert_eq!(v.as_object().unwrap().len(), 15);
     }
 
     #[test]

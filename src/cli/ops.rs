@@ -202,7 +202,8 @@ pub fn export(config: &Config, args: ExportArgs) -> Result<()> {
     }
     // One read transaction: the plan and the messages written agree.
     let tx = conn.unchecked_transaction()?;
-    let plan = export::plan(&tx, &scope)?;
+    let mut plan = export::plan(&tx, &scope)?;
+    plan.files = Some(config.data_dir.clone());
     let summary = match &args.out {
         Some(out) => {
             let folder = match out.parent() {

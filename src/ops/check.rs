@@ -258,6 +258,27 @@ fn attachments(conn: &Connection, data_dir: &Path, progress: Progress) -> Result
         }
     }
     bar.finish_and_clear();
+    for (what, sha256) in derived_blobs(conn)? {
+        if !checked.insert(sha256.clone()) {
+            continue;
+        }
+        let path = attachment_path(data_dir, &sha256);
+        let problem = if !path.is_file() {
+            Some(format!("{what} {sha256} is missing"))
+        } else {
+            match archive::hash_file(&path) {
+                Ok((_, actual)) if actual == sha256 => None,
+                Ok((_, actual)) => Some(format!("{what} {sha256} was altered (sha256 {actual})")),
+                Err(e) => Some(format!("{what} {sha256}: {e}")),
+            }
+        };
+        if let Some(p) = problem {
+            bad += 1;
+            if problems.len() < LIST {
+                problems.push(p);
+            }
+        }
+    }
     if bad > LIST {
         problems.push(format!("… and {} more", bad - LIST));
     }
@@ -274,6 +295,54 @@ fn attachments(conn: &Connection, data_dir: &Path, progress: Progress) -> Result
         problems,
         notes,
     })
+}
+
+/// The blobs Hearth made itself and rows name: thumbnails, link cards' images, avatars,
+/// conversation pictures and the community's logo (each named by its own hash).
+fn derived_blobs(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
+    let sources: [(&str, &str, &str, &str); 5] = [
+        (
+            "attachments",
+            "thumb_sha256",
+            "thumbnail",
+            "SELECT thumb_sha256 FROM attachments WHERE thumb_sha256 IS NOT NULL",
+        ),
+        (
+            "link_previews",
+            "image_sha256",
+            "link card image",
+            "SELECT image_sha256 FROM link_previews WHERE image_sha256 IS NOT NULL",
+        ),
+        (
+            "users",
+            "avatar_sha256",
+            "avatar",
+            "SELECT avatar_sha256 FROM users WHERE avatar_sha256 IS NOT NULL",
+        ),
+        (
+            "conversations",
+            "picture_sha256",
+            "conversation picture",
+            "SELECT picture_sha256 FROM conversations WHERE picture_sha256 IS NOT NULL",
+        ),
+        (
+            "settings",
+            "value",
+            "logo",
+            "SELECT CAST(value AS TEXT) FROM settings WHERE name = 'instance.logo'",
+        ),
+    ];
+    let mut found = Vec::new();
+    for (table, column, what, sql) in sources {
+        if !has_table(conn, table)? || !has_column(conn, table, column)? {
+            continue;
+        }
+        let mut stmt = conn.prepare(sql)?;
+        for sha in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            found.push((what, sha?));
+        }
+    }
+    Ok(found)
 }
 
 /// Files under attachments/ whose name is no known attachment's hash.

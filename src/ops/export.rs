@@ -40,6 +40,8 @@ pub struct Plan {
     pub messages: u64,
     /// How the scope reads in the file's header, e.g. "conversations of ada".
     pub description: String,
+    /// The data dir, when the HTML export should show images (their thumbnails, inlined).
+    pub files: Option<std::path::PathBuf>,
 }
 
 /// Resolves the scope. An unknown conversation or user is an error, and nothing is written.
@@ -79,6 +81,7 @@ pub fn plan(conn: &Connection, scope: &Scope) -> Result<Plan> {
         conversations,
         messages,
         description,
+        files: None,
     })
 }
 
@@ -142,7 +145,7 @@ pub fn write(
             }
             Format::Html => html::begin_conversation(out, &conversation, &members)?,
         }
-        let mut state = html::ConversationState::default();
+        let mut state = html::ConversationState::with_files(plan.files.clone());
         each_message(conn, id, |m| {
             match format {
                 Format::Jsonl => {

@@ -27,7 +27,8 @@ nav ul { padding-left: 1.2rem; }
 .handle, time, .edited { color: var(--muted); }
 .body p { margin: .2rem 0; }
 .body pre { overflow-x: auto; padding: .5rem; background: color-mix(in srgb, var(--line) 50%, transparent); }
-.body img { max-width: 100%; }
+.body img, figure.file img { max-width: 100%; height: auto; }
+figure.file { margin: .4rem 0; } figure.file figcaption, p.file, p.card { font-size: .85rem; color: var(--muted); }
 .reply { display: block; font-size: .85rem; color: var(--muted); margin: .2rem 0; }
 .deleted { font-style: italic; color: var(--muted); margin: .2rem 0; }
 .reactions span { display: inline-block; margin-right: .5rem; font-size: .85rem; border: 1px solid var(--line); border-radius: 1rem; padding: 0 .5rem; }
@@ -40,6 +41,28 @@ nav ul { padding-left: 1.2rem; }
 pub struct ConversationState {
     last_day: Option<i64>,
     messages: u64,
+    /// The data dir, to inline images' thumbnails; none: files are listed by name.
+    files: Option<std::path::PathBuf>,
+}
+
+impl ConversationState {
+    pub fn with_files(files: Option<std::path::PathBuf>) -> Self {
+        ConversationState {
+            files,
+            ..Default::default()
+        }
+    }
+}
+
+/// An image's thumbnail as a `data:` URL, so the export needs no other file.
+fn inline_image(
+    files: Option<&std::path::Path>,
+    picture: &crate::domain::files::Picture,
+) -> Option<String> {
+    use base64::Engine;
+    let bytes = std::fs::read(crate::blobs::attachment_path(files?, &picture.sha256)).ok()?;
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    Some(format!("data:{};base64,{data}", picture.mime))
 }
 
 /// "1 message", "3 messages".
@@ -155,6 +178,20 @@ pub fn message(out: &mut dyn Write, state: &mut ConversationState, m: &Message) 
                 } @else {
                     // The stored HTML is the sanitized rendering the web UI shows (markdown, then ammonia).
                     div.body { (PreEscaped(&m.html)) }
+                    @for a in &m.attachments {
+                        @let shown = a.thumb.as_ref().and_then(|t| inline_image(state.files.as_deref(), t).map(|src| (src, t)));
+                        @if let Some((src, t)) = shown {
+                            figure.file {
+                                img src=(src) width=(t.width) height=(t.height) alt=(a.name);
+                                figcaption { (a.name) " · " (crate::fragments::human_size(a.size)) }
+                            }
+                        } @else {
+                            p.file { "📎 " (a.name) " · " (crate::fragments::human_size(a.size)) }
+                        }
+                    }
+                    @if let Some(card) = &m.preview {
+                        p.card { "🔗 " a href=(card.url) { (card.title) } @if !card.site.is_empty() { " · " (card.site) } }
+                    }
                 }
                 @if !m.reactions.is_empty() {
                     p.reactions { @for r in &m.reactions { span { (r.emoji) " " (r.count) } } }

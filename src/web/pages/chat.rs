@@ -174,6 +174,9 @@ fn header(view: &ConversationView) -> Markup {
                 @if c.kind != Kind::Direct {
                     span.member-count { (view.members.len()) " " (if view.members.len() == 1 { "member" } else { "members" }) }
                 }
+                a.button.quiet.small href={ "/c/" (c.id) "/files" } aria-label="Files shared here" {
+                    span aria-hidden="true" { "🗂" } span.label { " Files" }
+                }
                 @if s.support.is_none() {
                     a.button.quiet.small href={ "/c/" (c.id) "/settings" } aria-label="Conversation settings" {
                         span aria-hidden="true" { "⚙" } span.label { " Settings" }

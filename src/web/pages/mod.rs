@@ -77,7 +77,8 @@ fn lightbox() -> Markup {
             }
             div.lightbox-stage {
                 button.icon.lightbox-prev type="button" data-action="prev" aria-label="Previous image (←)" title="Previous (←)" { "‹" }
-                img alt="";
+                // The page script puts the image here when it opens.
+                figure.lightbox-figure {}
                 button.icon.lightbox-next type="button" data-action="next" aria-label="Next image (→)" title="Next (→)" { "›" }
             }
         }
