@@ -35,9 +35,24 @@ pub(super) struct Opened {
     pub info: ImageInfo,
     pub orientation: Orientation,
     decoder: Box<dyn ImageDecoder>,
+    /// Where it was read from, and as what: a JPEG may be decoded again at a smaller scale.
+    path: std::path::PathBuf,
+    format: ImageFormat,
 }
 
 impl Opened {
+    /// The pixels as stored, at least `width` × `height` (in the stored orientation) where the
+    /// format can decode smaller than its full size (JPEG: 1/2, 1/4 or 1/8, in the IDCT), the
+    /// full size otherwise.
+    pub fn decode_at_least(self, width: u32, height: u32) -> Result<DynamicImage> {
+        if self.format == ImageFormat::Jpeg
+            && let Some(image) = jpeg_scaled(&self.path, width, height)
+        {
+            return Ok(image);
+        }
+        self.decode()
+    }
+
     /// Decodes the pixels as stored (the first frame of an animation), within `MAX_ALLOC`.
     pub fn decode(self) -> Result<DynamicImage> {
         let (width, height) = self.decoder.dimensions();
@@ -121,7 +136,31 @@ pub(super) fn open(path: &Path) -> Result<Option<Opened>> {
         },
         orientation,
         decoder: Box::new(decoder),
+        path: path.to_owned(),
+        format,
     }))
+}
+
+/// A JPEG decoded at the smallest of its DCT scales that is still at least `width` ×
+/// `height`; `None` (decode it the usual way) for pixel formats other than grey and RGB, or a
+/// file this decoder cannot read. The header already passed the size limits.
+fn jpeg_scaled(path: &Path, width: u32, height: u32) -> Option<DynamicImage> {
+    let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(File::open(path).ok()?));
+    decoder.set_max_decoding_buffer_size(super::MAX_ALLOC as usize);
+    decoder.read_info().ok()?;
+    let clamp = |n: u32| n.clamp(1, u32::from(u16::MAX)) as u16;
+    let (w, h) = decoder.scale(clamp(width), clamp(height)).ok()?;
+    let pixels = decoder.decode().ok()?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    match decoder.info()?.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => {
+            image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+        }
+        jpeg_decoder::PixelFormat::L8 => {
+            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+        }
+        _ => None,
+    }
 }
 
 fn turns_sideways(orientation: Orientation) -> bool {

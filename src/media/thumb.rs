@@ -28,8 +28,11 @@ pub struct Thumb {
 /// The picture at `path` upright and shrunk to fit a `max_side` square (never enlarged); the
 /// first frame of an animation.
 pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumb> {
-    let (image, orientation) = decode(path)?;
-    let (width, height) = fit(image.dimensions(), max_side.max(1));
+    let opened = open(path)?.ok_or(MediaError::NotAnImage)?;
+    let orientation = opened.orientation;
+    let stored = stored_size(&opened.info, orientation);
+    let (width, height) = fit(stored, max_side.max(1));
+    let image = opened.decode_at_least(width, height)?;
     let mut small = shrink(image, width, height);
     small.apply_orientation(orientation);
     encode(small)
@@ -38,7 +41,15 @@ pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumb> {
 /// The middle square of the picture at `path`, upright, `side` pixels wide (or as wide as the
 /// picture's short side, if that is less: enlarging adds bytes, not detail).
 pub fn square(path: &Path, side: u32) -> Result<Thumb> {
-    let (image, orientation) = decode(path)?;
+    let opened = open(path)?.ok_or(MediaError::NotAnImage)?;
+    let orientation = opened.orientation;
+    let (stored_w, stored_h) = stored_size(&opened.info, orientation);
+    let short = stored_w.min(stored_h).max(1);
+    let wanted = side.clamp(1, short);
+    // Decoded no smaller than needed for a short side of `wanted`.
+    let at_least =
+        |length: u32| (u64::from(length) * u64::from(wanted)).div_ceil(u64::from(short)) as u32;
+    let image = opened.decode_at_least(at_least(stored_w), at_least(stored_h))?;
     let (width, height) = image.dimensions();
     let short = width.min(height);
     let side = side.clamp(1, short);
@@ -51,12 +62,22 @@ pub fn square(path: &Path, side: u32) -> Result<Thumb> {
     encode(square)
 }
 
-/// The stored pixels and how to turn them upright. Turning happens after shrinking: fitting a
-/// square and cutting its middle do not depend on the turn, and the small copy turns cheaply.
-fn decode(path: &Path) -> Result<(DynamicImage, Orientation)> {
-    let opened = open(path)?.ok_or(MediaError::NotAnImage)?;
-    let orientation = opened.orientation;
-    Ok((opened.decode()?, orientation))
+/// The size as stored, before the orientation turns it (the probe reports it turned).
+/// Turning happens after shrinking: fitting a square and cutting its middle do not depend on
+/// the turn, and the small copy turns cheaply.
+fn stored_size(info: &super::ImageInfo, orientation: Orientation) -> (u32, u32) {
+    let sideways = matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    if sideways {
+        (info.height, info.width)
+    } else {
+        (info.width, info.height)
+    }
 }
 
 /// The size that fits a `max_side` square, keeping the aspect ratio, never larger.
