@@ -163,6 +163,14 @@ async fn an_avatar_is_cut_square_and_seen_wherever_its_person_shows() {
         .find(|m| m["body"] == "hello with a face")
         .unwrap();
     assert_eq!(said["sender"]["avatar_url"], json!(url));
+    let users = bob.json("/api/v1/users").await;
+    let listed = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "ann")
+        .unwrap();
+    assert_eq!(listed["avatar_url"], json!(url), "the directory carries it");
     assert_eq!(fetched_size(&bob, &url).await, (256, 256));
     let img = format!(r#"<img class="avatar" src="{url}""#);
     let page = bob
