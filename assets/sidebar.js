@@ -107,8 +107,13 @@ function addEntry(c) {
   a.href = `/c/${c.id}`;
   a.dataset.conversationId = c.id;
   a.dataset.kind = c.kind;
-  const icon = document.createElement("span");
-  if (c.kind === "direct" && c.other) {
+  let icon = document.createElement("span");
+  if (c.kind !== "direct" && c.picture_url) {
+    icon = document.createElement("img");
+    icon.className = "conv-picture";
+    icon.src = c.picture_url;
+    icon.alt = "";
+  } else if (c.kind === "direct" && c.other) {
     icon.className = "presence";
     icon.dataset.userId = c.other.id;
     icon.dataset.status = "offline";

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod files;
+pub mod pictures;
 pub mod support;
 
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,9 @@ pub struct User {
     pub role: Role,
     pub deactivated: bool,
     pub created_at: i64,
+    /// Their picture's SHA-256; travels as `avatar_url`.
+    #[serde(rename = "avatar_url", serialize_with = "pictures::as_url::serialize")]
+    pub avatar: Option<String>,
 }
 
 impl User {

@@ -10,6 +10,7 @@ use time::macros::format_description;
 
 use crate::domain::chat::{Message, Notice};
 use crate::domain::files::{Attachment, LinkCard};
+use crate::domain::pictures;
 
 /// How many avatar colours the stylesheet defines (`.hue-0` … `.hue-7`).
 const HUES: i64 = 8;
@@ -65,9 +66,24 @@ pub fn initials(name: &str) -> String {
         .collect()
 }
 
-/// A person's disc: initials on one of a few colours chosen by id (no inline style under the CSP).
-pub fn avatar(id: i64, name: &str) -> Markup {
-    html! { span.avatar.{ "hue-" (id.rem_euclid(HUES)) } aria-hidden="true" { (initials(name)) } }
+/// A person's disc: their picture when they have one, else initials on one of a few colours
+/// chosen by id (no inline style under the CSP). Either way their name is written beside it,
+/// so the disc itself says nothing to a screen reader.
+pub fn avatar(id: i64, name: &str, picture: Option<&str>) -> Markup {
+    match picture {
+        Some(sha256) => html! {
+            img.avatar src=(pictures::url(sha256)) alt="" width="36" height="36" loading="lazy";
+        },
+        None => html! {
+            span.avatar.{ "hue-" (id.rem_euclid(HUES)) } aria-hidden="true" { (initials(name)) }
+        },
+    }
+}
+
+/// A channel's or group's picture, in the place of its sign (`#`, the lock); the name beside it
+/// says what it is.
+pub fn conversation_picture(sha256: &str) -> Markup {
+    html! { img.conv-picture src=(pictures::url(sha256)) alt="" width="24" height="24"; }
 }
 
 /// The line that starts a new day in the conversation view.
@@ -161,7 +177,7 @@ fn article(m: &Message, continued: bool) -> Markup {
         article.msg.cont[continued] id={ "m-" (m.id) } data-id=(m.id) data-sender=(m.sender.id)
             data-ms=(m.created_at) data-deleted[m.deleted] data-edited[m.edited_at.is_some()]
             aria-labelledby={ "m-" (m.id) "-who" } {
-            div.msg-gutter { (avatar(m.sender.id, &m.sender.display_name)) }
+            div.msg-gutter { (avatar(m.sender.id, &m.sender.display_name, m.sender.avatar.as_deref())) }
             div.msg-main {
                 @if let Some(reply) = &m.reply {
                     a.msg-reply href={ "/c/" (m.conversation_id) "?at=" (reply.id) "#m-" (reply.id) }
@@ -334,6 +350,7 @@ mod tests {
                 id: 2,
                 username: "ada".into(),
                 display_name: "Ada <b>L</b>".into(),
+                avatar: None,
             },
             body: "hi <there>".into(),
             html: "<p>hi &lt;there&gt;</p>".into(),
@@ -400,6 +417,7 @@ mod tests {
                 id: 3,
                 username: "bo".into(),
                 display_name: "Bo".into(),
+                avatar: None,
             },
             excerpt: "earlier <words>".into(),
             deleted: false,
@@ -418,6 +436,7 @@ mod tests {
             id: 3,
             username: "bob".into(),
             display_name: "Bob <i>K</i>".into(),
+            avatar: None,
         };
         Message {
             created_at: 1_763_631_000_000,
@@ -449,6 +468,7 @@ mod tests {
             id: 2,
             username: "ada".into(),
             display_name: "Ada <b>L</b>".into(),
+            avatar: None,
         };
         let html = message(&line(Notice::Added { user: ada.clone() })).into_string();
         assert!(
@@ -485,6 +505,7 @@ mod tests {
             id: 4,
             username: "cat".into(),
             display_name: "Cat".into(),
+            avatar: None,
         };
         let words = |n: Notice| text(notice_words(&n));
         assert_eq!(words(Notice::Joined { user: cat.clone() }), "joined");
@@ -526,6 +547,10 @@ mod tests {
         assert_eq!(initials("grace"), "G");
         assert_eq!(initials("Jean-Luc de la Picard"), "JP");
         assert_eq!(initials("  "), "");
-        assert!(avatar(11, "Bo").into_string().contains("hue-3"));
+        assert!(avatar(11, "Bo", None).into_string().contains("hue-3"));
+        let sha = "0f".repeat(32);
+        let pictured = avatar(11, "Bo", Some(&sha)).into_string();
+        assert!(pictured.starts_with(r#"<img class="avatar" src="/pictures/0f0f"#));
+        assert!(pictured.contains(r#"alt="""#) && !pictured.contains("hue-"));
     }
 }

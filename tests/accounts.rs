@@ -279,7 +279,8 @@ async fn scripts_use_the_session_api() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(
         body,
-        json!({"id": body["id"], "username": "linus", "display_name": "linus", "role": "member"})
+        json!({"id": body["id"], "username": "linus", "display_name": "linus", "role": "member",
+               "avatar_url": null})
     );
 
     let res = app

@@ -1,15 +1,16 @@
 //! The instance's settings an admin changes at runtime: the community's name, the welcome text
 //! on the sign-in page, the accent colour, who may create channels and who may invite, and the
-//! name of the admin team. Stored in `settings` under `instance.*`; read once, then kept in
-//! memory and replaced only after a change commits.
+//! name of the admin team, and the logo (changed through `chat::pictures`). Stored in `settings`
+//! under `instance.*`; read once, then kept in memory and replaced only after a change commits.
 
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
 use super::Chat;
 use crate::db::Db;
-use crate::domain::User;
+use crate::domain::{User, pictures};
 use crate::error::{Error, Result};
+use crate::store::pictures::LOGO;
 use crate::store::{audit, settings as store};
 
 /// The longest welcome text, in characters.
@@ -59,6 +60,16 @@ pub struct Settings {
     pub inviters: Who,
     /// What members see the admin team called.
     pub support_name: String,
+    /// The SHA-256 of the logo's square; travels as `logo_url`.
+    #[serde(rename = "logo_url", serialize_with = "logo_url")]
+    pub logo: Option<String>,
+}
+
+fn logo_url<S: serde::Serializer>(logo: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match logo {
+        Some(sha256) => s.serialize_str(&pictures::logo_url(sha256)),
+        None => s.serialize_none(),
+    }
 }
 
 impl Default for Settings {
@@ -70,6 +81,7 @@ impl Default for Settings {
             channel_creators: Who::Members,
             inviters: Who::Admins,
             support_name: "Admins".into(),
+            logo: None,
         }
     }
 }
@@ -111,7 +123,7 @@ impl Kept {
         self.0.read().expect("settings lock").clone()
     }
 
-    fn set(&self, settings: Settings) {
+    pub(super) fn set(&self, settings: Settings) {
         *self.0.write().expect("settings lock") = Arc::new(settings);
     }
 }
@@ -140,6 +152,9 @@ pub fn read(conn: &rusqlite::Connection) -> Result<Settings> {
             settings = next;
         }
     }
+    settings.logo = store::get(conn, LOGO)?
+        .map(|raw| String::from_utf8_lossy(&raw).into_owned())
+        .filter(|sha| pictures::is_sha256(sha));
     Ok(settings)
 }
 

@@ -187,6 +187,7 @@ mod tests {
             id: 1,
             username: "alice".into(),
             display_name: "Alice".into(),
+            avatar: None,
         };
         Message {
             id: 7,
@@ -298,12 +299,13 @@ mod tests {
                 id: 2,
                 username: "bo".into(),
                 display_name: "Bo".into(),
+                avatar: None,
             },
         });
         let v = message(&line, Some(1));
         assert_eq!(
             v["notice"],
-            json!({"action": "added", "user": {"id": 2, "username": "bo", "display_name": "Bo"}})
+            json!({"action": "added", "user": {"id": 2, "username": "bo", "display_name": "Bo", "avatar_url": null}})
         );
         assert_eq!(v["sender"]["username"], "alice", "the sender is who did it");
         assert_eq!(v["body"], "");

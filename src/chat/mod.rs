@@ -20,6 +20,7 @@ pub mod messages;
 pub mod notes;
 pub mod notices;
 pub mod passwords;
+pub mod pictures;
 pub mod previews;
 pub mod reads;
 pub mod recent;

@@ -86,6 +86,7 @@ mod tests {
             created_at: 0,
             last_message_id: 0,
             last_activity_at: 0,
+            picture: None,
         }
     }
 
@@ -120,12 +121,13 @@ mod tests {
             id: 1,
             username: "ada".into(),
             display_name: "Ada".into(),
+            avatar: None,
         };
         let added = Notice::Added { user: ada };
         let json = serde_json::to_value(&added).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"action": "added", "user": {"id": 1, "username": "ada", "display_name": "Ada"}})
+            serde_json::json!({"action": "added", "user": {"id": 1, "username": "ada", "display_name": "Ada", "avatar_url": null}})
         );
         assert_eq!(serde_json::from_value::<Notice>(json).unwrap(), added);
         let renamed = changes(&planning(), Some("plans"), None, None).unwrap();

@@ -55,8 +55,8 @@ const ENTRY_BYTES: usize =
 
 /// The heap a message owns beyond its struct. A reaction-heavy message is mostly user ids.
 fn heap_bytes(m: &Message) -> usize {
-    let person = |u: &UserRef| u.username.capacity() + u.display_name.capacity();
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    let person = |u: &UserRef| u.username.capacity() + u.display_name.capacity() + text(&u.avatar);
     let reactions = m.reactions.capacity() * size_of::<Reaction>()
         + m.reactions
             .iter()
@@ -225,6 +225,7 @@ mod tests {
             id: 1,
             username: "a".into(),
             display_name: "A".into(),
+            avatar: None,
         };
         Message::sample(id, conversation, sender)
     }

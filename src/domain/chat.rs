@@ -51,6 +51,12 @@ pub struct Conversation {
     pub created_at: i64,
     pub last_message_id: MessageId,
     pub last_activity_at: i64,
+    /// Its picture's SHA-256; travels as `picture_url`.
+    #[serde(
+        rename = "picture_url",
+        serialize_with = "super::pictures::as_url::serialize"
+    )]
+    pub picture: Option<String>,
 }
 
 /// A person as shown beside what they did.
@@ -59,6 +65,9 @@ pub struct UserRef {
     pub id: UserId,
     pub username: String,
     pub display_name: String,
+    /// Their picture's SHA-256; travels as `avatar_url`.
+    #[serde(rename = "avatar_url", with = "super::pictures::as_url", default)]
+    pub avatar: Option<String>,
 }
 
 impl From<&User> for UserRef {
@@ -67,6 +76,7 @@ impl From<&User> for UserRef {
             id: u.id,
             username: u.username.clone(),
             display_name: u.display_name.clone(),
+            avatar: u.avatar.clone(),
         }
     }
 }
@@ -171,6 +181,21 @@ impl Notice {
             Notice::AdminJoined { .. } => "admin_joined",
             Notice::Updated { .. } => "updated",
         }
+    }
+
+    /// The notice as it is kept among the messages: its person without their picture, which
+    /// they may change or remove long after (a kept URL would name a picture that is gone).
+    pub fn to_store(&self) -> Notice {
+        let mut kept = self.clone();
+        match &mut kept {
+            Notice::Joined { user }
+            | Notice::Added { user }
+            | Notice::Left { user }
+            | Notice::Removed { user }
+            | Notice::AdminJoined { user } => user.avatar = None,
+            Notice::Updated { .. } => {}
+        }
+        kept
     }
 }
 

@@ -6,7 +6,8 @@ use crate::domain::UserId;
 use crate::domain::chat::{Conversation, ConversationId, Kind};
 use crate::error::Result;
 
-const COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.archived, c.created_at, c.last_message_id, c.last_activity_at";
+/// The columns `from_row` reads, in its order; a query that adds its own puts them after.
+pub(crate) const COLUMNS: &str = "c.id, c.kind, c.name, c.topic, c.archived, c.created_at, c.last_message_id, c.last_activity_at, c.picture_sha256";
 
 pub fn from_row(row: &Row) -> rusqlite::Result<Conversation> {
     let kind: String = row.get(1)?;
@@ -19,6 +20,7 @@ pub fn from_row(row: &Row) -> rusqlite::Result<Conversation> {
         created_at: row.get(5)?,
         last_message_id: row.get(6)?,
         last_activity_at: row.get(7)?,
+        picture: row.get(8)?,
     })
 }
 
@@ -77,7 +79,7 @@ pub fn channels(conn: &Connection) -> Result<Vec<(Conversation, i64)>> {
          FROM conversations c WHERE c.kind = 'channel' ORDER BY c.archived, c.name COLLATE NOCASE"
     ))?;
     let rows = stmt
-        .query_map([], |r| Ok((from_row(r)?, r.get(8)?)))?
+        .query_map([], |r| Ok((from_row(r)?, r.get(9)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -106,6 +108,15 @@ pub fn set_archived(conn: &Connection, id: ConversationId, archived: bool) -> Re
     Ok(())
 }
 
+/// Sets or clears a channel's or group's picture.
+pub fn set_picture(conn: &Connection, id: ConversationId, sha256: Option<&str>) -> Result<()> {
+    conn.execute(
+        "UPDATE conversations SET picture_sha256 = ?2 WHERE id = ?1",
+        params![id, sha256],
+    )?;
+    Ok(())
+}
+
 /// Records a new message as the conversation's latest activity.
 pub fn touch(conn: &Connection, id: ConversationId, message_id: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
@@ -126,7 +137,7 @@ pub fn all_shared(conn: &Connection) -> Result<Vec<(Conversation, i64)>> {
          ORDER BY c.kind, c.name COLLATE NOCASE, c.id"
     ))?;
     let rows = stmt
-        .query_map([], |r| Ok((from_row(r)?, r.get(8)?)))?
+        .query_map([], |r| Ok((from_row(r)?, r.get(9)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::UserId;
-use crate::domain::chat::{ConversationId, Member, MemberRole, MessageId, UserRef};
+use crate::domain::chat::{ConversationId, Member, MemberRole, MessageId};
 use crate::error::Result;
 
 /// The role of `user` in `conversation`, if a member.
@@ -69,26 +69,22 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
 /// Members with names, owners first, for the settings page and read receipts.
 pub fn members(conn: &Connection, conversation: ConversationId) -> Result<Vec<Member>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT u.id, u.username, u.display_name, m.role, m.last_read_message_id
+        "SELECT u.id, u.username, u.display_name, u.avatar_sha256, m.role, m.last_read_message_id
          FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ?1 AND u.deactivated = 0
          ORDER BY m.role = 'member', u.display_name COLLATE NOCASE",
     )?;
     let members = stmt
         .query_map([conversation], |r| {
-            let role: String = r.get(3)?;
+            let role: String = r.get(4)?;
             Ok(Member {
-                user: UserRef {
-                    id: r.get(0)?,
-                    username: r.get(1)?,
-                    display_name: r.get(2)?,
-                },
+                user: super::users::user_ref(r, 0)?,
                 role: if role == "owner" {
                     MemberRole::Owner
                 } else {
                     MemberRole::Member
                 },
-                last_read_message_id: r.get(4)?,
+                last_read_message_id: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

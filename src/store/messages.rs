@@ -4,16 +4,17 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::domain::UserId;
-use crate::domain::chat::{ConversationId, Message, MessageId, Notice, ReplyPreview, UserRef};
+use crate::domain::chat::{ConversationId, Message, MessageId, Notice, ReplyPreview};
 use crate::error::Result;
+use crate::store::users::{maybe_user_ref, user_ref};
 use crate::store::{attachments, link_previews, reactions};
 
 /// Message columns with sender and the replied-to message's preview.
 pub(crate) const SELECT: &str =
     "SELECT m.id, m.conversation_id, m.body, m.html, m.created_at, m.edited_at,
         m.deleted_at IS NOT NULL, m.reply_to, m.client_id,
-        u.id, u.username, u.display_name,
-        r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name,
+        u.id, u.username, u.display_name, u.avatar_sha256,
+        r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name, ru.avatar_sha256,
         m.notice
     FROM messages m
     JOIN users u ON u.id = m.sender_id
@@ -24,28 +25,24 @@ const EXCERPT_CHARS: usize = 140;
 
 fn from_row(row: &Row) -> rusqlite::Result<Message> {
     let reply_to: Option<MessageId> = row.get(7)?;
-    let reply = match (reply_to, row.get::<_, Option<UserId>>(14)?) {
-        (Some(id), Some(sender_id)) => {
-            let body: String = row.get(12)?;
+    let reply = match (reply_to, maybe_user_ref(row, 15)?) {
+        (Some(id), Some(sender)) => {
+            let body: String = row.get(13)?;
             Some(ReplyPreview {
                 id,
-                sender: UserRef {
-                    id: sender_id,
-                    username: row.get(15)?,
-                    display_name: row.get(16)?,
-                },
+                sender,
                 excerpt: crate::render::plain_text(&body)
                     .chars()
                     .take(EXCERPT_CHARS)
                     .collect(),
-                deleted: row.get(13)?,
+                deleted: row.get(14)?,
             })
         }
         _ => None,
     };
-    let notice = match row.get::<_, Option<String>>(17)? {
+    let notice = match row.get::<_, Option<String>>(19)? {
         Some(json) => Some(serde_json::from_str::<Notice>(&json).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, e.into())
+            rusqlite::Error::FromSqlConversionFailure(19, rusqlite::types::Type::Text, e.into())
         })?),
         None => None,
     };
@@ -59,11 +56,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
         deleted: row.get(6)?,
         reply_to,
         client_id: row.get(8)?,
-        sender: UserRef {
-            id: row.get(9)?,
-            username: row.get(10)?,
-            display_name: row.get(11)?,
-        },
+        sender: user_ref(row, 9)?,
         reply,
         reactions: Vec::new(),
         notice,
@@ -105,7 +98,7 @@ pub fn insert_notice(
     html: &str,
     now: i64,
 ) -> Result<MessageId> {
-    let notice = serde_json::to_string(notice).expect("a notice serializes");
+    let notice = serde_json::to_string(&notice.to_store()).expect("a notice serializes");
     Ok(conn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, sender_id, body, html, notice, created_at)

@@ -10,6 +10,7 @@ pub mod memberships;
 pub mod messages;
 pub mod outbox;
 pub mod password_links;
+pub mod pictures;
 pub mod reactions;
 pub mod reads;
 pub mod reports;

@@ -2,8 +2,9 @@
 
 use rusqlite::{Connection, Row, params};
 
+use super::users::{maybe_user_ref, user_ref};
 use crate::domain::UserId;
-use crate::domain::chat::{ConversationId, LastMessage, MessageId, Summary, UserRef};
+use crate::domain::chat::{ConversationId, LastMessage, MessageId, Summary};
 use crate::domain::support::SupportTag;
 use crate::error::Result;
 
@@ -48,27 +49,15 @@ pub fn unread(conn: &Connection, user: UserId) -> Result<Vec<(ConversationId, i6
 }
 
 fn summary(row: &Row) -> rusqlite::Result<Summary> {
-    let role: String = row.get(8)?;
-    let other = match row.get::<_, Option<UserId>>(12)? {
-        Some(id) => Some(UserRef {
-            id,
-            username: row.get(13)?,
-            display_name: row.get(14)?,
-        }),
-        None => None,
-    };
-    let last_message = match row.get::<_, Option<MessageId>>(15)? {
+    let role: String = row.get(9)?;
+    let last_message = match row.get::<_, Option<MessageId>>(17)? {
         Some(id) => {
-            let body: String = row.get(16)?;
+            let body: String = row.get(18)?;
             Some(LastMessage {
                 id,
                 excerpt: crate::render::plain_text(&body).chars().take(100).collect(),
-                created_at: row.get(17)?,
-                sender: UserRef {
-                    id: row.get(18)?,
-                    username: row.get(19)?,
-                    display_name: row.get(20)?,
-                },
+                created_at: row.get(19)?,
+                sender: user_ref(row, 20)?,
             })
         }
         None => None,
@@ -80,21 +69,16 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
         } else {
             crate::domain::chat::MemberRole::Member
         },
-        last_read_message_id: row.get(9)?,
-        unread_after_message_id: row.get(21)?,
-        unread: row.get(10)?,
-        mentions: row.get(11)?,
-        other,
+        last_read_message_id: row.get(10)?,
+        unread_after_message_id: row.get(24)?,
+        unread: row.get(11)?,
+        mentions: row.get(12)?,
+        other: maybe_user_ref(row, 13)?,
         last_message,
-        support: match row.get::<_, Option<UserId>>(22)? {
-            Some(id) => {
-                let member = UserRef {
-                    id,
-                    username: row.get(23)?,
-                    display_name: row.get(24)?,
-                };
+        support: match maybe_user_ref(row, 25)? {
+            Some(member) => {
                 // The member's own is named by the admin team's name, which `chat` knows.
-                let mine = id == row.get::<_, UserId>(25)?;
+                let mine = member.id == row.get::<_, UserId>(29)?;
                 let title = if mine {
                     String::new()
                 } else {
@@ -112,12 +96,12 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
 }
 
 const SUMMARY: &str = "SELECT c.id, c.kind, c.name, c.topic, c.archived, c.created_at,
-        c.last_message_id, c.last_activity_at, m.role, m.last_read_message_id,
+        c.last_message_id, c.last_activity_at, c.picture_sha256, m.role, m.last_read_message_id,
         {UNREAD}, {MENTIONS},
-        o.id, o.username, o.display_name,
-        lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name,
+        o.id, o.username, o.display_name, o.avatar_sha256,
+        lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name, lu.avatar_sha256,
         m.unread_after_message_id,
-        su.id, su.username, su.display_name, m.user_id
+        su.id, su.username, su.display_name, su.avatar_sha256, m.user_id
     FROM memberships m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN memberships om ON c.kind = 'direct' AND om.conversation_id = c.id AND om.user_id != m.user_id

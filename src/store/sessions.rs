@@ -124,7 +124,8 @@ pub fn find(conn: &Connection, token_hash: &[u8]) -> Result<Option<Session>> {
     Ok(conn
         .prepare_cached(
             "SELECT s.csrf_token, s.created_at, s.last_seen_at,
-                    u.id, u.username, u.display_name, u.role, u.deactivated, u.created_at
+                    u.id, u.username, u.display_name, u.role, u.deactivated, u.created_at,
+                    u.avatar_sha256
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND u.deactivated = 0",
         )?
@@ -142,6 +143,7 @@ pub fn find(conn: &Connection, token_hash: &[u8]) -> Result<Option<Session>> {
                     role: crate::domain::Role::parse(&role).unwrap_or(crate::domain::Role::Member),
                     deactivated: r.get(7)?,
                     created_at: r.get(8)?,
+                    avatar: r.get(9)?,
                 },
             })
         })

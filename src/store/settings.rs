@@ -32,6 +32,13 @@ pub fn put(conn: &Connection, name: &str, value: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Removes the value stored under `name`, if any.
+pub fn delete(conn: &Connection, name: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM settings WHERE name = ?1")?
+        .execute([name])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

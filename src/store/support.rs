@@ -4,13 +4,15 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::reads::UNREAD;
+use super::users::{maybe_user_ref, user_ref};
 use crate::domain::UserId;
 use crate::domain::chat::{ConversationId, LastMessage, UserRef};
 use crate::domain::support::{Filter, InboxEntry, Note, State, Thread};
 use crate::error::Result;
 
 const THREAD: &str = "SELECT st.conversation_id, st.state, st.updated_at,
-        u.id, u.username, u.display_name, a.id, a.username, a.display_name
+        u.id, u.username, u.display_name, u.avatar_sha256,
+        a.id, a.username, a.display_name, a.avatar_sha256
     FROM support_threads st
     JOIN users u ON u.id = st.member_id
     LEFT JOIN users a ON a.id = st.assignee_id";
@@ -21,19 +23,8 @@ fn thread(row: &Row) -> rusqlite::Result<Thread> {
         conversation_id: row.get(0)?,
         state: State::parse(&state).unwrap_or(State::Open),
         updated_at: row.get(2)?,
-        member: UserRef {
-            id: row.get(3)?,
-            username: row.get(4)?,
-            display_name: row.get(5)?,
-        },
-        assignee: match row.get::<_, Option<UserId>>(6)? {
-            Some(id) => Some(UserRef {
-                id,
-                username: row.get(7)?,
-                display_name: row.get(8)?,
-            }),
-            None => None,
-        },
+        member: user_ref(row, 3)?,
+        assignee: maybe_user_ref(row, 7)?,
     })
 }
 
@@ -116,8 +107,10 @@ pub fn touch(conn: &Connection, conversation: ConversationId, now: i64) -> Resul
 pub fn inbox(conn: &Connection, admin: UserId, filter: Filter) -> Result<Vec<InboxEntry>> {
     let sql = format!(
         "SELECT st.conversation_id, st.state, st.updated_at,
-                u.id, u.username, u.display_name, a.id, a.username, a.display_name,
-                {UNREAD}, lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name
+                u.id, u.username, u.display_name, u.avatar_sha256,
+                a.id, a.username, a.display_name, a.avatar_sha256,
+                {UNREAD}, lm.id, lm.body, lm.created_at,
+                lu.id, lu.username, lu.display_name, lu.avatar_sha256
          FROM support_threads st
          JOIN memberships m ON m.conversation_id = st.conversation_id AND m.user_id = ?1
          JOIN conversations c ON c.id = st.conversation_id
@@ -132,25 +125,21 @@ pub fn inbox(conn: &Connection, admin: UserId, filter: Filter) -> Result<Vec<Inb
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params![admin, filter.as_str()], |r| {
-            let last_message = match r.get::<_, Option<i64>>(10)? {
+            let last_message = match r.get::<_, Option<i64>>(12)? {
                 Some(id) => {
-                    let body: String = r.get(11)?;
+                    let body: String = r.get(13)?;
                     Some(LastMessage {
                         id,
                         excerpt: crate::render::plain_text(&body).chars().take(100).collect(),
-                        created_at: r.get(12)?,
-                        sender: UserRef {
-                            id: r.get(13)?,
-                            username: r.get(14)?,
-                            display_name: r.get(15)?,
-                        },
+                        created_at: r.get(14)?,
+                        sender: user_ref(r, 15)?,
                     })
                 }
                 None => None,
             };
             Ok(InboxEntry {
                 thread: thread(r)?,
-                unread: r.get(9)?,
+                unread: r.get(11)?,
                 last_message,
             })
         })?
@@ -165,16 +154,12 @@ fn note(row: &Row) -> rusqlite::Result<Note> {
         body: row.get(2)?,
         html: row.get(3)?,
         created_at: row.get(4)?,
-        author: UserRef {
-            id: row.get(5)?,
-            username: row.get(6)?,
-            display_name: row.get(7)?,
-        },
+        author: user_ref(row, 5)?,
     })
 }
 
 const NOTE: &str = "SELECT n.id, n.conversation_id, n.body, n.html, n.created_at,
-        u.id, u.username, u.display_name
+        u.id, u.username, u.display_name, u.avatar_sha256
     FROM support_notes n JOIN users u ON u.id = n.author_id";
 
 pub fn insert_note(
@@ -210,17 +195,11 @@ pub fn notes(conn: &Connection, conversation: ConversationId) -> Result<Vec<Note
 /// The active admins, who are the members of every support conversation.
 pub fn admins(conn: &Connection) -> Result<Vec<UserRef>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, username, display_name FROM users
+        "SELECT id, username, display_name, avatar_sha256 FROM users
          WHERE role = 'admin' AND deactivated = 0 ORDER BY display_name COLLATE NOCASE",
     )?;
     let rows = stmt
-        .query_map([], |r| {
-            Ok(UserRef {
-                id: r.get(0)?,
-                username: r.get(1)?,
-                display_name: r.get(2)?,
-            })
-        })?
+        .query_map([], |r| user_ref(r, 0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

@@ -1,11 +1,12 @@
-//! Users: accounts, roles, the deactivated flag and password hashes.
+//! Users: accounts, roles, the deactivated flag, password hashes and avatars.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::domain::chat::UserRef;
 use crate::domain::{Role, User, UserId, Username, now_ms};
 use crate::error::{Error, Result};
 
-const COLUMNS: &str = "id, username, display_name, role, deactivated, created_at";
+const COLUMNS: &str = "id, username, display_name, role, deactivated, created_at, avatar_sha256";
 
 fn from_row(row: &Row) -> rusqlite::Result<User> {
     let role: String = row.get(3)?;
@@ -20,7 +21,27 @@ fn from_row(row: &Row) -> rusqlite::Result<User> {
         },
         deactivated: row.get(4)?,
         created_at: row.get(5)?,
+        avatar: row.get(6)?,
     })
+}
+
+/// A person as shown beside what they did, from four columns starting at `at`: id, username,
+/// display name and avatar (`u.id, u.username, u.display_name, u.avatar_sha256`).
+pub(crate) fn user_ref(row: &Row, at: usize) -> rusqlite::Result<UserRef> {
+    Ok(UserRef {
+        id: row.get(at)?,
+        username: row.get(at + 1)?,
+        display_name: row.get(at + 2)?,
+        avatar: row.get(at + 3)?,
+    })
+}
+
+/// The same from an outer join: `None` when the id is NULL.
+pub(crate) fn maybe_user_ref(row: &Row, at: usize) -> rusqlite::Result<Option<UserRef>> {
+    match row.get::<_, Option<UserId>>(at)? {
+        Some(_) => user_ref(row, at).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Inserts a user; a name taken in any letter case is a `Conflict` that names it.
@@ -77,7 +98,7 @@ pub fn credentials(conn: &Connection, username: &str) -> Result<Option<(User, St
         .prepare_cached(&format!(
             "SELECT {COLUMNS}, password_hash FROM users WHERE username = ?1"
         ))?
-        .query_row([username.trim()], |r| Ok((from_row(r)?, r.get(6)?)))
+        .query_row([username.trim()], |r| Ok((from_row(r)?, r.get(7)?)))
         .optional()?)
 }
 
@@ -130,6 +151,14 @@ pub fn set_role(conn: &Connection, id: UserId, role: Role) -> Result<()> {
     affected(conn.execute(
         "UPDATE users SET role = ?2 WHERE id = ?1",
         params![id, role.as_str()],
+    )?)
+}
+
+/// Sets or clears a person's picture (the blob of the old one goes with the next collection).
+pub fn set_avatar(conn: &Connection, id: UserId, sha256: Option<&str>) -> Result<()> {
+    affected(conn.execute(
+        "UPDATE users SET avatar_sha256 = ?2 WHERE id = ?1",
+        params![id, sha256],
     )?)
 }
 
@@ -197,8 +226,8 @@ pub fn search(conn: &Connection, filter: &Filter, limit: usize) -> Result<Vec<Pe
             |r| {
                 Ok(Person {
                     user: from_row(r)?,
-                    last_seen_at: r.get(6)?,
-                    sessions: r.get(7)?,
+                    last_seen_at: r.get(7)?,
+                    sessions: r.get(8)?,
                 })
             },
         )?

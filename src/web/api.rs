@@ -122,6 +122,8 @@ pub struct UserView {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// `/pictures/<sha256>`, or `null` without a picture.
+    pub avatar_url: Option<String>,
 }
 
 impl From<&User> for UserView {
@@ -131,6 +133,7 @@ impl From<&User> for UserView {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             role: u.role,
+            avatar_url: u.avatar.as_deref().map(crate::domain::pictures::url),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::App;
-use super::api::{ApiError, ApiJson, ApiPath};
+use super::api::{ApiError, ApiJson, ApiPath, UserView};
 use super::auth::ApiSession;
 use super::strict::Object;
 use crate::chat::conversations::{self as convs, Changes, NewConversation};
@@ -56,8 +56,9 @@ async fn directory(State(app): State<App>, ApiSession(_): ApiSession) -> ApiResu
         .iter()
         .filter(|u| !u.deactivated)
         .map(|u| {
-            json!({"id": u.id, "username": u.username, "display_name": u.display_name,
-                   "role": u.role, "presence": app.chat.hub.presence(u.id)})
+            let mut v = json!(UserView::from(u));
+            v["presence"] = json!(app.chat.hub.presence(u.id));
+            v
         })
         .collect();
     Ok(Json(json!({"users": list})))

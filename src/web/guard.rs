@@ -28,19 +28,23 @@ pub async fn same_origin(State(app): State<App>, req: Request, next: Next) -> Re
 }
 
 /// Refuses at once, with 413, a request whose declared `Content-Length` is over
-/// `max_request_bytes`, before any of its body is read (the body limit alone would wait for
-/// bytes that may never come).
+/// `max_request_bytes` (an upload's limit for a file or a picture), before any of its body is
+/// read (the body limit alone would wait for bytes that may never come).
 pub async fn declared_length(State(app): State<App>, req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let upload = req.uri().path() == super::files::UPLOAD_PATH;
-    let limit = if upload {
-        app.config.max_upload_bytes()
+    let path = req.uri().path();
+    let (upload, limit) = if path == super::files::UPLOAD_PATH {
+        (true, app.config.max_upload_bytes())
+    } else if super::pictures::takes_picture(path) {
+        // A picture's form sends its token beside the file.
+        let form = app.config.max_request_bytes as u64;
+        (true, app.config.max_upload_bytes() + form)
     } else {
-        app.config.max_request_bytes as u64
+        (false, app.config.max_request_bytes as u64)
     };
     match declared {
         Some(length) if length > limit => {

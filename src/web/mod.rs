@@ -12,6 +12,7 @@ pub mod html;
 pub mod invites;
 pub mod metrics;
 pub mod pages;
+pub mod pictures;
 pub mod posted;
 pub mod rooms;
 pub mod server;
@@ -154,6 +155,7 @@ pub fn router(app: App) -> Router {
         .merge(rooms::routes())
         .merge(support::routes())
         .merge(files::routes())
+        .merge(pictures::routes())
         .merge(invites::routes())
         .merge(account::routes())
         .merge(admin::routes())

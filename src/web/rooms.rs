@@ -3,12 +3,13 @@
 
 mod actions;
 mod directory;
+mod picture;
 mod preview;
 mod start;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -50,6 +51,12 @@ pub fn routes() -> Router<App> {
             "/c/{id}/settings",
             get(directory::settings).post(actions::update),
         )
+        .route(
+            "/c/{id}/picture",
+            // The picture's size is checked as it streams in, against the upload limit.
+            post(picture::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/c/{id}/picture/remove", post(picture::remove))
         .route("/channels", get(directory::channels).post(actions::create))
         .route("/people", get(directory::people))
         .route("/people/{username}", get(directory::profile))

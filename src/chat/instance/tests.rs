@@ -16,6 +16,7 @@ fn user(role: Role) -> User {
         role,
         deactivated: false,
         created_at: 0,
+        avatar: None,
     }
 }
 

@@ -1,12 +1,13 @@
-//! Your account: display name, password, the sessions you have open; and the page a
+//! Your account: picture, display name, password, the sessions you have open; and the page a
 //! one-time password link opens. Thin: extract, call `chat::account` / `chat::links`, render.
 
 pub mod api;
+mod avatar;
 mod pages;
 mod password;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post};
@@ -23,6 +24,12 @@ use crate::error::Error;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/account", get(page))
+        .route(
+            "/account/avatar",
+            // The picture's size is checked as it streams in, against the upload limit.
+            post(avatar::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/account/avatar/remove", post(avatar::remove))
         .route("/account/name", post(rename))
         .route("/account/password", post(change_password))
         .route("/account/sessions/{id}/end", post(end_session))
@@ -66,6 +73,7 @@ async fn render(
         sessions: &list,
         done,
         error: error.as_deref(),
+        max_upload_mb: app.config.max_upload_mb,
     };
     Ok((status, pages::account(shell(app, Some(session)), &view)).into_response())
 }

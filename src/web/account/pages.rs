@@ -4,6 +4,7 @@ use maud::{Markup, html};
 
 use crate::chat::account::SessionInfo;
 use crate::domain::User;
+use crate::fragments::avatar;
 use crate::store::password_links::Purpose;
 use crate::web::pages::{Shell, csrf_field, layout, stamp};
 
@@ -14,6 +15,8 @@ pub struct AccountView<'a> {
     /// What the last action did, when it worked.
     pub done: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The largest picture that may be uploaded, in MB.
+    pub max_upload_mb: u64,
 }
 
 pub fn account(shell: Shell, view: &AccountView) -> Markup {
@@ -29,12 +32,47 @@ pub fn account(shell: Shell, view: &AccountView) -> Markup {
                 }
                 @if let Some(done) = view.done { p.flash role="status" { (done) } }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }
+                (picture_form(view))
                 (name_form(view))
                 (password_form(view))
                 (sessions(view))
             }
         },
     )
+}
+
+/// Works without script: a file form, and a second form to take the picture away.
+fn picture_form(view: &AccountView) -> Markup {
+    let user = view.user;
+    html! {
+        section.card.wide aria-labelledby="picture-title" {
+            h2 #picture-title { "Picture" }
+            div.picture-now {
+                div.profile-avatar { (avatar(user.id, &user.display_name, user.avatar.as_deref())) }
+                p.hint { (if user.avatar.is_some() {
+                    "Shown beside your name wherever people see it."
+                } else {
+                    "Without a picture, your initials are shown."
+                }) }
+            }
+            form method="post" action="/account/avatar" enctype="multipart/form-data" {
+                (csrf_field(view.csrf))
+                label for="picture" { "A new picture" }
+                input #picture type="file" name="picture" required aria-describedby="picture-hint"
+                    accept="image/jpeg,image/png,image/gif,image/webp";
+                p.hint #picture-hint {
+                    "JPEG, PNG, GIF or WebP, up to " (view.max_upload_mb) " MB. Its middle square is kept."
+                }
+                button type="submit" { "Upload picture" }
+            }
+            @if user.avatar.is_some() {
+                form method="post" action="/account/avatar/remove" {
+                    (csrf_field(view.csrf))
+                    button.quiet type="submit" { "Remove picture" }
+                }
+            }
+        }
+    }
 }
 
 fn name_form(view: &AccountView) -> Markup {

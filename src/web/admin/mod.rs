@@ -5,13 +5,14 @@
 mod api;
 mod audit;
 mod conversations;
+mod logo;
 mod people;
 mod settings;
 mod status;
 pub mod theme;
 
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -58,6 +59,12 @@ pub fn routes() -> Router<App> {
         .route("/admin/conversations/{id}/join", post(conversations::join))
         .route("/admin/audit", get(audit::page))
         .route("/admin/settings", get(settings::page).post(settings::save))
+        .route(
+            "/admin/settings/logo",
+            // The picture's size is checked as it streams in, against the upload limit.
+            post(logo::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/admin/settings/logo/remove", post(logo::remove))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -151,9 +158,11 @@ fn console(
 /// A refused console action shown on its page: its status, the page, and why.
 fn refused(err: Error, page: Markup) -> Response {
     match err {
-        Error::Invalid(_) | Error::Conflict(_) | Error::Forbidden(_) | Error::NoSuchUser(_) => {
-            (err.status(), page).into_response()
-        }
+        Error::Invalid(_)
+        | Error::Conflict(_)
+        | Error::Forbidden(_)
+        | Error::NoSuchUser(_)
+        | Error::TooLarge(_) => (err.status(), page).into_response(),
         other => PageError(other).into_response(),
     }
 }

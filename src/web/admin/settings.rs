@@ -1,5 +1,6 @@
 //! The console's instance settings: the community's name, the welcome text on the sign-in
-//! page, the accent colour, who may create channels and who may invite, the admin team's name.
+//! page, the accent colour, who may create channels and who may invite, the admin team's name;
+//! and the logo's card, whose forms `logo` answers.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,19 +10,30 @@ use serde::Deserialize;
 use super::{AdminPage, Section, console, refused, shell};
 use crate::chat::instance::{self, Change, Settings, Who};
 use crate::web::App;
+use crate::web::auth::PageSession;
 use crate::web::html::PageError;
 use crate::web::pages::csrf_field;
 use crate::web::posted::{Posted, csrf_field as csrf_form};
 
 /// GET /admin/settings
 pub async fn page(State(app): State<App>, AdminPage(session): AdminPage) -> Markup {
+    render(&app, &session, None)
+}
+
+/// The settings page as they are now, with what was refused when something was.
+pub(super) fn render(app: &App, session: &PageSession, error: Option<&str>) -> Markup {
     let current = app.chat.instance();
+    let csrf = &session.0.csrf_token;
+    let content = html! {
+        (view(&current, csrf, error))
+        (super::logo::card(&current, csrf, app.config.max_upload_mb))
+    };
     console(
-        shell(&app, &session),
+        shell(app, session),
         Section::Settings,
         "Settings",
         None,
-        view(&current, &session.0.csrf_token, None),
+        content,
     )
 }
 
@@ -93,14 +105,7 @@ pub async fn save(
     match instance::change(&app.chat, &session.0.user, change).await {
         Ok(_) => Ok(Redirect::to("/admin/settings").into_response()),
         Err(err) => {
-            let message = err.to_string();
-            let page = console(
-                shell(&app, &session),
-                Section::Settings,
-                "Settings",
-                None,
-                view(&app.chat.instance(), &session.0.csrf_token, Some(&message)),
-            );
+            let page = render(&app, &session, Some(&err.to_string()));
             Ok(refused(err, page))
         }
     }

@@ -3,6 +3,7 @@
 use maud::{Markup, html};
 
 use super::{Shell, layout};
+use crate::domain::pictures;
 
 /// What the login form shows again after a failed attempt.
 #[derive(Default)]
@@ -26,6 +27,9 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
         "Sign in",
         html! {
             section.card {
+                @if let Some(logo) = &settings.logo {
+                    img.login-logo src=(pictures::logo_url(logo)) alt="" width="64" height="64";
+                }
                 h1 { "Sign in to " (settings.community_name) }
                 @for paragraph in settings.welcome_text.split("\n\n").filter(|p| !p.trim().is_empty()) {
                     p.welcome-text { (paragraph.trim()) }

@@ -7,6 +7,7 @@ use super::timeline::{self, ReadMark};
 use super::{Nav, Shell, app_layout, csrf_field};
 use crate::domain::User;
 use crate::domain::chat::{Kind, Member, Message, Summary};
+use crate::fragments::conversation_picture;
 
 /// Everything the conversation page shows.
 pub struct ConversationView<'a> {
@@ -144,10 +145,11 @@ fn header(view: &ConversationView) -> Markup {
         header.conv-head {
             div.conv-heading {
                 h1 #conv-title {
-                    @match (c.kind, &s.other) {
-                        (Kind::Direct, Some(other)) => { (presence_dot(other.id, view.presence.get(&other.id))) " " }
-                        (Kind::Group, _) if s.support.is_some() => { span.conv-icon aria-hidden="true" { "?" } }
-                        (Kind::Group, _) => { span.conv-icon aria-hidden="true" { "🔒" } }
+                    @match (c.kind, &s.other, c.picture.as_deref()) {
+                        (Kind::Direct, Some(other), _) => { (presence_dot(other.id, view.presence.get(&other.id))) " " }
+                        (Kind::Group, _, _) if s.support.is_some() => { span.conv-icon aria-hidden="true" { "?" } }
+                        (Kind::Channel | Kind::Group, _, Some(sha256)) => { (conversation_picture(sha256)) }
+                        (Kind::Group, _, None) => { span.conv-icon aria-hidden="true" { "🔒" } }
                         _ => { span.conv-icon aria-hidden="true" { "#" } }
                     }
                     span.conv-name { (title(s)) }
@@ -237,6 +239,7 @@ mod tests {
             id,
             username: name.to_lowercase(),
             display_name: name.into(),
+            avatar: None,
         }
     }
 
@@ -257,6 +260,7 @@ mod tests {
             role: Role::Member,
             deactivated: false,
             created_at: 0,
+            avatar: None,
         };
         let members = [
             member(1, "Me", 9),

@@ -15,8 +15,8 @@ use maud::{DOCTYPE, Markup, html};
 use std::sync::Arc;
 
 use crate::chat::instance::{Kept, Settings};
-use crate::domain::User;
 use crate::domain::chat::ConversationId;
+use crate::domain::{User, pictures};
 use crate::web::Assets;
 
 pub use sidebar::Nav;
@@ -107,7 +107,11 @@ fn document(
                 meta name="color-scheme" content="light dark";
                 meta name="description" content=(DESCRIPTION);
                 title { (title) " · " (settings.community_name) }
-                link rel="icon" href=(shell.asset("favicon.svg")) type="image/svg+xml";
+                @if let Some(logo) = &settings.logo {
+                    link rel="icon" href=(pictures::logo_url(logo));
+                } @else {
+                    link rel="icon" href=(shell.asset("favicon.svg")) type="image/svg+xml";
+                }
                 link rel="stylesheet" href=(shell.asset("hearth.css"));
                 @if custom_accent {
                     link rel="stylesheet" href={ "/theme.css?v=" (settings.accent.trim_start_matches('#')) };
@@ -129,7 +133,12 @@ fn document(
                             }
                         }
                     }
-                    a.brand href="/" { (settings.community_name) }
+                    a.brand.with-logo[settings.logo.is_some()] href="/" {
+                        @if let Some(logo) = &settings.logo {
+                            img.brand-logo src=(pictures::logo_url(logo)) alt="" width="28" height="28";
+                        }
+                        (settings.community_name)
+                    }
                     @if let Some((user, csrf)) = shell.user {
                         div.who {
                             a.me href="/account" title="Your account" {

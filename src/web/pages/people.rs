@@ -46,7 +46,7 @@ pub fn directory(
                 ul.people {
                     @for p in people {
                         li.person {
-                            (avatar(p.id, &p.display_name))
+                            (avatar(p.id, &p.display_name, p.avatar.as_deref()))
                             div.person-text {
                                 a.person-name href={ "/people/" (p.username) } { (p.display_name) }
                                 " "
@@ -85,7 +85,7 @@ pub fn profile(
         html! {
             section.page-section.profile aria-labelledby="profile-title" {
                 div.profile-card {
-                    div.profile-avatar { (avatar(person.id, &person.display_name)) }
+                    div.profile-avatar { (avatar(person.id, &person.display_name, person.avatar.as_deref())) }
                     div {
                         h1 #profile-title { (person.display_name) }
                         p.lead { "@" (person.username) }

@@ -1,4 +1,4 @@
-//! Conversation settings: name and topic, members (add, remove), archive, leave.
+//! Conversation settings: name and topic, picture, members (add, remove), archive, leave.
 
 use maud::{Markup, html};
 
@@ -6,7 +6,7 @@ use super::sidebar::{Presences, presence_dot};
 use super::{Nav, Shell, app_layout, csrf_field};
 use crate::domain::User;
 use crate::domain::chat::{Conversation, Kind, Member, MemberRole};
-use crate::fragments::avatar;
+use crate::fragments::{avatar, conversation_picture};
 
 pub struct SettingsView<'a> {
     pub conversation: &'a Conversation,
@@ -20,6 +20,8 @@ pub struct SettingsView<'a> {
     pub csrf: &'a str,
     pub presence: &'a Presences,
     pub error: Option<&'a str>,
+    /// The largest picture that may be uploaded, in MB.
+    pub max_upload_mb: u64,
 }
 
 impl SettingsView<'_> {
@@ -69,6 +71,9 @@ pub fn page(shell: Shell, nav: &Nav, view: &SettingsView) -> Markup {
                         }
                     }
                 }
+                @if c.kind != Kind::Direct && view.may_manage() && !c.archived {
+                    (picture(view))
+                }
                 (members(view))
                 @if c.kind != Kind::Direct && view.may_manage() {
                     section.card.wide aria-labelledby="archive-title" {
@@ -104,6 +109,40 @@ pub fn page(shell: Shell, nav: &Nav, view: &SettingsView) -> Markup {
     )
 }
 
+/// Works without script: a file form, and a second form to take the picture away.
+fn picture(view: &SettingsView) -> Markup {
+    let c = view.conversation;
+    html! {
+        section.card.wide aria-labelledby="picture-title" {
+            h2 #picture-title { "Picture" }
+            div.picture-now {
+                @if let Some(sha256) = &c.picture { (conversation_picture(sha256)) }
+                p.hint { (if c.picture.is_some() {
+                    "Shown in the conversation's header and in everyone's list."
+                } else {
+                    "Without a picture, the conversation shows its sign."
+                }) }
+            }
+            form method="post" action={ "/c/" (c.id) "/picture" } enctype="multipart/form-data" {
+                (csrf_field(view.csrf))
+                label for="picture" { "A new picture" }
+                input #picture type="file" name="picture" required aria-describedby="picture-hint"
+                    accept="image/jpeg,image/png,image/gif,image/webp";
+                p.hint #picture-hint {
+                    "JPEG, PNG, GIF or WebP, up to " (view.max_upload_mb) " MB. Its middle square is kept."
+                }
+                button type="submit" { "Upload picture" }
+            }
+            @if c.picture.is_some() {
+                form method="post" action={ "/c/" (c.id) "/picture/remove" } {
+                    (csrf_field(view.csrf))
+                    button.quiet type="submit" { "Remove picture" }
+                }
+            }
+        }
+    }
+}
+
 fn members(view: &SettingsView) -> Markup {
     let c = view.conversation;
     let removable = |m: &Member| {
@@ -115,7 +154,7 @@ fn members(view: &SettingsView) -> Markup {
             ul.people.compact {
                 @for m in view.members {
                     li.person {
-                        (avatar(m.user.id, &m.user.display_name))
+                        (avatar(m.user.id, &m.user.display_name, m.user.avatar.as_deref()))
                         div.person-text {
                             a.person-name href={ "/people/" (m.user.username) } { (m.user.display_name) }
                             " " (presence_dot(m.user.id, view.presence.get(&m.user.id)))

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::domain::UserId;
 use crate::domain::chat::{ConversationId, Kind, Summary};
+use crate::fragments::conversation_picture;
 use crate::hub::Presence;
 
 /// Who is around, for presence dots.
@@ -116,9 +117,10 @@ pub fn entry(nav: &Nav, s: &Summary) -> Markup {
         li {
             a.conv.unread[s.unread > 0].archived[c.archived] href={ "/c/" (c.id) } data-conversation-id=(c.id)
                 data-kind=(c.kind.as_str()) aria-current=[here] {
-                @match (c.kind, &s.other) {
-                    (Kind::Direct, Some(other)) => { (presence_dot(other.id, nav.presence.get(&other.id))) }
-                    (Kind::Group, _) => { span.conv-icon aria-hidden="true" { "🔒" } }
+                @match (c.kind, &s.other, c.picture.as_deref()) {
+                    (Kind::Direct, Some(other), _) => { (presence_dot(other.id, nav.presence.get(&other.id))) }
+                    (Kind::Channel | Kind::Group, _, Some(sha256)) => { (conversation_picture(sha256)) }
+                    (Kind::Group, _, None) => { span.conv-icon aria-hidden="true" { "🔒" } }
                     _ => { span.conv-icon aria-hidden="true" { "#" } }
                 }
                 span.conv-name { (title(s)) }

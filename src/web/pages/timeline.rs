@@ -125,6 +125,7 @@ mod tests {
             id: sender,
             username: format!("u{sender}"),
             display_name: format!("User {sender}"),
+            avatar: None,
         };
         Message {
             created_at: at,
@@ -231,6 +232,7 @@ mod tests {
                     id: sender,
                     username: format!("u{sender}"),
                     display_name: format!("User {sender}"),
+                    avatar: None,
                 },
             }),
             ..msg(id, sender, at)

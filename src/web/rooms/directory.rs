@@ -162,6 +162,7 @@ async fn settings_page(
         csrf: &session.0.csrf_token,
         presence: &presence,
         error,
+        max_upload_mb: app.config.max_upload_mb,
     };
     Ok(settings::page(shell(app, session), &nav, &view))
 }
@@ -175,7 +176,7 @@ pub async fn settings_with_error(
     err: Error,
 ) -> Result<Response, PageError> {
     match err {
-        Error::Invalid(_) | Error::Conflict(_) | Error::Forbidden(_) => {
+        Error::Invalid(_) | Error::Conflict(_) | Error::Forbidden(_) | Error::TooLarge(_) => {
             let message = err.to_string();
             let page = settings_page(app, session, id, Some(&message)).await?;
             Ok((err.status(), page).into_response())

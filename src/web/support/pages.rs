@@ -103,7 +103,7 @@ fn inbox_row(e: &InboxEntry) -> Markup {
         li.inbox-row.unread[e.unread > 0] data-conversation-id=(t.conversation_id) data-state=(t.state.as_str()) {
             a.inbox-link-row href={ "/c/" (t.conversation_id) } {
                 span.inbox-who {
-                    (fragments::avatar(t.member.id, &t.member.display_name))
+                    (fragments::avatar(t.member.id, &t.member.display_name, t.member.avatar.as_deref()))
                     strong.inbox-name { (t.member.display_name) }
                     " " span.hint { "@" (t.member.username) }
                 }

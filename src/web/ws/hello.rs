@@ -130,5 +130,5 @@ async fn current_seq(hub: &Hub, db: &crate::db::Db, resume: bool) -> crate::erro
 }
 
 fn views_user(user: &User) -> Value {
-    json!({"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role})
+    json!(crate::web::api::UserView::from(user))
 }
