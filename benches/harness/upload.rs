@@ -87,6 +87,29 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         whole.saturating_record(at.elapsed().as_nanos() as u64);
     }
 
+    // The floor: the same number of bytes that are no image (stored, hashed, fsynced, recorded;
+    // nothing to decode), uploaded and sent the same way.
+    let mut floor = histogram();
+    let noise: Vec<u8> = {
+        let mut rng = seed::Rng::new(11);
+        (0..photo.len()).map(|_| rng.next() as u8).collect()
+    };
+    for n in 0..uploads {
+        let cookie = seeded.cookie(n % people);
+        let mut body = noise.clone();
+        body[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        let at = Instant::now();
+        let up = upload(&http, &base, &cookie, "data.bin", body).await?;
+        let res = http
+            .post(format!("{base}/api/v1/conversations/{room}/messages"))
+            .header("cookie", &cookie)
+            .json(&serde_json::json!({"body": "the data", "attachments": [up["id"]]}))
+            .send()
+            .await?;
+        anyhow::ensure!(res.status() == 201, "sending: {}", res.status());
+        floor.saturating_record(at.elapsed().as_nanos() as u64);
+    }
+
     // Posts alone, then posts while photos upload without a pause.
     let mut ws = client::connect(server.addr, client::source(1, spread), &seeded.cookie(1)).await?;
     let mut alone = histogram();
@@ -152,6 +175,16 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         "upload_only_p50_ms",
         ms(upload_only.value_at_quantile(0.5)),
         "",
+    );
+    report.figure(
+        "file_floor_p50_ms",
+        ms(floor.value_at_quantile(0.5)),
+        "(the same bytes, not an image: upload and send)",
+    );
+    report.figure(
+        "photo_over_floor",
+        whole.value_at_quantile(0.5) as f64 / floor.value_at_quantile(0.5).max(1) as f64,
+        "(report)",
     );
     report.figure(
         "upload_peak_rss_mb",

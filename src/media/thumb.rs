@@ -123,8 +123,9 @@ fn encode(image: DynamicImage) -> Result<Thumb> {
         "image/png"
     } else {
         let rgb = image.into_rgb8();
+        // The encoder's non-generic entry point: compiled (and optimised) in `image` itself.
         JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
-            .encode_image(&rgb)
+            .encode(rgb.as_raw(), width, height, image::ExtendedColorType::Rgb8)
             .map_err(MediaError::Encode)?;
         "image/jpeg"
     };
