@@ -323,3 +323,25 @@ fn logs_are_json_lines_with_log_format_json() {
     let seen = seen.expect("the listening line was logged");
     assert_eq!(seen["level"], "INFO");
 }
+
+/// The server returns large freed buffers to the system (see `cli::serve::memory`): it runs
+/// with glibc's mmap threshold fixed, unless the operator chose a value.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn serve_runs_with_a_fixed_mmap_threshold_unless_one_is_given() {
+    use hearth::cli::serve::memory::{THRESHOLD, VARIABLE};
+    let environ = |pid: u32| std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let has = |env: &[u8], pair: &str| env.split(|b| *b == 0).any(|kv| kv == pair.as_bytes());
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert!(has(&environ(server.pid()), &format!("{VARIABLE}={THRESHOLD}")));
+    server.terminate();
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[(VARIABLE, "262144")]);
+    let env = environ(server.pid());
+    assert!(has(&env, &format!("{VARIABLE}=262144")), "the operator's value stays");
+    assert!(!has(&env, &format!("{VARIABLE}={THRESHOLD}")));
+    server.terminate();
+}

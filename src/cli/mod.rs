@@ -2,7 +2,7 @@
 
 mod invite;
 mod ops;
-mod serve;
+pub mod serve;
 mod user;
 
 use clap::{Parser, Subcommand, ValueEnum};

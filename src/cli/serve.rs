@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 mod backups;
+pub mod memory;
 
 use super::open_db;
 use crate::config::Config;
@@ -21,6 +22,7 @@ const GRACE: Duration = Duration::from_secs(5);
 const RUNTIME_GRACE: Duration = Duration::from_secs(1);
 
 pub fn run(config: Config) -> Result<()> {
+    memory::give_back_freed_buffers();
     // Let go only once the runtime, with every task and blocking job in it, has stopped: a
     // second `hearth serve` must not start while this one still works in the data dir.
     let lock = super::ops::lock_data_dir(&config.data_dir)?;
