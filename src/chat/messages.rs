@@ -229,7 +229,7 @@ pub(super) fn write_message(
     store::add_mentions(ctx.conn, id, conversation, &mentioned)?;
     convs::touch(ctx.conn, conversation, id, now)?;
     reads::mark_read(ctx.conn, conversation, me.id, id)?;
-    let message = store::get(ctx.conn, id)?;
+    let message = store::get_new(ctx.conn, id, !files_sent.is_empty())?;
     emit_message(ctx, chat, "message.created", &message)?;
     super::support::after_message(ctx, chat, conversation, me.id, now)?;
     Ok(message)

@@ -131,6 +131,18 @@ pub fn get(conn: &Connection, id: MessageId) -> Result<Message> {
     Ok(message)
 }
 
+/// A message just written in this transaction: it has no reactions and no link card yet, so
+/// only its files are looked up, and only when it was sent with some (a post reads one row).
+pub fn get_new(conn: &Connection, id: MessageId, with_files: bool) -> Result<Message> {
+    let mut message = conn
+        .prepare_cached(&format!("{SELECT} WHERE m.id = ?1"))?
+        .query_row([id], from_row)?;
+    if with_files {
+        attachments::attach(conn, std::slice::from_mut(&mut message))?;
+    }
+    Ok(message)
+}
+
 /// Which way a page of history goes from its cursor.
 #[derive(Debug, Clone, Copy)]
 pub enum Cursor {
