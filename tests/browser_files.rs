@@ -11,22 +11,13 @@ mod common;
 
 use common::browser::axe::Axe;
 use common::browser::{Browser, HEIGHT, WIDTH, screenshot_path};
+use common::images::png;
 use common::{PASSWORD, TestApp};
 use serde_json::{Value, json};
-use std::io::Cursor;
 use std::time::Duration;
 
 const TEST_LIMIT: Duration = Duration::from_secs(240);
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn png(width: u32, height: u32, blue: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, blue])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
 
 fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -4,55 +4,8 @@
 mod common;
 
 use common::TestApp;
+use common::images::{png, png_claiming};
 use serde_json::{Value, json};
-use std::io::Cursor;
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let img =
-        image::RgbImage::from_fn(width, height, |x, _| image::Rgb([(x % 256) as u8, 90, 200]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
-/// A PNG that declares `width` × `height` pixels and holds almost none: a decompression bomb.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, id: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc_input = id.to_vec();
-        crc_input.extend_from_slice(data);
-        out.extend_from_slice(&crc_input);
-        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(
-        &mut out,
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
 
 fn count(app: &TestApp, sql: &str) -> i64 {
     app.sql().query_row(sql, [], |r| r.get(0)).unwrap()
@@ -90,7 +43,7 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
     let general = ann.general().await;
     let mut bob_ws = bob.ws(None).await;
 
-    let res = ann.upload("holiday photo.png", png(1600, 900)).await;
+    let res = ann.upload("holiday photo.png", png(1600, 900, 200)).await;
     assert_eq!(res.status(), 201);
     let up: Value = res.json().await.unwrap();
     assert_eq!(up["kind"], "image");
@@ -158,7 +111,7 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
     let bytes = res.bytes().await.unwrap();
     assert_eq!(
         bytes.as_ref(),
-        png(1600, 900).as_slice(),
+        png(1600, 900, 200).as_slice(),
         "the same bytes back"
     );
 
@@ -219,7 +172,7 @@ async fn a_photo_is_uploaded_sent_and_seen_by_members_only() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let secret = ann.uploaded("plan.png", png(10, 10)).await;
+    let secret = ann.uploaded("plan.png", png(10, 10, 200)).await;
     assert_eq!(send(&ann, group, "", &[secret]).await.status(), 201);
     for path in [
         format!("/files/{secret}"),
@@ -464,7 +417,7 @@ async fn files_of_a_deleted_message_go_and_the_collector_frees_them() {
     let app = TestApp::spawn_with(|c| c.deleted_files_keep_days = 0).await;
     let ann = app.person("ann").await;
     let general = ann.general().await;
-    let sent = ann.uploaded("photo.png", png(64, 48)).await;
+    let sent = ann.uploaded("photo.png", png(64, 48, 200)).await;
     let m: Value = send(&ann, general, "soon gone", &[sent])
         .await
         .json()
@@ -550,7 +503,7 @@ async fn a_conversations_files_are_listed_newest_first_with_an_image_filter() {
     let ann = app.person("ann").await;
     let general = ann.general().await;
     let doc = ann.uploaded("notes.txt", b"notes".to_vec()).await;
-    let pic = ann.uploaded("pic.png", png(20, 10)).await;
+    let pic = ann.uploaded("pic.png", png(20, 10, 200)).await;
     let third = ann.uploaded("more.txt", b"more".to_vec()).await;
     assert_eq!(send(&ann, general, "two", &[doc, pic]).await.status(), 201);
     assert_eq!(send(&ann, general, "one", &[third]).await.status(), 201);

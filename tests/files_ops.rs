@@ -7,26 +7,19 @@ mod common;
 mod ops_support;
 
 use common::TestApp;
+use common::images::png;
 use hearth::ops::backup::{self, Destination};
 use hearth::ops::restore::restore;
 use hearth::ops::{Progress, check};
 use ops_support::{hearth, ok};
 use serde_json::{Value, json};
-use std::io::Cursor;
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(width, height, image::Rgb([200, 60, 40]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backups_restores_checks_and_exports_carry_every_file() {
     let app = TestApp::spawn().await;
     let ann = app.person("ann").await;
     let general = ann.general().await;
-    let photo = ann.uploaded("red.png", png(900, 600)).await;
+    let photo = ann.uploaded("red.png", png(900, 600, 200)).await;
     let notes = ann.uploaded("notes.txt", b"the minutes".to_vec()).await;
     let res = ann
         .post(

@@ -10,10 +10,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use common::TestApp;
+use common::images::png;
 use hearth::net::{Client, Lookup, Policy, Resolver, parse_networks};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,13 +33,6 @@ impl Resolver for Names {
     }
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(width, height, image::Rgb([30, 120, 200]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
 /// A web site on `ip`, counting the requests it gets.
 async fn site(ip: &str, hits: Arc<AtomicUsize>) -> SocketAddr {
     let page = "<!doctype html><html><head><title>Fallback</title>\
@@ -53,14 +46,18 @@ async fn site(ip: &str, hits: Arc<AtomicUsize>) -> SocketAddr {
             "/article",
             get(move || {
                 h1.fetch_add(1, Ordering::SeqCst);
-                async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response() }
+                async move {
+                    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+                }
             }),
         )
         .route(
             "/cover.png",
             get(move || {
                 h2.fetch_add(1, Ordering::SeqCst);
-                async move { ([(header::CONTENT_TYPE, "image/png")], png(800, 400)).into_response() }
+                async move {
+                    ([(header::CONTENT_TYPE, "image/png")], png(800, 400, 200)).into_response()
+                }
             }),
         );
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();

@@ -335,13 +335,19 @@ fn serve_runs_with_a_fixed_mmap_threshold_unless_one_is_given() {
 
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    assert!(has(&environ(server.pid()), &format!("{VARIABLE}={THRESHOLD}")));
+    assert!(has(
+        &environ(server.pid()),
+        &format!("{VARIABLE}={THRESHOLD}")
+    ));
     server.terminate();
 
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[(VARIABLE, "262144")]);
     let env = environ(server.pid());
-    assert!(has(&env, &format!("{VARIABLE}=262144")), "the operator's value stays");
+    assert!(
+        has(&env, &format!("{VARIABLE}=262144")),
+        "the operator's value stays"
+    );
     assert!(!has(&env, &format!("{VARIABLE}={THRESHOLD}")));
     server.terminate();
 }

@@ -5,59 +5,11 @@
 
 mod common;
 
+use common::images::{png, png_claiming};
 use common::{Person, TestApp};
 use hearth::domain::Role;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::io::Cursor;
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 200])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
-/// A PNG that declares `width` × `height` pixels and holds almost none: a decompression bomb.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, id: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut crc_input = id.to_vec();
-        crc_input.extend_from_slice(data);
-        out.extend_from_slice(&crc_input);
-        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(
-        &mut out,
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
 
 /// PUTs `bytes` as the raw body of `path`.
 async fn put_raw(who: &Person, path: &str, bytes: Vec<u8>) -> reqwest::Response {
@@ -137,7 +89,7 @@ async fn an_avatar_is_cut_square_and_seen_wherever_its_person_shows() {
     let bob = app.person("bob").await;
     assert_eq!(avatar_url(&ann).await, Value::Null);
 
-    let res = put_raw(&ann, "/api/v1/me/avatar", png(600, 400)).await;
+    let res = put_raw(&ann, "/api/v1/me/avatar", png(600, 400, 200)).await;
     assert_eq!(res.status(), 200);
     let me: Value = res.json().await.unwrap();
     let url = me["avatar_url"].as_str().unwrap().to_owned();
@@ -197,7 +149,7 @@ async fn an_avatar_is_cut_square_and_seen_wherever_its_person_shows() {
 async fn bad_pictures_are_refused_and_nothing_changes() {
     let app = TestApp::spawn_with(|c| c.max_upload_mb = 1).await;
     let ann = app.person("ann").await;
-    let res = put_raw(&ann, "/api/v1/me/avatar", png(300, 300)).await;
+    let res = put_raw(&ann, "/api/v1/me/avatar", png(300, 300, 200)).await;
     assert_eq!(res.status(), 200);
     let before = avatar_url(&ann).await;
     let stored = blobs(&app);
@@ -241,7 +193,14 @@ async fn the_account_page_form_sets_and_removes_the_picture_without_script() {
     assert!(page.contains(r#"enctype="multipart/form-data""#));
     assert!(!page.contains("Remove picture"));
 
-    let res = post_file(&ann, "/account/avatar", &csrf, "picture", &png(90, 120)).await;
+    let res = post_file(
+        &ann,
+        "/account/avatar",
+        &csrf,
+        "picture",
+        &png(90, 120, 200),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("Your picture is changed."), "{page}");
@@ -250,7 +209,14 @@ async fn the_account_page_form_sets_and_removes_the_picture_without_script() {
     assert_eq!(fetched_size(&ann, &url).await, (90, 90), "never enlarged");
 
     // A forged form is refused before its file is read.
-    let res = post_file(&ann, "/account/avatar", "forged", "picture", &png(50, 50)).await;
+    let res = post_file(
+        &ann,
+        "/account/avatar",
+        "forged",
+        "picture",
+        &png(50, 50, 200),
+    )
+    .await;
     assert_eq!(res.status(), 403);
     // A file that is no picture is said on the page, and nothing changes.
     let res = post_file(&ann, "/account/avatar", &csrf, "picture", b"plain words").await;
@@ -264,7 +230,7 @@ async fn the_account_page_form_sets_and_removes_the_picture_without_script() {
     assert_eq!(avatar_url(&ann).await, Value::Null);
 
     // The API takes it away too.
-    put_raw(&ann, "/api/v1/me/avatar", png(64, 64)).await;
+    put_raw(&ann, "/api/v1/me/avatar", png(64, 64, 200)).await;
     assert!(avatar_url(&ann).await.is_string());
     let res = ann.delete("/api/v1/me/avatar").await;
     assert_eq!(res.status(), 200);
@@ -286,7 +252,7 @@ async fn only_pictures_someone_may_see_are_served() {
         404
     );
     // A stored file is a blob too, but no picture: it is not served here.
-    let bytes = png(40, 40);
+    let bytes = png(40, 40, 200);
     ann.uploaded("shot.png", bytes.clone()).await;
     let sha = hex::encode(Sha256::digest(&bytes));
     assert_eq!(ann.get(&format!("/pictures/{sha}")).await.status(), 404);
@@ -310,8 +276,8 @@ async fn a_groups_picture_is_for_its_owners_and_seen_by_its_members_only() {
     let path = format!("/api/v1/conversations/{id}/picture");
 
     // A member who is no owner, and someone outside, may not.
-    assert_eq!(put_raw(&bob, &path, png(80, 80)).await.status(), 403);
-    assert_eq!(put_raw(&cat, &path, png(80, 80)).await.status(), 404);
+    assert_eq!(put_raw(&bob, &path, png(80, 80, 200)).await.status(), 403);
+    assert_eq!(put_raw(&cat, &path, png(80, 80, 200)).await.status(), 404);
     assert_eq!(bob.delete(&path).await.status(), 403);
     assert_eq!(
         count(
@@ -321,7 +287,7 @@ async fn a_groups_picture_is_for_its_owners_and_seen_by_its_members_only() {
         0
     );
 
-    let res = put_raw(&ann, &path, png(500, 300)).await;
+    let res = put_raw(&ann, &path, png(500, 300, 200)).await;
     assert_eq!(res.status(), 200);
     let url = res.json::<Value>().await.unwrap()["picture_url"]
         .as_str()
@@ -353,7 +319,7 @@ async fn a_groups_picture_is_for_its_owners_and_seen_by_its_members_only() {
         &format!("/c/{id}/picture"),
         &csrf,
         "picture",
-        &png(70, 70),
+        &png(70, 70, 200),
     )
     .await;
     assert_eq!(res.status(), 303);
@@ -380,7 +346,7 @@ async fn the_logo_is_audited_and_shown_on_the_sign_in_page() {
         404
     );
     assert_eq!(
-        put_raw(&ann, "/api/v1/admin/logo", png(64, 64))
+        put_raw(&ann, "/api/v1/admin/logo", png(64, 64, 200))
             .await
             .status(),
         404
@@ -392,7 +358,7 @@ async fn the_logo_is_audited_and_shown_on_the_sign_in_page() {
         "/admin/settings/logo",
         &csrf,
         "logo",
-        &png(300, 300),
+        &png(300, 300, 200),
     )
     .await;
     assert_eq!(res.status(), 303);

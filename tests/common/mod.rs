@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod images;
 use hearth::chat::accounts::{self, NewUser};
 use hearth::config::Config;
 use hearth::db::Db;
