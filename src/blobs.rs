@@ -216,7 +216,8 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-fn too_large(limit: u64) -> Error {
+/// The refusal of a file over the upload limit (in bytes), in the words people see.
+pub fn too_large(limit: u64) -> Error {
     Error::TooLarge(format!(
         "the file is larger than the limit of {} MB",
         limit / (1024 * 1024)

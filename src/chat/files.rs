@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use super::auth::still_active;
 use super::limits::Budget;
 use super::{Chat, membership};
-use crate::blobs::{Blobs, Received};
+use crate::blobs::{Blobs, Received, too_large};
 use crate::domain::chat::{ConversationId, MessageId};
 use crate::domain::files::{Attachment, AttachmentId, Picture};
 use crate::domain::{User, now_ms};
@@ -171,13 +171,6 @@ async fn check_quota(chat: &Chat, user: &User, adding: u64) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn too_large(limit: u64) -> Error {
-    Error::TooLarge(format!(
-        "the file is larger than the limit of {} MB",
-        limit / (1024 * 1024)
-    ))
 }
 
 /// Which of a file's blobs to serve.
