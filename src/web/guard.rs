@@ -48,14 +48,11 @@ pub async fn declared_length(State(app): State<App>, req: Request, next: Next) -
     };
     match declared {
         Some(length) if length > limit => {
-            let err = Error::TooLarge(if upload {
-                format!(
-                    "the file is larger than the limit of {} MB",
-                    app.config.max_upload_mb
-                )
+            let err = if upload {
+                crate::blobs::too_large(app.config.max_upload_bytes())
             } else {
-                format!("request body over {limit} bytes")
-            });
+                Error::TooLarge(format!("request body over {limit} bytes"))
+            };
             let mut res = if req.uri().path().starts_with("/api/") {
                 super::api::ApiError(err).into_response()
             } else {
