@@ -183,7 +183,10 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     );
     report.figure(
         "photo_over_floor",
-        whole.value_at_quantile(0.5) as f64 / floor.value_at_quantile(0.5).max(1) as f64,
+        // Three decimals, as every figure is printed (the JSON line must read back equal).
+        (whole.value_at_quantile(0.5) as f64 / floor.value_at_quantile(0.5).max(1) as f64 * 1000.0)
+            .round()
+            / 1000.0,
         "(report)",
     );
     report.figure(
