@@ -7,21 +7,6 @@ use common::TestApp;
 use common::images::{png, png_claiming};
 use serde_json::{Value, json};
 
-fn count(app: &TestApp, sql: &str) -> i64 {
-    app.sql().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-fn blobs(app: &TestApp) -> usize {
-    let root = app.dir.path().join("data/attachments");
-    let Ok(shards) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    shards
-        .filter_map(|s| s.ok())
-        .map(|s| std::fs::read_dir(s.path()).map(|d| d.count()).unwrap_or(0))
-        .sum()
-}
-
 async fn send(
     p: &common::Person,
     conversation: i64,
@@ -239,7 +224,7 @@ async fn uploads_over_the_limit_are_refused_and_leave_nothing() {
     // Exactly at the limit: taken.
     let at = vec![7u8; limit];
     assert_eq!(ann.upload("at.bin", at).await.status(), 201);
-    assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 1);
+    assert_eq!(app.count("SELECT count(*) FROM attachments"), 1);
 
     // One byte past it, declared: refused before the body is read.
     let res = ann.upload("over.bin", vec![7u8; limit + 1]).await;
@@ -275,11 +260,11 @@ async fn uploads_over_the_limit_are_refused_and_leave_nothing() {
     assert_eq!(body["error"]["message"], "the file is empty");
 
     assert_eq!(
-        count(&app, "SELECT count(*) FROM attachments"),
+        app.count("SELECT count(*) FROM attachments"),
         1,
         "only the one at the limit"
     );
-    assert_eq!(blobs(&app), 1);
+    assert_eq!(app.blobs(), 1);
     let incoming = std::fs::read_dir(app.dir.path().join("data/incoming"))
         .map(|d| d.count())
         .unwrap_or(0);
@@ -314,8 +299,8 @@ async fn an_upload_cut_off_midway_leaves_no_blob_and_no_row() {
         assert!(std::time::Instant::now() < deadline, "the temp file stays");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 0);
-    assert_eq!(blobs(&app), 0);
+    assert_eq!(app.count("SELECT count(*) FROM attachments"), 0);
+    assert_eq!(app.blobs(), 0);
     app.stop().await.unwrap();
 }
 
@@ -331,8 +316,8 @@ async fn a_decompression_bomb_is_refused_with_a_clear_error() {
         message.contains("20000") && message.contains("cannot be shown"),
         "{message}"
     );
-    assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 0);
-    assert_eq!(blobs(&app), 0, "neither the bomb nor a thumbnail is kept");
+    assert_eq!(app.count("SELECT count(*) FROM attachments"), 0);
+    assert_eq!(app.blobs(), 0, "neither the bomb nor a thumbnail is kept");
     app.stop().await.unwrap();
 }
 
@@ -358,8 +343,8 @@ async fn names_are_made_safe_and_the_same_bytes_are_stored_once() {
     assert!(!names[1].contains('\u{202E}'), "{:?}", names[1]);
     assert!(!names[2].chars().any(char::is_control), "{:?}", names[2]);
     assert!(names[3].len() <= 200);
-    assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 4);
-    assert_eq!(blobs(&app), 1, "four uploads of the same bytes, one blob");
+    assert_eq!(app.count("SELECT count(*) FROM attachments"), 4);
+    assert_eq!(app.blobs(), 1, "four uploads of the same bytes, one blob");
     app.stop().await.unwrap();
 }
 
@@ -378,7 +363,7 @@ async fn a_message_takes_only_its_senders_fresh_uploads() {
         )
         .unwrap();
     let mine = ann.uploaded("a.txt", b"ann's".to_vec()).await;
-    let before = count(&app, "SELECT count(*) FROM messages");
+    let before = app.count("SELECT count(*) FROM messages");
 
     for (files, why) in [
         (vec![bobs], "no upload"),
@@ -396,7 +381,7 @@ async fn a_message_takes_only_its_senders_fresh_uploads() {
         );
     }
     assert_eq!(
-        count(&app, "SELECT count(*) FROM messages"),
+        app.count("SELECT count(*) FROM messages"),
         before,
         "nothing stored"
     );
@@ -424,7 +409,7 @@ async fn files_of_a_deleted_message_go_and_the_collector_frees_them() {
         .await
         .unwrap();
     let never_sent = ann.uploaded("draft.txt", b"never sent".to_vec()).await;
-    assert_eq!(blobs(&app), 3, "the photo, its thumbnail and the draft");
+    assert_eq!(app.blobs(), 3, "the photo, its thumbnail and the draft");
 
     let res = ann.delete(&format!("/api/v1/messages/{}", m["id"])).await;
     assert!(res.status().is_success());
@@ -439,10 +424,9 @@ async fn files_of_a_deleted_message_go_and_the_collector_frees_them() {
     let (rows, removed, _) = hearth::chat::files::collect(&app.app.chat).await.unwrap();
     assert_eq!((rows, removed), (1, 0));
     assert_eq!(
-        count(
-            &app,
-            &format!("SELECT count(*) FROM attachments WHERE id = {never_sent}")
-        ),
+        app.count(&format!(
+            "SELECT count(*) FROM attachments WHERE id = {never_sent}"
+        )),
         1
     );
 
@@ -457,7 +441,7 @@ async fn files_of_a_deleted_message_go_and_the_collector_frees_them() {
     let (rows, removed, freed) = hearth::chat::files::collect(&app.app.chat).await.unwrap();
     assert_eq!((rows, removed), (1, 3));
     assert!(freed > 0);
-    assert_eq!(blobs(&app), 0);
+    assert_eq!(app.blobs(), 0);
     app.stop().await.unwrap();
 }
 
@@ -493,7 +477,7 @@ async fn a_quota_stops_uploads_past_it() {
     let res = ann.upload("3.bin", vec![3u8; 1]).await;
     assert_eq!(res.status(), 413);
     assert!(res.text().await.unwrap().contains("quota"));
-    assert_eq!(count(&app, "SELECT count(*) FROM attachments"), 2);
+    assert_eq!(app.count("SELECT count(*) FROM attachments"), 2);
     app.stop().await.unwrap();
 }
 

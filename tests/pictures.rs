@@ -63,21 +63,6 @@ async fn fetched_size(who: &Person, url: &str) -> (u32, u32) {
     (img.width(), img.height())
 }
 
-fn count(app: &TestApp, sql: &str) -> i64 {
-    app.sql().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-fn blobs(app: &TestApp) -> usize {
-    let root = app.dir.path().join("data/attachments");
-    let Ok(shards) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    shards
-        .filter_map(|s| s.ok())
-        .map(|s| std::fs::read_dir(s.path()).map(|d| d.count()).unwrap_or(0))
-        .sum()
-}
-
 async fn avatar_url(who: &Person) -> Value {
     who.json("/api/v1/me").await["avatar_url"].clone()
 }
@@ -152,7 +137,7 @@ async fn bad_pictures_are_refused_and_nothing_changes() {
     let res = put_raw(&ann, "/api/v1/me/avatar", png(300, 300, 200)).await;
     assert_eq!(res.status(), 200);
     let before = avatar_url(&ann).await;
-    let stored = blobs(&app);
+    let stored = app.blobs();
     assert_eq!(stored, 1, "only the square is kept, not the upload");
 
     let refused = |bytes: Vec<u8>| put_raw(&ann, "/api/v1/me/avatar", bytes);
@@ -180,7 +165,7 @@ async fn bad_pictures_are_refused_and_nothing_changes() {
     assert_eq!(refused(vec![7u8; 3_000_000]).await.status(), 413);
 
     assert_eq!(avatar_url(&ann).await, before);
-    assert_eq!(blobs(&app), stored, "nothing refused was kept");
+    assert_eq!(app.blobs(), stored, "nothing refused was kept");
     app.stop().await.unwrap();
 }
 
@@ -280,10 +265,7 @@ async fn a_groups_picture_is_for_its_owners_and_seen_by_its_members_only() {
     assert_eq!(put_raw(&cat, &path, png(80, 80, 200)).await.status(), 404);
     assert_eq!(bob.delete(&path).await.status(), 403);
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM conversations WHERE picture_sha256 IS NOT NULL"
-        ),
+        app.count("SELECT count(*) FROM conversations WHERE picture_sha256 IS NOT NULL"),
         0
     );
 
@@ -415,10 +397,7 @@ async fn the_logo_is_audited_and_shown_on_the_sign_in_page() {
         .unwrap();
     assert!(!page.contains("login-logo") && page.contains("favicon"));
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM audit_log WHERE target = 'instance.logo'"
-        ),
+        app.count("SELECT count(*) FROM audit_log WHERE target = 'instance.logo'"),
         2
     );
     app.stop().await.unwrap();

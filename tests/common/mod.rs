@@ -129,6 +129,23 @@ impl TestApp {
         rusqlite::Connection::open(self.app.db.path()).unwrap()
     }
 
+    /// The one number a query answers (`SELECT count(*) …`).
+    pub fn count(&self, sql: &str) -> i64 {
+        self.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// How many blobs are stored under `attachments/`.
+    pub fn blobs(&self) -> usize {
+        let root = self.dir.path().join("data/attachments");
+        let Ok(shards) = std::fs::read_dir(root) else {
+            return 0;
+        };
+        shards
+            .filter_map(|s| s.ok())
+            .map(|s| std::fs::read_dir(s.path()).map(|d| d.count()).unwrap_or(0))
+            .sum()
+    }
+
     /// Creates an account as `hearth user add` does while the server runs: from another
     /// process's connections to the same database (its own writer and hub, no sockets).
     pub async fn create_from_cli(&self, name: &str) {
