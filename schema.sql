@@ -321,3 +321,43 @@ CREATE TABLE outbox (
     created_at          INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX outbox_due ON outbox(run_at);
+
+-- version 8: search beyond whole words, over attachment names too, and by sender
+-- Substrings and scripts written without spaces (Chinese, Japanese): every three characters
+-- of a body, case and diacritics folded. Positions are not kept (`detail=none`): a query asks
+-- for all of a term's trigrams and the match is then checked against the text itself.
+CREATE VIRTUAL TABLE messages_trigram USING fts5(
+    body, content = 'messages', content_rowid = 'id',
+    tokenize = 'trigram remove_diacritics 1', detail = none, columnsize = 0
+);
+INSERT INTO messages_trigram(messages_trigram) VALUES ('rebuild');
+CREATE TRIGGER messages_trigram_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_trigram(rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_trigram_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_trigram(messages_trigram, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+CREATE TRIGGER messages_trigram_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO messages_trigram(messages_trigram, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO messages_trigram(rowid, body) VALUES (new.id, new.body);
+END;
+-- The names of files, found by any part of them ("report" finds "Q3-report.pdf").
+CREATE VIRTUAL TABLE attachments_names USING fts5(
+    filename, content = 'attachments', content_rowid = 'id',
+    tokenize = 'trigram remove_diacritics 1', detail = none, columnsize = 0
+);
+INSERT INTO attachments_names(attachments_names) VALUES ('rebuild');
+CREATE TRIGGER attachments_names_insert AFTER INSERT ON attachments BEGIN
+    INSERT INTO attachments_names(rowid, filename) VALUES (new.id, new.filename);
+END;
+CREATE TRIGGER attachments_names_delete AFTER DELETE ON attachments BEGIN
+    INSERT INTO attachments_names(attachments_names, rowid, filename)
+        VALUES ('delete', old.id, old.filename);
+END;
+CREATE TRIGGER attachments_names_update AFTER UPDATE OF filename ON attachments BEGIN
+    INSERT INTO attachments_names(attachments_names, rowid, filename)
+        VALUES ('delete', old.id, old.filename);
+    INSERT INTO attachments_names(rowid, filename) VALUES (new.id, new.filename);
+END;
+-- `from:@name`: one person's messages, newest first, without reading everyone else's.
+CREATE INDEX messages_by_sender ON messages(sender_id, id);

@@ -14,6 +14,7 @@ pub mod media;
 pub mod net;
 pub mod ops;
 pub mod render;
+pub mod search;
 pub mod store;
 pub mod web;
 

@@ -25,6 +25,7 @@ pub mod previews;
 pub mod reads;
 pub mod recent;
 pub mod reports;
+pub mod search;
 pub mod secrets;
 pub mod support;
 pub mod throttle;

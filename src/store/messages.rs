@@ -23,7 +23,7 @@ pub(crate) const SELECT: &str =
 
 const EXCERPT_CHARS: usize = 140;
 
-fn from_row(row: &Row) -> rusqlite::Result<Message> {
+pub(crate) fn from_row(row: &Row) -> rusqlite::Result<Message> {
     let reply_to: Option<MessageId> = row.get(7)?;
     let reply = match (reply_to, maybe_user_ref(row, 15)?) {
         (Some(id), Some(sender)) => {

@@ -14,6 +14,7 @@ pub mod pictures;
 pub mod reactions;
 pub mod reads;
 pub mod reports;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod support;

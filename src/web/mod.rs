@@ -15,6 +15,7 @@ pub mod pages;
 pub mod pictures;
 pub mod posted;
 pub mod rooms;
+pub mod search;
 pub mod server;
 pub mod strict;
 pub mod support;
@@ -155,6 +156,7 @@ pub fn router(app: App) -> Router {
         .merge(rooms::routes())
         .merge(support::routes())
         .merge(files::routes())
+        .merge(search::routes())
         .merge(pictures::routes())
         .merge(invites::routes())
         .merge(account::routes())

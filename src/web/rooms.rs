@@ -74,7 +74,7 @@ pub fn routes() -> Router<App> {
 }
 
 /// The frame's view of the signed-in session.
-pub(super) fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
+pub(crate) fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
     Shell {
         assets: Some(&app.assets),
         user: Some((&session.0.user, session.0.csrf_token.as_str())),
@@ -83,7 +83,7 @@ pub(super) fn shell<'a>(app: &'a App, session: &'a PageSession) -> Shell<'a> {
 }
 
 /// The conversation list, and who among `also` (and the direct partners) is around.
-pub(super) async fn nav_data(
+pub(crate) async fn nav_data(
     app: &App,
     user: &User,
     also: impl IntoIterator<Item = UserId>,

@@ -139,6 +139,13 @@ fn document(
                         }
                         (settings.community_name)
                     }
+                    @if nav.is_some() {
+                        form.top-search method="get" action="/search" role="search" {
+                            label.visually-hidden for="top-search" { "Search messages" }
+                            input #top-search type="search" name="q" placeholder="Search  /"
+                                autocomplete="off" maxlength="500" aria-keyshortcuts="/";
+                        }
+                    }
                     @if let Some((user, csrf)) = shell.user {
                         div.who {
                             a.me href="/account" title="Your account" {
@@ -183,8 +190,13 @@ fn logout_form(csrf: &str) -> Markup {
 /// A moment as a date and time in UTC, in a `time` element.
 pub fn stamp(ms: i64) -> Markup {
     let iso = crate::fragments::iso(ms);
-    let shown = iso.get(..16).unwrap_or(&iso).replace('T', " ");
-    html! { time datetime=(iso) { (shown) " UTC" } }
+    html! { time datetime=(iso) { (stamp_text(ms)) } }
+}
+
+/// `2026-11-20 09:30 UTC`.
+pub fn stamp_text(ms: i64) -> String {
+    let iso = crate::fragments::iso(ms);
+    format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
 }
 
 /// The hidden CSRF field every signed-in form carries.
