@@ -68,8 +68,10 @@ function startConversation(section, live, me) {
     },
     { signal },
   );
+  // The page already shows every event up to its seq (a socket behind may still bring them).
+  const pageSeq = Number(section.dataset.seq) || 0;
   const handle = (f) => {
-    if (String(f.conversation) !== view.id) return;
+    if (String(f.conversation) !== view.id || f.seq <= pageSeq) return;
     const data = f.data || {};
     switch (f.event) {
       case "message.created": {

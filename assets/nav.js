@@ -108,8 +108,7 @@ export function initNav({ live, current, stop, start }) {
     closeMenu();
     const now = start(main);
     if (!now) return;
-    const seq = Number(now.view.section.dataset.seq);
-    for (const f of missed) if (!(f.seq <= seq)) now.handle(f);
+    for (const f of missed) now.handle(f); // those the page already shows are skipped
     if (target.at) now.view.jumpTo(target.at, url.href);
     else {
       focusComposer(now);

@@ -677,3 +677,83 @@ async fn question_mark_lists_the_shortcuts_and_esc_marks_read() {
     })
     .await;
 }
+
+/// Puts a link to `href` at the end of the messages and clicks it, as a link in a message.
+async fn follow_link(browser: &Browser, href: &str) {
+    browser
+        .execute(
+            "const a = document.createElement('a');\
+             a.id = 'test-link';\
+             a.href = arguments[0];\
+             a.textContent = 'a link';\
+             document.getElementById('items').append(a);",
+            vec![json!(href)],
+        )
+        .await;
+    browser.click("#test-link").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_to_a_message_opens_it_in_place_and_a_preview_loads_as_a_page() {
+    with_ann(|app, s, browser| async move {
+        open(&browser, &app, s.random).await;
+        mark_page(&browser).await;
+
+        // A link to a message of #general: in place, the message shown and highlighted.
+        let ann_general = s
+            .ann
+            .json(&format!(
+                "/api/v1/conversations/{}/messages?limit=100",
+                s.general
+            ))
+            .await;
+        let third = ann_general["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["body"] == "General message number 3")
+            .expect("message 3")["id"]
+            .as_i64()
+            .unwrap();
+        follow_link(&browser, &format!("/c/{}#m-{third}", s.general)).await;
+        browser
+            .wait_until("message 3 highlighted in #general", async || {
+                on_screen(&browser).await == Some(s.general)
+                    && browser
+                        .exists(&format!("article#m-{third}.highlight"))
+                        .await
+            })
+            .await;
+        assert_eq!(browser.path().await, format!("/c/{}", s.general));
+        assert_not_reloaded(&browser, "a link to a message").await;
+
+        // A channel Ann is not in: its preview is a page of its own, loaded as such.
+        let res = s
+            .bob
+            .post(
+                "/api/v1/conversations",
+                json!({"kind": "channel", "name": "lobby"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "creating #lobby");
+        let lobby = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        follow_link(&browser, &format!("/c/{lobby}")).await;
+        browser.wait_for("section.preview").await;
+        assert_eq!(browser.path().await, format!("/c/{lobby}"));
+        let mark = browser
+            .execute("return window.__hearthTestMark || null;", vec![])
+            .await;
+        assert!(
+            mark.is_null(),
+            "the preview was put in place of a conversation"
+        );
+
+        // Back from it: #general again (a page load, as the preview was one).
+        browser.back().await;
+        wait_shown(&browser, s.general).await;
+
+        assert_clean(&browser, "links").await;
+        (app, browser)
+    })
+    .await;
+}
