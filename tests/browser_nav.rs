@@ -556,6 +556,17 @@ async fn the_quick_switcher_opens_a_direct_by_keyboard_only() {
         assert_eq!(with_cat["other"]["username"], "cat");
         assert_not_reloaded(&browser, "the quick switcher").await;
 
+        // On a phone the list is a panel: choosing in it swaps and closes it.
+        browser.click(".menu-toggle").await;
+        browser.wait_for("#sidebar.open").await;
+        tokio::time::sleep(Duration::from_millis(300)).await; // the panel slides in
+        click_sidebar(&browser, s.general).await;
+        wait_shown(&browser, s.general).await;
+        browser.wait_for_gone("#sidebar.open").await;
+        tokio::time::sleep(Duration::from_millis(300)).await; // and out
+        shot(&browser, "swapped-360").await;
+        assert_not_reloaded(&browser, "the list on a phone").await;
+
         assert_clean(&browser, "quick switcher").await;
         (app, browser)
     })
