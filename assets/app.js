@@ -7,6 +7,7 @@ import { Composer } from "./composer.js";
 import { initCopy } from "./copy.js";
 import { initCards, initLightbox } from "./files.js";
 import { Conversation } from "./conversation.js";
+import { clearAllDrafts } from "./drafts.js";
 import { initKeys } from "./keys.js";
 import { initNav } from "./nav.js";
 import { Reads } from "./reads.js";
@@ -179,6 +180,7 @@ function main() {
   initLightbox();
   const me = document.body.dataset.me;
   if (!me) return;
+  document.querySelector("form.logout")?.addEventListener("submit", () => clearAllDrafts(me));
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const section = document.querySelector("section.conversation");
   // What happens between the page's render and the socket's ready is replayed from the

@@ -1,5 +1,6 @@
 // Unsent drafts, one per person and conversation, kept in the browser (localStorage) so
 // that moving to another conversation or reloading the page loses nothing being typed.
+// Signing out forgets them: the next person at this browser does not read them.
 
 const key = (me, conversation) => `hearth:draft:${me}:${conversation}`;
 
@@ -24,4 +25,14 @@ export function saveDraft(me, conversation, text) {
 
 export function clearDraft(me, conversation) {
   saveDraft(me, conversation, "");
+}
+
+/** Forgets every draft of `me` (signing out). */
+export function clearAllDrafts(me) {
+  try {
+    const mine = `hearth:draft:${me}:`;
+    for (const k of Object.keys(localStorage)) if (k.startsWith(mine)) localStorage.removeItem(k);
+  } catch {
+    /* nothing kept */
+  }
 }

@@ -410,6 +410,17 @@ async fn a_draft_survives_switching_conversations_and_a_reload() {
         wait_shown(&browser, s.random).await;
         assert_eq!(browser.value(COMPOSER).await, for_random);
 
+        // Signing out forgets them: the next person at this browser does not read them.
+        browser.click("form.logout button[type=submit]").await;
+        browser.wait_for_path("/login").await;
+        sign_in(&browser, &app, "ann").await;
+        open(&browser, &app, s.random).await;
+        assert_eq!(
+            browser.value(COMPOSER).await,
+            "",
+            "a draft outlived signing out"
+        );
+
         assert_clean(&browser, "drafts").await;
         (app, browser)
     })
