@@ -111,12 +111,17 @@ function button(text, className) {
 
 /** A small grid of emoji next to the button that opened it. */
 class Picker {
-  constructor(onPick) {
+  constructor(onPick, signal) {
     this.onPick = onPick;
     this.el = null;
-    document.addEventListener("mousedown", (e) => {
-      if (this.el && !this.el.contains(e.target)) this.close(false);
-    });
+    document.addEventListener(
+      "mousedown",
+      (e) => {
+        if (this.el && !this.el.contains(e.target)) this.close(false);
+      },
+      { signal },
+    );
+    signal?.addEventListener("abort", () => this.close(false));
   }
 
   open(anchor, article) {
@@ -166,15 +171,15 @@ class Picker {
   }
 }
 
-/** One click handler for every message on screen. */
-export function initActions(view, live, composer, edits) {
+/** One click handler for every message on screen; `signal` ends it with the conversation. */
+export function initActions(view, live, composer, edits, signal) {
   const report = (err) => composer.say(err.message || "That did not work", true);
   const react = (article, emoji, on) =>
     act(live, "react", { message: Number(article.dataset.id), emoji, on }).catch(report);
   const picker = new Picker((article, emoji) => {
     const mine = article.querySelector(`.reaction.mine[data-emoji="${CSS.escape(emoji)}"]`);
     react(article, emoji, !mine);
-  });
+  }, signal);
   view.items.addEventListener("click", (e) => {
     const jump = e.target.closest("a[data-jump]");
     if (jump) {

@@ -1,11 +1,15 @@
 // Hearth's page script: progressive enhancement; every page works without it.
-// Signed-in pages open the live connection; the conversation page comes alive.
+// Signed-in pages open the live connection (one for the page's life); the conversation on
+// screen comes alive, and is swapped for another in place when the person moves.
 
 import { Edits, initActions } from "./actions.js";
 import { Composer } from "./composer.js";
 import { initCopy } from "./copy.js";
 import { initCards, initLightbox } from "./files.js";
 import { Conversation } from "./conversation.js";
+import { clearAllDrafts } from "./drafts.js";
+import { initKeys } from "./keys.js";
+import { initNav } from "./nav.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
 import { initSupport } from "./support.js";
@@ -21,14 +25,18 @@ function focusFirstField() {
 }
 
 /** Refuses to submit a form twice while the first submission is on its way. */
-function guardDoubleSubmit() {
-  for (const form of document.querySelectorAll("form:not(#composer)")) {
+function guardForms(root = document) {
+  for (const form of root.querySelectorAll("form:not(#composer)")) {
     form.addEventListener("submit", () => {
       setTimeout(() => {
         for (const b of form.querySelectorAll("button[type=submit]")) b.disabled = true;
       });
     });
   }
+}
+
+function guardDoubleSubmit() {
+  guardForms();
   addEventListener("pageshow", (e) => {
     // A signed-in page restored by Back may be stale, or signed out since: ask again.
     if (e.persisted && document.body.dataset.me) location.reload();
@@ -37,22 +45,34 @@ function guardDoubleSubmit() {
   });
 }
 
-/** Everything about the conversation on screen. */
+/**
+ * Everything about the conversation on screen, until `stop()` takes it off: then nothing of
+ * it listens any more (to the socket, the window or the document), so the next conversation
+ * brought in place is the only one handling events. `handle(frame)` is its event handler,
+ * for events that arrived while it was being fetched.
+ */
 function startConversation(section, live, me) {
+  const scope = new AbortController();
+  const { signal } = scope;
   const view = new Conversation(section, me);
-  const reads = new Reads(view, live, setCounts);
+  const reads = new Reads(view, live, setCounts, signal);
   let composer = null;
   const edits = new Edits(view, live, () => composer);
   const form = document.getElementById("composer");
   if (form) composer = new Composer(form, view, live, edits);
-  initActions(view, live, composer ?? { say: () => {}, reply: () => {}, focus: () => {} }, edits);
-  initCards((text, error) => composer?.say(text, error));
+  initActions(view, live, composer ?? { say: () => {}, reply: () => {}, focus: () => {} }, edits, signal);
 
-  live.on("typing", (f) => {
-    if (String(f.conversation) === view.id && f.user) reads.typing(f.user);
-  });
-  live.on("event", (f) => {
-    if (String(f.conversation) !== view.id) return;
+  live.on(
+    "typing",
+    (f) => {
+      if (String(f.conversation) === view.id && f.user) reads.typing(f.user);
+    },
+    { signal },
+  );
+  // The page already shows every event up to its seq (a socket behind may still bring them).
+  const pageSeq = Number(section.dataset.seq) || 0;
+  const handle = (f) => {
+    if (String(f.conversation) !== view.id || f.seq <= pageSeq) return;
     const data = f.data || {};
     switch (f.event) {
       case "message.created": {
@@ -85,8 +105,13 @@ function startConversation(section, live, me) {
         membershipChanged(view, data);
         break;
     }
-  });
-  return view;
+  };
+  live.on("event", handle, { signal });
+  const stop = () => {
+    scope.abort();
+    view.topObserver?.disconnect();
+  };
+  return { view, reads, composer, handle, stop };
 }
 
 function conversationChanged(c) {
@@ -155,22 +180,42 @@ function main() {
   initLightbox();
   const me = document.body.dataset.me;
   if (!me) return;
+  document.querySelector("form.logout")?.addEventListener("submit", () => clearAllDrafts(me));
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const section = document.querySelector("section.conversation");
   // What happens between the page's render and the socket's ready is replayed from the
   // page's own seq, not lost.
   const since = section?.dataset.seq ? Number(section.dataset.seq) : null;
   const live = new Live(`${scheme}//${location.host}/api/v1/ws`, since);
-  const view = section ? startConversation(section, live, me) : null;
-  initSidebar(live, me, (id) => !!view && String(id) === view.id && view.latest && readingNow(view));
+  /** The conversation on screen (null on other pages); replaced when moving in place. */
+  let current = section ? startConversation(section, live, me) : null;
+  initCards((text, error) => current?.composer?.say(text, error));
+  initSidebar(live, me, (id) => !!current && String(id) === current.view.id && current.view.latest && readingNow(current.view));
   initSupport(live);
   live.on("ready", ({ resumed }) => {
-    if (view && resumed) refreshMembers(view);
+    if (current && resumed) refreshMembers(current.view);
   });
-  if (view) {
+  const nav = initNav({
+    live,
+    current: () => current,
+    stop() {
+      current?.stop();
+      current = null;
+    },
+    start(main) {
+      localizeTimes(main);
+      guardForms(main);
+      initCopy(main);
+      const fresh = main.querySelector("section.conversation");
+      current = fresh ? startConversation(fresh, live, me) : null;
+      return current;
+    },
+  });
+  initKeys({ nav, current: () => current });
+  if (current) {
     const target = /^#m-(\d+)$/.exec(location.hash)?.[1] ?? new URLSearchParams(location.search).get("at");
-    if (target) view.jumpTo(Number(target));
-    else view.toBottom();
+    if (target) current.view.jumpTo(Number(target));
+    else current.view.toBottom();
   }
   live.connect();
 }

@@ -1,7 +1,9 @@
 // The composer: sends over the WebSocket (the form posts as usual until it has connected),
 // Enter sends, Shift+Enter breaks the line, ↑ edits my last message, Esc cancels a reply,
-// typing notices at most every 2 s, and the "replying to …" chip.
+// typing notices at most every 2 s, the "replying to …" chip, and the unsent draft kept
+// per conversation.
 
+import { clearDraft, loadDraft, saveDraft } from "./drafts.js";
 import { Attachments } from "./files.js";
 import { Mentions } from "./mentions.js";
 import { randomId } from "./ws.js";
@@ -24,12 +26,15 @@ export class Composer {
     this.files = new Attachments(form, (text, error) => this.say(text, error));
     // This script refuses an empty message itself, and files may go without a caption.
     this.field.required = false;
+    // What the server put there (a link that starts a conversation) wins over a kept draft.
+    if (!this.field.value) this.field.value = loadDraft(view.me, view.id);
 
     form.addEventListener("submit", (e) => this.submit(e));
     this.field.addEventListener("keydown", (e) => this.keydown(e));
     this.field.addEventListener("input", () => {
       this.autosize();
       this.typing();
+      this.keepDraft();
     });
     this.chip?.querySelector("[data-action=cancel-reply]")?.addEventListener("click", () => this.cancelReply());
     this.autosize();
@@ -41,7 +46,7 @@ export class Composer {
     if (e.key === "Enter" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
       this.form.requestSubmit();
-    } else if (e.key === "ArrowUp" && this.field.value === "") {
+    } else if (e.key === "ArrowUp" && !e.altKey && !e.ctrlKey && !e.metaKey && this.field.value === "") {
       const mine = [...this.view.articles()].filter(
         (a) => a.classList.contains("mine") && a.dataset.id && !a.hasAttribute("data-deleted"),
       );
@@ -73,6 +78,7 @@ export class Composer {
     if (!this.live.everReady) {
       // Not connected yet (or no WebSocket at all): let the form post, with a fresh id.
       if (!body.trim()) e.preventDefault();
+      else clearDraft(this.view.me, this.view.id);
       return;
     }
     e.preventDefault();
@@ -88,6 +94,7 @@ export class Composer {
     if (attachments.length) fields.attachments = attachments;
     this.view.addPending(clientId, body || (attachments.length === 1 ? "1 file" : `${attachments.length} files`));
     this.field.value = "";
+    clearDraft(this.view.me, this.view.id);
     this.autosize();
     this.cancelReply();
     this.say("");
@@ -99,6 +106,7 @@ export class Composer {
       (err) => {
         this.view.fail(clientId, "not sent");
         if (!this.field.value) this.field.value = body;
+        this.keepDraft();
         this.autosize();
         this.say(err.code === "rate_limited" ? "You are sending too fast; wait a moment." : err.message, true);
       },
@@ -127,6 +135,10 @@ export class Composer {
     if (!this.field.value.trim() || now - this.lastTyping < TYPING_EVERY_MS) return;
     this.lastTyping = now;
     this.live.fire("typing", { conversation: Number(this.view.id) });
+  }
+
+  keepDraft() {
+    saveDraft(this.view.me, this.view.id, this.field.value);
   }
 
   autosize() {

@@ -4,7 +4,8 @@
 const TYPING_SHOWN_MS = 5000;
 
 export class Reads {
-  constructor(view, live, setCounts) {
+  /** `signal` ends what it listens to outside the conversation (the window, the socket). */
+  constructor(view, live, setCounts, signal) {
     this.view = view;
     this.live = live;
     this.setCounts = setCounts;
@@ -29,9 +30,10 @@ export class Reads {
       });
     };
     view.scroller.addEventListener("scroll", soon, { passive: true });
-    addEventListener("focus", soon);
-    document.addEventListener("visibilitychange", soon);
-    live.on("ready", soon);
+    addEventListener("focus", soon, { signal });
+    document.addEventListener("visibilitychange", soon, { signal });
+    live.on("ready", soon, { signal });
+    signal?.addEventListener("abort", () => this.stop());
     view.onChange(() => {
       this.placeDivider();
       this.renderSeen();
@@ -77,6 +79,26 @@ export class Reads {
     done.catch(() => {
       if (this.marked === id) this.marked = before; // try again on the next chance
     });
+  }
+
+  /** Esc: everything here is read, whatever is on screen (the server takes its newest). */
+  markAllRead() {
+    this.setCounts(this.view.id, 0, 0);
+    if (this.bar) this.bar.hidden = true;
+    const newest = Number(this.view.newest()?.dataset.id || 0);
+    this.marked = Math.max(this.marked, newest);
+    const conversation = Number(this.view.id);
+    const done = this.live.ready
+      ? this.live.request("read", { conversation })
+      : fetch(`/api/v1/conversations/${conversation}/read`, { method: "POST", credentials: "same-origin" });
+    return Promise.resolve(done).catch(() => {});
+  }
+
+  /** Off screen: no more timers or observers. */
+  stop() {
+    for (const t of this.typers.values()) clearTimeout(t.timer);
+    this.typers.clear();
+    this.dividerObserver?.disconnect();
   }
 
   /**
@@ -130,6 +152,7 @@ export class Reads {
   watchDivider() {
     const d = document.getElementById("unread");
     if (!d || !this.bar || !("IntersectionObserver" in window)) return;
+    this.dividerObserver?.disconnect();
     const seen = new IntersectionObserver(
       (entries) => {
         if (entries.some((e) => e.isIntersecting) && document.visibilityState === "visible") {
@@ -140,6 +163,7 @@ export class Reads {
       { root: this.view.scroller },
     );
     seen.observe(d);
+    this.dividerObserver = seen;
   }
 
   /** "Seen by A, B" under the newest message, from members' read marks, by name as the server lists them. */

@@ -1,5 +1,6 @@
 // The conversation list: unread and mention badges, the "(N) " in the tab title,
-// presence dots, and the menu button that opens the list on narrow screens.
+// presence dots, the current conversation after moving in place, and the menu button that
+// opens the list on narrow screens.
 
 let baseTitle = document.title.replace(/^\(\d+\) /, "");
 
@@ -203,12 +204,43 @@ export function initSidebar(live, me, reading) {
   });
 }
 
+/** The conversation links in the order the list shows them (the support one first). */
+export function conversationLinks() {
+  return [...document.querySelectorAll("#sidebar a.conv[data-conversation-id]")];
+}
+
+/**
+ * After a conversation came in place from a fetched page (`doc`): the list says which one is
+ * on screen, gains the entries it did not have yet (a direct just opened), and takes the
+ * page's counts for those and the one on screen (live events keep the others current).
+ */
+export function syncSidebar(doc, id) {
+  for (const a of document.querySelectorAll("#sidebar a[aria-current]")) a.removeAttribute("aria-current");
+  for (const fresh of doc.querySelectorAll("#sidebar a.conv[data-conversation-id]")) {
+    const cid = fresh.dataset.conversationId;
+    const known = !!link(cid);
+    if (!known) {
+      const kind = fresh.closest("ul[data-kind]")?.dataset.kind;
+      const list = kind && document.querySelector(`#sidebar ul[data-kind="${kind}"]`);
+      if (!list) continue;
+      list.prepend(document.importNode(fresh.closest("li"), true));
+      list.parentElement.querySelector(".nav-empty")?.remove();
+    }
+    if (!known || cid === String(id)) setCounts(cid, count(fresh, "unread"), count(fresh, "mention"));
+  }
+  link(id)?.setAttribute("aria-current", "page");
+}
+
+/** Closes the list's panel on narrow screens (a conversation was chosen in it). */
+export let closeMenu = () => {};
+
 /** The menu button opens the list as a panel on narrow screens (a plain link without script). */
 export function initMenu() {
   const toggle = document.querySelector(".menu-toggle");
   const nav = document.getElementById("sidebar");
   if (!toggle || !nav) return;
   const set = (open) => {
+    if (!open && !nav.classList.contains("open")) return;
     nav.classList.toggle("open", open);
     toggle.setAttribute("aria-expanded", String(open));
     if (open) nav.querySelector("a[aria-current], a")?.focus();
@@ -230,9 +262,11 @@ export function initMenu() {
   });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && nav.classList.contains("open")) {
+      e.preventDefault(); // closing the list is all this Esc does
       set(false);
       toggle.focus();
     }
   });
+  closeMenu = () => set(false);
   updateTitle();
 }

@@ -58,8 +58,14 @@ export class Live extends EventTarget {
     });
   }
 
-  on(type, fn) {
-    this.addEventListener(type, (e) => fn(e.detail));
+  /**
+   * Calls `fn(detail)` for every `type` frame until the returned function is called or
+   * `signal` aborts (a conversation taken off screen stops hearing about it).
+   */
+  on(type, fn, { signal } = {}) {
+    const listener = (e) => fn(e.detail);
+    this.addEventListener(type, listener, { signal });
+    return () => this.removeEventListener(type, listener);
   }
 
   emit(type, detail) {
