@@ -195,6 +195,11 @@ export function initActions(view, live, composer, edits, signal) {
       return;
     }
     const action = e.target.closest("[data-action]")?.dataset.action;
+    if (action === "link") {
+      e.preventDefault();
+      copyLink(e.target.closest("a").href, composer);
+      return;
+    }
     if (action === "reply") composer.reply(article);
     else if (action === "react") picker.open(e.target.closest("button"), article);
     else if (action === "edit") edits.start(article);
@@ -203,4 +208,14 @@ export function initActions(view, live, composer, edits, signal) {
       act(live, "delete", { message: Number(article.dataset.id) }).catch(report);
     }
   });
+}
+
+/** Puts a message's permanent link on the clipboard and says so. */
+async function copyLink(href, composer) {
+  try {
+    await navigator.clipboard.writeText(href);
+    composer.say("Link to the message copied.");
+  } catch {
+    composer.say(`Copy this link: ${href}`);
+  }
 }

@@ -13,6 +13,7 @@ import { initNav } from "./nav.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
 import { initSupport } from "./support.js";
+import { initSearch } from "./search.js";
 import { localizeTimes } from "./time.js";
 import { Live } from "./ws.js";
 
@@ -109,7 +110,7 @@ function startConversation(section, live, me) {
   live.on("event", handle, { signal });
   const stop = () => {
     scope.abort();
-    view.topObserver?.disconnect();
+    view.stop();
   };
   return { view, reads, composer, handle, stop };
 }
@@ -173,6 +174,7 @@ async function refreshMembers(view) {
 
 function main() {
   localizeTimes();
+  initSearch();
   focusFirstField();
   guardDoubleSubmit();
   initCopy();
@@ -204,6 +206,7 @@ function main() {
     },
     start(main) {
       localizeTimes(main);
+      initSearch(main);
       guardForms(main);
       initCopy(main);
       const fresh = main.querySelector("section.conversation");

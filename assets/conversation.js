@@ -31,10 +31,18 @@ export class Conversation {
     this.hasMore = !!older;
     this.before = older?.dataset.before;
     this.loading = null;
+    this.loadingNewer = null;
     this.listeners = [];
     for (const a of this.articles()) this.decorate(a);
     this.relayout();
     this.observeTop();
+    this.observeBottom();
+  }
+
+  /** Stops watching the edges of the history (the conversation is being left). */
+  stop() {
+    this.topObserver?.disconnect();
+    this.bottomObserver?.disconnect();
   }
 
   /** Calls `fn()` after every change to the list (for "seen by", read marks…). */
@@ -285,6 +293,60 @@ export class Conversation {
       }
     });
     return this.loading;
+  }
+
+  /** On a page around a message: the newer messages load as the reader nears the bottom. */
+  observeBottom() {
+    this.bottom = this.section.querySelector("a.to-latest");
+    if (this.latest || !this.bottom || !("IntersectionObserver" in window)) return;
+    this.bottomObserver = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.loadNewer().catch(() => {});
+      },
+      { root: this.scroller, rootMargin: "0px 0px 600px 0px" },
+    );
+    this.bottomObserver.observe(this.bottom);
+  }
+
+  /** Loads the page of messages after the newest on screen, until the latest is reached. */
+  loadNewer(catchingUp = false) {
+    if (this.latest) return Promise.resolve();
+    if (this.loadingNewer && !catchingUp) return this.loadingNewer;
+    this.loadingNewer = (async () => {
+      const after = this.newest()?.dataset.id;
+      if (!after) return;
+      const res = await fetch(`/c/${this.id}/newer?after=${after}`, { credentials: "same-origin" });
+      if (!res.ok) throw new Error(`newer messages: ${res.status}`);
+      const t = document.createElement("template");
+      t.innerHTML = await res.text();
+      const page = t.content.querySelector(".newer-page");
+      if (!page) throw new Error("newer messages: unexpected answer");
+      const fresh = [...page.querySelectorAll(ROWS)].filter((a) => !document.getElementById(a.id));
+      for (const a of fresh) this.decorate(a);
+      // Appended below what the reader is looking at: nothing on screen moves.
+      const anchor = this.firstVisible();
+      const before = anchor?.getBoundingClientRect().top;
+      this.items.append(...fresh);
+      this.relayout();
+      if (anchor?.isConnected) this.scroller.scrollTop += anchor.getBoundingClientRect().top - before;
+      this.changed();
+      if (page.dataset.hasMore !== "true") {
+        // The latest is here. One more look catches what arrived while this page was on
+        // its way; then live messages are added as they come.
+        if (!catchingUp) await this.loadNewer(true);
+        this.latest = true;
+        this.section.dataset.latest = "true";
+        this.bottomObserver?.disconnect();
+        this.bottom?.remove();
+      }
+    })().finally(() => {
+      this.loadingNewer = null;
+      if (!this.latest && this.bottomObserver) {
+        this.bottomObserver.unobserve(this.bottom);
+        this.bottomObserver.observe(this.bottom);
+      }
+    });
+    return this.loadingNewer;
   }
 
   updateTop() {

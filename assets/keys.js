@@ -1,6 +1,7 @@
 // Keyboard shortcuts of the signed-in app: Ctrl+K / ⌘K the quick switcher, Alt+↑/↓ the
 // previous / next conversation of the list, Alt+Shift+↑/↓ the previous / next one with
-// unread messages, Esc marks the conversation read, and ? lists them all in a dialog.
+// unread messages, / searches, Esc marks the conversation read, and ? lists them all in a
+// dialog.
 // Keys that a field, a list or a dialog already uses are left to it.
 
 import { conversationLinks } from "./sidebar.js";
@@ -15,6 +16,7 @@ const SHORTCUTS = [
     "Moving around",
     [
       [[MOD, "K"], "Jump to a conversation or a person"],
+      [["/"], "Search messages"],
       [["Alt", "↑"], "Previous conversation"],
       [["Alt", "↓"], "Next conversation"],
       [["Alt", "Shift", "↑"], "Previous conversation with unread messages"],
@@ -133,6 +135,13 @@ export function initKeys({ nav, current }) {
     } else if (e.key === "Escape" && plain && !e.shiftKey) {
       if (hasContent(e.target)) return; // Esc in a field being filled in is the field's
       current()?.reads.markAllRead();
+    } else if (e.key === "/" && plain && !isField(e.target)) {
+      const box = document.getElementById("top-search");
+      if (box) {
+        e.preventDefault();
+        box.focus();
+        box.select();
+      }
     } else if (e.key === "?" && !e.ctrlKey && !e.metaKey && !e.altKey && !isField(e.target)) {
       e.preventDefault();
       help.open();

@@ -229,6 +229,8 @@ fn article(m: &Message, continued: bool) -> Markup {
                 div.msg-actions role="toolbar" aria-label="Message actions" {
                     button.js-only type="button" data-action="reply" aria-label="Reply" title="Reply" { "↩" }
                     button.js-only type="button" data-action="react" aria-label="Add reaction" title="Add reaction" { "☺" }
+                    a.js-only href={ "/c/" (m.conversation_id) "?at=" (m.id) "#m-" (m.id) } data-action="link"
+                        aria-label="Copy link to message" title="Copy link to message" { "🔗" }
                     button.js-only.own-only type="button" data-action="edit" aria-label="Edit" title="Edit" { "✎" }
                     button.js-only.own-only type="button" data-action="delete" aria-label="Delete" title="Delete" { "🗑" }
                     a.others-only href={ "/m/" (m.id) "#report" } aria-label="Report" title="Report to the admins" { "⚑" }

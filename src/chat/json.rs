@@ -133,6 +133,9 @@ impl<'a> MessageView<'a> {
 pub struct HistoryPage<'a> {
     messages: Vec<MessageView<'a>>,
     has_more: bool,
+    /// A page `around` a message: newer messages exist (older ones are `has_more`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_newer: Option<bool>,
 }
 
 impl<'a> HistoryPage<'a> {
@@ -143,7 +146,14 @@ impl<'a> HistoryPage<'a> {
                 .map(|m| MessageView::new(m, viewer))
                 .collect(),
             has_more,
+            has_newer: None,
         }
+    }
+
+    /// The page is around a message: says whether newer ones exist.
+    pub fn with_newer(mut self, has_newer: bool) -> Self {
+        self.has_newer = Some(has_newer);
+        self
     }
 
     /// About how many bytes the JSON takes (text grows a little when escaped).

@@ -429,3 +429,44 @@ pub async fn history(
         })
         .await
 }
+
+/// A page around one message, for a link to it: up to `limit` messages, the one asked for
+/// among them with about as many older ones as newer; (page oldest first, older exist, newer
+/// exist). A message not in this conversation, or a conversation the person is not in, is
+/// not found.
+pub async fn around(
+    chat: &Chat,
+    user: &User,
+    conversation: ConversationId,
+    id: MessageId,
+    limit: usize,
+) -> Result<(Vec<Message>, bool, bool)> {
+    if !(1..=100).contains(&limit) {
+        return Err(Error::invalid("limit must be between 1 and 100"));
+    }
+    let me = user.id;
+    chat.db
+        .read(move |conn| {
+            if memberships::role(conn, conversation, me)?.is_none()
+                || !store::exists_in(conn, conversation, id)?
+            {
+                return Err(Error::NotFound);
+            }
+            let older_wanted = (limit - 1) / 2;
+            let (mut page, has_older) = if older_wanted == 0 {
+                let (older, _) = store::page(conn, conversation, Cursor::Before(id), 1)?;
+                (Vec::new(), !older.is_empty())
+            } else {
+                store::page(conn, conversation, Cursor::Before(id), older_wanted)?
+            };
+            let (newer, has_newer) = store::page(
+                conn,
+                conversation,
+                Cursor::After(id - 1),
+                limit - page.len(),
+            )?;
+            page.extend(newer);
+            Ok((page, has_older, has_newer))
+        })
+        .await
+}

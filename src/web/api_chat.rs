@@ -183,6 +183,7 @@ async fn remove_member(
 struct Page {
     before: Option<String>,
     after: Option<String>,
+    around: Option<String>,
     limit: Option<String>,
 }
 
@@ -193,6 +194,9 @@ fn cursor(page: &Page) -> Result<(Cursor, usize), Error> {
             .filter(|id| *id > 0)
             .ok_or_else(|| Error::invalid(format!("{what} must be a message id")))
     };
+    if page.around.is_some() && (page.before.is_some() || page.after.is_some()) {
+        return Err(Error::invalid("give before, after or around, only one"));
+    }
     let cursor = match (&page.before, &page.after) {
         (Some(_), Some(_)) => return Err(Error::invalid("give before or after, not both")),
         (Some(b), None) => Cursor::Before(id(b, "before")?),
@@ -219,6 +223,16 @@ async fn history(
 ) -> Result<Response, ApiError> {
     let Query(page) = page.map_err(|e| Error::invalid(format!("bad query: {}", e.body_text())))?;
     let (cursor, limit) = cursor(&page)?;
+    if let Some(raw) = &page.around {
+        let at = raw
+            .parse::<MessageId>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| Error::invalid("around must be a message id"))?;
+        let (list, older, newer) = messages::around(&app.chat, &s.user, id, at, limit).await?;
+        let page = views::HistoryPage::new(&list, older, Some(s.user.id)).with_newer(newer);
+        return Ok(super::api::json_sized(&page, page.size_hint()));
+    }
     let (list, has_more) = messages::history(&app.chat, &s.user, id, cursor, limit).await?;
     let page = views::HistoryPage::new(&list, has_more, Some(s.user.id));
     Ok(super::api::json_sized(&page, page.size_hint()))

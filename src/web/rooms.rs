@@ -37,6 +37,7 @@ pub fn routes() -> Router<App> {
         .route("/", get(home))
         .route("/c/{id}", get(conversation))
         .route("/c/{id}/older", get(older))
+        .route("/c/{id}/newer", get(newer))
         .route("/c/{id}/messages", post(actions::send))
         .route("/c/{id}/read", post(actions::read))
         .route("/c/{id}/join", post(actions::join))
@@ -249,6 +250,27 @@ async fn older(
     let (messages, has_more) =
         chat::messages::history(&app.chat, user, id, Cursor::Before(q.before), PAGE).await?;
     let fragment = timeline::older_page(&messages, user.id, has_more);
+    Ok(fragment.into_response())
+}
+
+#[derive(Deserialize)]
+struct Newer {
+    after: MessageId,
+}
+
+/// GET /c/{id}/newer?after=ID: a fragment of newer messages, scrolling down from a page
+/// around a message toward the latest.
+async fn newer(
+    State(app): State<App>,
+    session: PageSession,
+    Path(id): Path<ConversationId>,
+    q: Result<Query<Newer>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let q = query(q)?;
+    let user = &session.0.user;
+    let (messages, has_more) =
+        chat::messages::history(&app.chat, user, id, Cursor::After(q.after), PAGE).await?;
+    let fragment = timeline::newer_page(&messages, user.id, has_more);
     Ok(fragment.into_response())
 }
 

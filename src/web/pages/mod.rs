@@ -140,11 +140,12 @@ fn document(
                         (settings.community_name)
                     }
                     @if nav.is_some() {
-                        form.top-search method="get" action="/search" role="search" {
+                        form.top-search method="get" action="/search" role="search" aria-label="Search messages" {
                             label.visually-hidden for="top-search" { "Search messages" }
                             input #top-search type="search" name="q" placeholder="Search  /"
                                 autocomplete="off" maxlength="500" aria-keyshortcuts="/";
                         }
+                        a.search-link href="/search" aria-label="Search messages" title="Search messages" { "🔍" }
                     }
                     @if let Some((user, csrf)) = shell.user {
                         div.who {

@@ -112,6 +112,16 @@ pub fn older_page(messages: &[Message], me: UserId, has_more: bool) -> Markup {
     }
 }
 
+/// A page of newer messages for scrolling down from a page around a message.
+pub fn newer_page(messages: &[Message], me: UserId, has_more: bool) -> Markup {
+    let items = arrange(messages, me, None);
+    html! {
+        div.newer-page data-has-more=(has_more) data-after=[messages.last().map(|m| m.id)] {
+            (render(&items))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

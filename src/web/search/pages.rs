@@ -65,7 +65,7 @@ fn page(p: &Params, outcome: Option<&Result<Found, String>>) -> Markup {
     html! {
         section.search-page aria-labelledby="search-title" {
             h1 #search-title { "Search" }
-            form.search-form method="get" action="/search" role="search" {
+            form.search-form method="get" action="/search" role="search" aria-label="Search with options" {
                 label for="search-q" { "Search messages" }
                 div.search-row {
                     input #search-q type="search" name="q" value=(p.q) maxlength="500"
