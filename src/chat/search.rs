@@ -118,6 +118,12 @@ fn cursor(raw: Option<&str>, best: bool) -> Result<Cursor> {
 
 /// Searches what `user` may read.
 pub async fn search(chat: &Chat, user: &User, req: Request) -> Result<Found> {
+    let user = user.clone();
+    chat.db.read(move |conn| find(conn, &user, &req)).await
+}
+
+/// The search itself, on a read connection (the load harness times this in process).
+pub fn find(conn: &Connection, user: &User, req: &Request) -> Result<Found> {
     let query = parse(&req.q).map_err(Error::Invalid)?;
     if query.is_empty() {
         return Err(Error::invalid("type a word or a filter to search for"));
@@ -133,10 +139,7 @@ pub async fn search(chat: &Chat, user: &User, req: Request) -> Result<Found> {
             "tz must be minutes east of UTC, -840 to 840",
         ));
     }
-    let user = user.clone();
-    chat.db
-        .read(move |conn| run(conn, &user, &req, query, at))
-        .await
+    run(conn, user, req, query, at)
 }
 
 fn run(conn: &Connection, user: &User, req: &Request, query: Query, at: Cursor) -> Result<Found> {
