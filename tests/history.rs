@@ -155,3 +155,79 @@ async fn the_room_page_shows_a_message_sent_after_it_was_kept() {
     let html = room_page(&bob, room).await;
     assert!(html.contains("before") && html.contains("after"), "{html}");
 }
+
+#[tokio::test]
+async fn a_page_around_a_message_for_links_to_it() {
+    let app = TestApp::spawn().await;
+    let (ada, bob) = (app.person("ada").await, app.person("bob").await);
+    let room = group(&ada, "around", &[bob.id]).await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            ada.say(room, &format!("m{i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let around = |id: i64, limit: usize| {
+        format!("/api/v1/conversations/{room}/messages?around={id}&limit={limit}")
+    };
+    // The message with as many older as newer ones, and both ways said.
+    let page = bob.json(&around(ids[10], 5)).await;
+    assert_eq!(bodies(&page), ["m8", "m9", "m10", "m11", "m12"]);
+    assert_eq!(page["has_more"], true);
+    assert_eq!(page["has_newer"], true);
+    // At the ends: what there is, the rest on the other side.
+    let page = bob.json(&around(ids[19], 5)).await;
+    assert_eq!(bodies(&page), ["m17", "m18", "m19"]);
+    assert_eq!(
+        (page["has_more"].clone(), page["has_newer"].clone()),
+        (json!(true), json!(false))
+    );
+    let page = bob.json(&around(ids[0], 4)).await;
+    let total = page["messages"].as_array().unwrap().len();
+    assert_eq!(total, 4, "the page is filled from the other side");
+    assert_eq!(bodies(&page)[0], "m0");
+    assert_eq!(page["has_newer"], true);
+    // One message alone.
+    let page = bob.json(&around(ids[5], 1)).await;
+    assert_eq!(bodies(&page), ["m5"]);
+    assert_eq!(
+        (page["has_more"].clone(), page["has_newer"].clone()),
+        (json!(true), json!(true))
+    );
+    // Plain pages do not carry `has_newer`.
+    assert!(
+        bob.json(&format!("/api/v1/conversations/{room}/messages"))
+            .await
+            .get("has_newer")
+            .is_none()
+    );
+
+    // A message elsewhere, or in a conversation one cannot see: not found.
+    let cat = app.person("cat").await;
+    let res = cat.get(&around(ids[10], 5)).await;
+    assert_eq!(res.status(), 404);
+    let elsewhere = group(&ada, "elsewhere", &[]).await;
+    let hidden = ada.say(elsewhere, "hidden").await["id"].as_i64().unwrap();
+    let res = bob.get(&around(hidden, 5)).await;
+    assert_eq!(res.status(), 404);
+    for bad in [
+        "around=0",
+        "around=-3",
+        "around=x",
+        &format!("around={}&before={}", ids[3], ids[4]),
+    ] {
+        let res = bob
+            .get(&format!("/api/v1/conversations/{room}/messages?{bad}"))
+            .await;
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+    let res = bob
+        .get(&format!(
+            "{}&limit=101",
+            around(ids[3], 1).replace("&limit=1", "")
+        ))
+        .await;
+    assert_eq!(res.status(), 400);
+}

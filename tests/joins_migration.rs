@@ -96,6 +96,20 @@ async fn a_version_4_database_is_migrated_and_keeps_its_read_state() {
         )
         .unwrap();
     assert_eq!(found, 1);
+    // The search of schema 8 indexed the old messages when it came: by word, inside words,
+    // and only where the searcher may read.
+    let search = |q: &str| format!("/api/v1/search?q={q}");
+    let hits = |v: &Value| -> Vec<String> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["message"]["body"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(hits(&ada.json(&search("plans")).await), ["secret plans"]);
+    assert_eq!(hits(&ada.json(&search("ecre")).await), ["secret plans"]);
+    assert_eq!(hits(&bob.json(&search("there")).await), ["still there?"]);
 
     // From now on: a newcomer joins #general with a line and no receipt, and the line is news
     // to no one.

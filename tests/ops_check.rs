@@ -147,6 +147,33 @@ async fn check_reports_a_search_index_out_of_step_and_broken_references() {
     .unwrap();
     assert!(check(d).ok);
 
+    // The substring index, out of step the same way, is named with the way to rebuild it.
+    conn.execute(
+        "INSERT INTO messages_trigram(messages_trigram, rowid, body) SELECT 'delete', id, body FROM messages WHERE body = 'second'",
+        [],
+    )
+    .unwrap();
+    let out = check(d);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("the messages_trigram index does not match the messages"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("INSERT INTO messages_trigram(messages_trigram) VALUES('rebuild')"),
+        "{}",
+        out.stdout
+    );
+    conn.execute(
+        "INSERT INTO messages_trigram(messages_trigram) VALUES ('rebuild')",
+        [],
+    )
+    .unwrap();
+    assert!(check(d).ok);
+
     // A membership of a user that does not exist (written with foreign keys off).
     conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
     conn.execute(

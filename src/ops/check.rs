@@ -199,6 +199,26 @@ fn search_index(conn: &Connection) -> Result<Finding> {
                 .into(),
         );
     }
+    // The indexes for substrings and file names (schema 8), against their content the same way.
+    for (index, of) in [
+        ("messages_trigram", "messages"),
+        ("attachments_names", "file names"),
+    ] {
+        if !has_table(conn, index)? {
+            continue;
+        }
+        let deep = conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;
+             INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 1);"
+        ));
+        let _ = conn.execute_batch("ROLLBACK");
+        if let Err(e) = deep {
+            problems.push(format!(
+                "the {index} index does not match the {of} ({e}); stop the server and rebuild it: \
+                 sqlite3 hearth.db \"INSERT INTO {index}({index}) VALUES('rebuild')\""
+            ));
+        }
+    }
     let summary = match lines {
         0 => format!("{rows} messages"),
         1 => format!("{} messages and 1 line about a conversation", rows - 1),
