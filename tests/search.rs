@@ -535,3 +535,32 @@ async fn the_results_page_works_without_script() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn a_result_in_a_channel_not_joined_opens_its_preview_around_it() {
+    let app = TestApp::spawn_with(|c| c.send_per_minute = 100_000).await;
+    let ada = app.person("ada").await;
+    let cat = app.person("cat").await;
+    let lounge = channel(&ada, "lounge").await;
+    let id = ada.say(lounge, "the walrus plan").await["id"]
+        .as_i64()
+        .unwrap();
+    for i in 0..40 {
+        ada.say(lounge, &format!("later {i}")).await;
+    }
+    let r: Value = cat
+        .json(&format!("/api/v1/search?{}&public=true", query("walrus")))
+        .await;
+    let url = r["results"][0]["url"].as_str().unwrap().to_string();
+    let html = cat.get(&url).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!("id=\"m-{id}\"")),
+        "the message is on the preview"
+    );
+    assert!(html.contains("Around the message you followed"));
+    assert!(html.contains("Join #lounge"));
+    // Without `at`, the newest messages, which no longer reach back to it.
+    let html = cat.get(&format!("/c/{lounge}")).await.text().await.unwrap();
+    assert!(!html.contains(&format!("id=\"m-{id}\"")));
+    assert!(html.contains("Latest messages"));
+}

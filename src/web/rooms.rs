@@ -197,7 +197,7 @@ pub(super) async fn conversation_page(
     let seq = super::ws::snapshot_seq(app).await?;
     let (messages, has_older, latest) = match page_of(app, user, id, window).await {
         Ok(page) => page,
-        Err(Error::NotFound) => return preview::page(app, session, id).await,
+        Err(Error::NotFound) => return preview::page(app, session, id, window.at).await,
         Err(other) => return Err(other.into()),
     };
     let (_, _, members) = chat::conversations::get(&app.chat, user, id).await?;

@@ -11,8 +11,10 @@ use crate::domain::chat::{Conversation, Message};
 pub struct PreviewView<'a> {
     pub channel: &'a Conversation,
     pub member_count: usize,
-    /// Its newest messages, oldest first.
+    /// Its newest messages (or those around a linked one), oldest first.
     pub messages: &'a [Message],
+    /// The messages are around a linked one, not the newest.
+    pub around: bool,
     pub me: &'a User,
     pub csrf: &'a str,
 }
@@ -46,7 +48,9 @@ pub fn page(shell: Shell, nav: &Nav, view: &PreviewView) -> Markup {
                     }
                 }
                 section.preview-messages aria-labelledby="preview-latest" {
-                    h2 #preview-latest { "Latest messages" }
+                    h2 #preview-latest {
+                        @if view.around { "Around the message you followed" } @else { "Latest messages" }
+                    }
                     @if view.messages.is_empty() {
                         p.hint { "Nothing has been said here yet." }
                     } @else {

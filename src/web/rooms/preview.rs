@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{App, PageError, PageSession, Place, nav_data, shell};
 use crate::chat::previews;
-use crate::domain::chat::ConversationId;
+use crate::domain::chat::{ConversationId, MessageId};
 use crate::error::Error;
 use crate::web::pages::Nav;
 use crate::web::pages::preview::{self, PreviewView};
@@ -15,9 +15,10 @@ pub async fn page(
     app: &App,
     session: &PageSession,
     id: ConversationId,
+    at: Option<MessageId>,
 ) -> Result<Response, PageError> {
     let user = &session.0.user;
-    let Some(p) = previews::preview(&app.chat, user, id).await? else {
+    let Some(p) = previews::preview(&app.chat, user, id, at).await? else {
         // Became a member since: nothing to preview, yet nothing was found a moment ago.
         return Err(Error::NotFound.into());
     };
@@ -32,6 +33,7 @@ pub async fn page(
         channel: &p.conversation,
         member_count: p.member_count,
         messages: &p.messages,
+        around: at.is_some_and(|at| p.messages.iter().any(|m| m.id == at)),
         me: user,
         csrf: &session.0.csrf_token,
     };
