@@ -564,3 +564,40 @@ async fn a_result_in_a_channel_not_joined_opens_its_preview_around_it() {
     assert!(!html.contains(&format!("id=\"m-{id}\"")));
     assert!(html.contains("Latest messages"));
 }
+
+#[tokio::test]
+async fn counts_are_exact_up_to_the_cap_and_say_more_past_it() {
+    let app = TestApp::spawn_with(|c| c.send_per_minute = 100_000).await;
+    let ada = app.person("ada").await;
+    let room = ada.general().await;
+    let cap = hearth::chat::search::COUNT_CAP;
+    for i in 0..cap {
+        ada.say(room, &format!("tick {i}")).await;
+    }
+    assert_eq!(
+        search(&ada, "tick").await["count"],
+        json!({"n": cap, "exact": true})
+    );
+    let html = ada
+        .get(&format!("/search?{}", query("tick")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("{cap} messages")),
+        "exact at the cap"
+    );
+    ada.say(room, "tick one more").await;
+    assert_eq!(
+        search(&ada, "tick").await["count"],
+        json!({"n": cap, "exact": false})
+    );
+    let html = ada
+        .get(&format!("/search?{}", query("tick")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("More than {cap} messages")));
+}

@@ -116,7 +116,10 @@ fn count_line(found: &Found) -> Markup {
             @match found.count {
                 Some(Count { n: 0, .. }) | None if shown == 0 => { "No messages found." }
                 Some(Count { n, exact: true }) => { (n) " " (if n == 1 { "message" } else { "messages" }) }
-                Some(Count { n, exact: false }) => { "More than " (n) " messages" }
+                Some(Count { n, exact: false }) if n >= search::COUNT_CAP => { "More than " (n) " messages" }
+                Some(Count { n, exact: false }) => {
+                    "At least " (n) " " (if n == 1 { "message" } else { "messages" }) " (the search went part of the way back)"
+                }
                 None => {}
             }
             @if found.anywhere && shown > 0 {
