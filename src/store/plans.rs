@@ -95,3 +95,46 @@ fn event_replay_is_a_range_on_seq() {
     );
     assert!(p.contains("INTEGER PRIMARY KEY (rowid>?)"), "{p}");
 }
+
+#[test]
+fn search_reads_its_indexes_newest_first_without_sorting() {
+    use super::search::{Filters, Source, statement};
+    let conn = db();
+    let all = Filters {
+        scope: vec![1, 2],
+        ..Filters::default()
+    };
+    let words = plan(&conn, &statement(&Source::Words("x".into()), &all, 9).0);
+    assert!(words.contains("VIRTUAL TABLE INDEX"), "{words}");
+    assert!(
+        words.contains("SEARCH m USING INTEGER PRIMARY KEY"),
+        "{words}"
+    );
+    assert!(
+        !words.contains("TEMP B-TREE"),
+        "the index gives the order:\n{words}"
+    );
+    let trigrams = plan(&conn, &statement(&Source::Trigrams("x".into()), &all, 9).0);
+    assert!(trigrams.contains("VIRTUAL TABLE INDEX"), "{trigrams}");
+    assert!(!trigrams.contains("TEMP B-TREE"), "{trigrams}");
+    // One person's messages come from their own index, newest first.
+    let from = Filters {
+        sender: Some(1),
+        ..all.clone()
+    };
+    let p = plan(&conn, &statement(&Source::Filters(None), &from, 9).0);
+    assert!(p.contains("messages_by_sender"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "{p}");
+    assert_no_full_scan(&p, "m");
+    // One conversation's messages from the conversation's index.
+    let inside = Filters {
+        conversation: Some(1),
+        ..all
+    };
+    let p = plan(&conn, &statement(&Source::Filters(None), &inside, 9).0);
+    assert!(
+        p.contains("messages_by_conversation") || p.contains("messages_unread"),
+        "{p}"
+    );
+    assert_no_full_scan(&p, "m");
+}

@@ -53,7 +53,7 @@ pub struct Candidate {
 
 /// The statement for a source, its parameters bound from `?1` (the match expression or
 /// nothing) on; `beyond` is the cursor (ids below it).
-fn statement(source: &Source, f: &Filters, beyond: MessageId) -> (String, Vec<Value>) {
+pub(crate) fn statement(source: &Source, f: &Filters, beyond: MessageId) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = Vec::new();
     let (from, id, extra) = match source {
         Source::Words(expr) => {
