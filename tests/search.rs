@@ -601,3 +601,55 @@ async fn counts_are_exact_up_to_the_cap_and_say_more_past_it() {
         .unwrap();
     assert!(html.contains(&format!("More than {cap} messages")));
 }
+
+#[tokio::test]
+async fn a_search_of_filters_alone_reads_a_window_at_a_time() {
+    let app = TestApp::spawn().await;
+    let ada = app.person("ada").await;
+    let room = ada.general().await;
+    let old = ada.say(room, "old https://example.com/a").await["id"]
+        .as_i64()
+        .unwrap();
+    // A message far newer by id, as a busy history would have: more than a window apart.
+    let far = old + hearth::chat::search::FILTER_WINDOW + 50;
+    app.sql()
+        .execute(
+            "INSERT INTO messages (id, conversation_id, sender_id, body, html, created_at)
+             VALUES (?1, ?2, ?3, 'new https://example.com/b', '<p>new</p>', 1)",
+            rusqlite::params![far, room, ada.id],
+        )
+        .unwrap();
+    let first = search(&ada, "has:link").await;
+    let bodies: Vec<&str> = first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["new https://example.com/b"]);
+    assert_eq!(
+        first["count"],
+        json!({"n": 1, "exact": false}),
+        "the count is a floor"
+    );
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("the search goes on")
+        .to_string();
+    let next: Value = ada
+        .json(&format!(
+            "/api/v1/search?{}&cursor={cursor}",
+            query("has:link")
+        ))
+        .await;
+    let bodies: Vec<&str> = next["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["old https://example.com/a"]);
+    assert!(next["next_cursor"].is_null());
+    // Words are not windowed: the index finds both at once.
+    assert_eq!(found(&ada, "example").await.len(), 2);
+}

@@ -25,6 +25,9 @@ pub const BUDGET: usize = 2_000;
 /// Candidates read per page when no term is long enough for the index (one or two letters
 /// of a script written without spaces): the newest messages, checked one by one.
 pub const SCAN_BUDGET: usize = 20_000;
+/// Messages a page reads at most when nothing but the filters drives it (`has:link`,
+/// `is:mention`, dates alone): the newest this many below the cursor, then the cursor goes on.
+pub const FILTER_WINDOW: MessageId = 200_000;
 /// Best match ranks this many of the newest matches.
 pub const RANK_POOL: usize = 200;
 /// The most results on a page.
@@ -252,6 +255,7 @@ fn filters(conn: &Connection, user: &User, req: &Request, q: &Query) -> Result<F
         mention: q.mention,
         from_ms: q.after.map(|d| day(d + 1)),
         until_ms: q.before.map(day),
+        floor: None,
     })
 }
 
@@ -372,7 +376,17 @@ fn newest(
             _ if *checked => BUDGET.max(want),
             _ => want,
         };
-        let (read, last) = store::scan(conn, source, f, beyond, budget, |c: Candidate| {
+        // A scan no index drives reads a window of the newest messages, not the whole table.
+        let window =
+            matches!(source, Source::Filters(_)) && f.sender.is_none() && f.conversation.is_none();
+        let floor = if window {
+            let top = store::newest_id(conn)?.min(beyond.saturating_sub(1));
+            Some((top - FILTER_WINDOW + 1).max(0))
+        } else {
+            None
+        };
+        let fw = Filters { floor, ..f.clone() };
+        let (read, last) = store::scan(conn, source, &fw, beyond, budget, |c: Candidate| {
             let ok = !*checked
                 || match (&c.filename, is_names) {
                     (Some(name), true) => {
@@ -387,11 +401,15 @@ fn newest(
             }
             mine < want
         })?;
-        // What this source has not read yet lies below `last`, unless it ran dry.
+        // What this source has not read yet lies below `last`, unless it ran dry; a window
+        // that ran dry has not read below its floor.
         let ran_dry = read < budget && mine < want;
         if !ran_dry {
             complete = false;
             known_to = known_to.max(last.unwrap_or(0));
+        } else if let Some(floor) = floor.filter(|f| *f > 1) {
+            complete = false;
+            known_to = known_to.max(floor);
         }
     }
     let agreed: Vec<MessageId> = accepted

@@ -27,6 +27,8 @@ pub struct Filters {
     pub from_ms: Option<i64>,
     /// Unix ms, exclusive.
     pub until_ms: Option<i64>,
+    /// Read no message below this id (a window of the newest, for scans no index drives).
+    pub floor: Option<MessageId>,
 }
 
 /// Where the candidates come from, newest first.
@@ -145,6 +147,9 @@ pub(crate) fn statement(source: &Source, f: &Filters, beyond: MessageId) -> (Str
     }
     if let Some(ms) = f.until_ms {
         sql += &format!(" AND m.created_at < {}", bind(ms.into()));
+    }
+    if let Some(floor) = f.floor {
+        sql += &format!(" AND {id} >= {}", bind(floor.into()));
     }
     sql += &format!(" ORDER BY {id} DESC");
     (sql, params)
@@ -270,4 +275,11 @@ pub fn named(
         )?
         .query_row(rusqlite::params![name, scope], |r| r.get(0))
         .optional()?)
+}
+
+/// The newest message id (0 when there is none).
+pub fn newest_id(conn: &Connection) -> Result<MessageId> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM messages")?
+        .query_row([], |r| r.get(0))?)
 }
