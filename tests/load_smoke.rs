@@ -172,6 +172,67 @@ fn history_scenario_runs() {
 }
 
 #[test]
+fn search_scenario_runs() {
+    let json = smoke(
+        &[
+            "search",
+            "--messages",
+            "2000",
+            "--conversations",
+            "4",
+            "--users",
+            "6",
+            "--member-of",
+            "2",
+            "--directs",
+            "5",
+            "--direct-messages",
+            "120",
+            "--reactions",
+            "0",
+            "--iterations",
+            "30",
+            "--warmup",
+            "2",
+            "--class-seconds",
+            "2",
+            "--connections",
+            "2",
+            "--seconds",
+            "0.3",
+            "--around-seconds",
+            "0.2",
+        ],
+        &[
+            "common_p99_ms",
+            "rare_p99_ms",
+            "phrase_p99_ms",
+            "prefix_p99_ms",
+            "filter_p99_ms",
+            "substring_p99_ms",
+            "cjk2_p99_ms",
+            "best_p99_ms",
+            "around_p99_ms",
+            "search_http_rps",
+            "search_http_p99_ms",
+            "peak_rss_mb",
+            "fts_words_mb",
+            "fts_trigram_mb",
+            "db_mb",
+            "index_share",
+        ],
+    );
+    // Every class that should find something found it for every searcher, over HTTP too.
+    assert_eq!(json["empty_pages"], 0, "{json}");
+    assert_eq!(json["cjk2_none_empty"], 30, "{json}");
+    assert_eq!(json["http_errors"], 0, "{json}");
+    assert_eq!(json["http_empty"], 0, "{json}");
+    assert!(json["rare_mean_hits"].as_f64().unwrap() >= 1.0, "{json}");
+    assert_eq!(json["common_mean_hits"], 20.0, "{json}");
+    assert!(json["index_share"].as_f64().unwrap() > 0.0, "{json}");
+}
+
+#[test]
 fn footprint_scenario_runs() {
     smoke(
         &["footprint", "--runs", "1", "--settle-ms", "50"],

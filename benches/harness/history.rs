@@ -18,8 +18,9 @@ use super::seed::Rng;
 use super::server::{self, Server, Settings};
 use super::{Opts, Report, histogram, ms, per_second};
 
-pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
-    let shape = HistoryShape {
+/// The data set's shape from the options (shared with `search`), full scale by default.
+pub fn shape(opts: &Opts) -> anyhow::Result<HistoryShape> {
+    Ok(HistoryShape {
         messages: opts.get("messages", 2_000_000)?,
         conversations: opts.get("conversations", 200)?,
         users: opts.get("users", 200)?,
@@ -27,7 +28,11 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         directs: opts.get("directs", 2_000)?,
         direct_messages: opts.get("direct-messages", 150)?,
         reactions: opts.get("reactions", 1_200_000)?,
-    };
+    })
+}
+
+pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
+    let shape = shape(opts)?;
     let direct_load = DirectLoad {
         connections: opts.get("direct-connections", 4)?,
         seconds: opts.get("direct-seconds", 30.0)?,

@@ -1,7 +1,7 @@
-//! The `history` scenario's data set: many messages interleaved over many channels, direct
+//! The `history` and `search` scenarios' data set: many messages interleaved over many channels, direct
 //! conversations whose few messages lie spread among all the others, and reactions on them all.
 //! Made through Hearth's own store functions in the single writer's transactions, and kept
-//! between runs per schema version and shape.
+//! between runs per schema version, seed version and shape.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -61,7 +61,9 @@ pub struct Direct {
 
 const EMOJI: [&str; 6] = ["👍", "🎉", "❤️", "😄", "👀", "🚀"];
 
-const PHRASES: [&str; 8] = [
+/// What the messages say, one phrase each in turn. Among them words with diacritics and two
+/// phrases of Japanese, so that every class of the `search` scenario finds something.
+pub const PHRASES: [&str; 11] = [
     "the build is green again",
     "who has the keys to the shed",
     "lunch at noon, the usual place",
@@ -70,7 +72,30 @@ const PHRASES: [&str; 8] = [
     "the new release notes are up",
     "can someone review my change please",
     "the heating is back on in room four",
+    "un café crème au coin de la rue",
+    "東京で会議があります",
+    "明日の会議は十時からです",
 ];
+
+/// The rare word, appended to about one message in [`rare_every`].
+pub const RARE: &str = "zephyr";
+
+/// One message in how many says [`RARE`]: one in 10,000, or about 20 in all in smaller sets.
+pub fn rare_every(shape: &HistoryShape) -> usize {
+    (shape.total() / 20).clamp(1, 10_000)
+}
+
+/// The body of message `n` (over all conversations), the `round`th of conversation `k`.
+fn body(shape: &HistoryShape, n: usize, round: usize, k: usize) -> String {
+    // Hashed, not every nth: a stride would fall on the same few channels every time.
+    let hashed = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let phrase = PHRASES[n % PHRASES.len()];
+    if hashed % rare_every(shape) as u64 == 0 {
+        format!("message {round} in room {k}: {phrase} {RARE}")
+    } else {
+        format!("message {round} in room {k}: {phrase}")
+    }
+}
 
 /// The rooms of user `j`: `member_of` consecutive ones.
 pub fn history_rooms(shape: &HistoryShape, j: usize) -> Vec<usize> {
@@ -179,11 +204,15 @@ fn direct_pairs(shape: &HistoryShape) -> anyhow::Result<Vec<(usize, usize)>> {
     Ok(pairs)
 }
 
-/// Where a big data set is kept between runs (small ones are cheap to make), per schema version.
+/// Bumped when the seeded bodies change, so a kept data set is never the old one.
+const SEED_VERSION: u32 = 2;
+
+/// Where a big data set is kept between runs (small ones are cheap to make), per schema and seed
+/// version.
 fn cache_path(shape: &HistoryShape) -> Option<PathBuf> {
     (shape.total() >= 100_000).then(|| {
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "hearth-load/history-s{}-{}m-{}c-{}u-{}k-{}d{}-{}r.db",
+            "hearth-load/history-s{}-p{SEED_VERSION}-{}m-{}c-{}u-{}k-{}d{}-{}r.db",
             *hearth::db::LATEST_VERSION,
             shape.messages,
             shape.conversations,
@@ -247,12 +276,15 @@ fn fill_messages(
             .map(|&(a, b)| vec![people.ids[a], people.ids[b]]),
     );
 
-    // Plain-text bodies render to one paragraph; check that once rather than render 2M times.
-    let sample = format!("message 1 in room 1: {}", PHRASES[0]);
-    anyhow::ensure!(
-        hearth::render::body_html(&sample, &|_| None) == format!("<p>{sample}</p>"),
-        "plain text no longer renders as <p>text</p>; update the seeder"
-    );
+    // Plain-text bodies render to one paragraph; check each phrase once rather than render
+    // 2M bodies.
+    for phrase in PHRASES {
+        let sample = format!("message 1 in room 1: {phrase} {RARE}");
+        anyhow::ensure!(
+            hearth::render::body_html(&sample, &|_| None) == format!("<p>{sample}</p>"),
+            "plain text no longer renders as <p>text</p>; update the seeder"
+        );
+    }
     let chunk = 20_000;
     let total = shape.total();
     let mut last_in = vec![0i64; convs.len()];
@@ -277,10 +309,7 @@ fn fill_messages(
                     0 => ids[k % ids.len()],
                     len => members[k][round % len],
                 };
-                let body = format!(
-                    "message {round} in room {k}: {}",
-                    PHRASES[n % PHRASES.len()]
-                );
+                let body = body(&shape, n, round, k);
                 let html = format!("<p>{body}</p>");
                 let at = now - (total - n) as i64;
                 let id = messages::insert(

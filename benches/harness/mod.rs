@@ -16,6 +16,7 @@ mod history_seed;
 mod join;
 mod login;
 mod post;
+mod search;
 mod seed;
 mod server;
 mod sockets;
@@ -27,7 +28,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SCENARIOS: [&str; 9] = [
+pub const SCENARIOS: [&str; 10] = [
     "post",
     "fanout",
     "idle",
@@ -37,6 +38,7 @@ pub const SCENARIOS: [&str; 9] = [
     "login",
     "join",
     "upload",
+    "search",
 ];
 
 const USAGE: &str = "usage: cargo bench --bench load -- SCENARIO [--option value]...
@@ -54,6 +56,9 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
   login      --people 500 --concurrency 50 --seconds 10 --after-s 10 --poll-ms 20
   join       --people 300 --concurrency 30 --after-s 10 --poll-ms 20
   upload     --uploads 200 --people 20 --big 20 --posts 300
+  search     (the history data set: --messages ... --reactions, as history)
+             --iterations 2000 --warmup 20 --class-seconds 10 --connections 32 --seconds 10
+             --around-seconds 5 --http-query build
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
         --server-env K=V,K=V (more environment for the server, for experiments)
         --source-addrs 50 (127.0.0.x addresses clients bind to)  --timeout-s 120";
@@ -109,6 +114,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
             "login" => login::run(&opts).await,
             "join" => join::run(&opts).await,
             "upload" => upload::run(&opts).await,
+            "search" => search::run(&opts).await,
             other => anyhow::bail!("unknown scenario {other:?}\n{USAGE}"),
         }
     })?;
@@ -118,7 +124,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
 }
 
 /// The options each scenario reads, besides the common ones.
-const OPTIONS: [(&str, &[&str]); 9] = [
+const OPTIONS: [(&str, &[&str]); 10] = [
     (
         "post",
         &[
@@ -163,6 +169,25 @@ const OPTIONS: [(&str, &[&str]); 9] = [
     ),
     ("join", &["people", "concurrency", "after-s", "poll-ms"]),
     ("upload", &["uploads", "people", "big", "posts"]),
+    (
+        "search",
+        &[
+            "messages",
+            "conversations",
+            "users",
+            "member-of",
+            "directs",
+            "direct-messages",
+            "reactions",
+            "iterations",
+            "warmup",
+            "class-seconds",
+            "connections",
+            "seconds",
+            "around-seconds",
+            "http-query",
+        ],
+    ),
 ];
 const COMMON: [&str; 5] = [
     "bin",
