@@ -22,9 +22,6 @@ pub const COUNT_CAP: usize = 200;
 /// Candidates checked against their text per source and page before the page is given as
 /// it stands, with a cursor to search further back.
 pub const BUDGET: usize = 2_000;
-/// Candidates read per page when no term is long enough for the index (one or two letters
-/// of a script written without spaces): the newest messages, checked one by one.
-pub const SCAN_BUDGET: usize = 20_000;
 /// Messages a page reads at most when nothing but the filters drives it (`has:link`,
 /// `is:mention`, dates alone): the newest this many below the cursor, then the cursor goes on.
 pub const FILTER_WINDOW: MessageId = 200_000;
@@ -151,8 +148,7 @@ fn run(conn: &Connection, user: &User, req: &Request, query: Query, at: Cursor) 
     let mut found = match at {
         Cursor::Ranked(offset) => ranked(conn, &query, &filters, offset, req.limit)?,
         Cursor::Start if req.best && words_ok && !query.terms.is_empty() => {
-            let mut page = ranked(conn, &query, &filters, 0, req.limit)?;
-            page.count = newest(conn, &query, &filters, Mode::Words, None, 1)?.count;
+            let page = ranked(conn, &query, &filters, 0, req.limit)?;
             if page.ids.is_empty() {
                 newest(conn, &query, &filters, Mode::Anywhere, None, req.limit)?
             } else {
@@ -256,6 +252,7 @@ fn filters(conn: &Connection, user: &User, req: &Request, q: &Query) -> Result<F
         from_ms: q.after.map(|d| day(d + 1)),
         until_ms: q.before.map(day),
         floor: None,
+        bodies: false,
     })
 }
 
@@ -372,7 +369,6 @@ fn newest(
         let mut mine = 0usize;
         let budget = match source {
             // Nothing to look up: the newest messages are read and checked.
-            Source::Filters(None) if *checked => SCAN_BUDGET,
             _ if *checked => BUDGET.max(want),
             _ => want,
         };
@@ -385,7 +381,11 @@ fn newest(
         } else {
             None
         };
-        let fw = Filters { floor, ..f.clone() };
+        let fw = Filters {
+            floor,
+            bodies: *checked,
+            ..f.clone()
+        };
         let (read, last) = store::scan(conn, source, &fw, beyond, budget, |c: Candidate| {
             let ok = !*checked
                 || match (&c.filename, is_names) {

@@ -29,6 +29,8 @@ pub struct Filters {
     pub until_ms: Option<i64>,
     /// Read no message below this id (a window of the newest, for scans no index drives).
     pub floor: Option<MessageId>,
+    /// Candidates carry their body (to be checked against the terms); else it is empty.
+    pub bodies: bool,
 }
 
 /// Where the candidates come from, newest first.
@@ -105,10 +107,13 @@ pub(crate) fn statement(source: &Source, f: &Filters, beyond: MessageId) -> (Str
         params.push(v);
         format!("?{}", params.len())
     };
+    // The scope is a check, never the index a scan walks (`+`): read newest first, a page
+    // stops at its limit instead of gathering and sorting every message in scope.
     let mut sql = format!(
-        "SELECT m.id, m.body, {name} FROM {from}
+        "SELECT m.id, {body}, {name} FROM {from}
          WHERE {extra} AND {id} < {beyond} AND m.deleted_at IS NULL AND m.notice IS NULL
-           AND m.conversation_id IN (SELECT value FROM json_each({scope}))",
+           AND +m.conversation_id IN (SELECT value FROM json_each({scope}))",
+        body = if f.bodies { "m.body" } else { "''" },
         name = if matches!(source, Source::Names(_)) {
             "a.filename"
         } else {
@@ -197,7 +202,7 @@ pub fn ranked(
     let (inner, mut params) = statement(&Source::Words(expr.into()), filters, MessageId::MAX);
     // The statement reads (id, body, name); rank its first `pool` rows.
     let inner = inner.replacen(
-        "SELECT m.id, m.body, NULL FROM",
+        "SELECT m.id, '', NULL FROM",
         "SELECT m.id, bm25(messages_fts) AS score, m.created_at AS at FROM",
         1,
     );
