@@ -11,9 +11,8 @@ mod common;
 
 use common::browser::axe::Axe;
 use common::browser::{Browser, screenshot_path};
-use common::{PASSWORD, Person, TestApp};
+use common::{Person, TestApp};
 use hearth::domain::Role;
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::time::Duration;
@@ -100,17 +99,6 @@ async fn scene(app: &TestApp) -> Scene {
     }
 }
 
-/// Signs in through the login form and waits for the signed-in page it lands on.
-async fn sign_in(browser: &Browser, app: &TestApp, username: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", username).await;
-    browser.fill("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for("body[data-me]").await;
-}
-
 /// Waits until the page's live connection said `ready` (the page then re-reads the unread
 /// counts, a fetch the Resource Timing API records).
 async fn wait_live(browser: &Browser) {
@@ -178,34 +166,10 @@ async fn assert_not_reloaded(browser: &Browser, what: &str) {
     assert_eq!(mark, "still here", "{what}: the page was reloaded");
 }
 
-/// Presses `chord` as a person does: each key down in order, then up in reverse, on
-/// whatever has the focus.
-async fn press(browser: &Browser, chord: &[&str]) {
-    let mut actions: Vec<Value> = chord
-        .iter()
-        .map(|k| json!({"type": "keyDown", "value": k}))
-        .collect();
-    actions.extend(
-        chord
-            .iter()
-            .rev()
-            .map(|k| json!({"type": "keyUp", "value": k})),
-    );
-    let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
-    browser
-        .cmd(Method::POST, "/actions", Some(body))
-        .await
-        .unwrap_or_else(|e| panic!("pressing {chord:?}: {e}"));
-    browser
-        .cmd(Method::DELETE, "/actions", None)
-        .await
-        .unwrap_or_else(|e| panic!("releasing {chord:?}: {e}"));
-}
-
 /// Types `text` key by key into whatever has the focus.
 async fn type_text(browser: &Browser, text: &str) {
     for c in text.chars() {
-        press(browser, &[&c.to_string()]).await;
+        browser.press(&[&c.to_string()]).await;
     }
 }
 
@@ -279,7 +243,7 @@ where
         // Bob writes forty messages at once: more than the default send limit allows.
         let app = TestApp::spawn_with(|c| c.send_per_minute = 100_000).await;
         let scene = scene(&app).await;
-        sign_in(&browser, &app, "ann").await;
+        browser.sign_in(&app, "ann").await;
         let (app, browser) = test(app, scene, browser).await;
         app.stop().await.unwrap();
         browser
@@ -413,7 +377,7 @@ async fn a_draft_survives_switching_conversations_and_a_reload() {
         // Signing out forgets them: the next person at this browser does not read them.
         browser.click("form.logout button[type=submit]").await;
         browser.wait_for_path("/login").await;
-        sign_in(&browser, &app, "ann").await;
+        browser.sign_in(&app, "ann").await;
         open(&browser, &app, s.random).await;
         assert_eq!(
             browser.value(COMPOSER).await,
@@ -495,18 +459,18 @@ async fn the_quick_switcher_opens_a_direct_by_keyboard_only() {
         mark_page(&browser).await;
 
         // Opened and closed again: nothing changes.
-        press(&browser, &[CONTROL, "k"]).await;
+        browser.press(&[CONTROL, "k"]).await;
         browser
             .wait_for("dialog.switcher[open] #switcher-list [role=option]")
             .await;
         shot(&browser, "switcher-desktop").await;
-        press(&browser, &[ESCAPE]).await;
+        browser.press(&[ESCAPE]).await;
         browser.wait_for_gone("dialog[open]").await;
         assert_eq!(on_screen(&browser).await, Some(s.general));
 
         browser.set_window_size(360, 740).await;
         tokio::time::sleep(Duration::from_millis(400)).await; // the sidebar slides away
-        press(&browser, &[CONTROL, "k"]).await;
+        browser.press(&[CONTROL, "k"]).await;
         browser.wait_for("dialog.switcher[open]").await;
         let focused = browser
             .execute("return document.activeElement?.id ?? null;", vec![])
@@ -530,7 +494,7 @@ async fn the_quick_switcher_opens_a_direct_by_keyboard_only() {
             .assert_accessible(&axe, "the quick switcher (360 px)")
             .await;
 
-        press(&browser, &[ENTER]).await;
+        browser.press(&[ENTER]).await;
         browser
             .wait_until("the direct with Cat on screen", async || {
                 browser
@@ -614,9 +578,9 @@ async fn alt_arrows_go_to_the_next_and_previous_conversations() {
         mark_page(&browser).await;
 
         let next = sidebar_neighbour(&browser, 1, false).await;
-        press(&browser, &[ALT, ARROW_DOWN]).await;
+        browser.press(&[ALT, ARROW_DOWN]).await;
         wait_shown(&browser, next).await;
-        press(&browser, &[ALT, ARROW_UP]).await;
+        browser.press(&[ALT, ARROW_UP]).await;
         wait_shown(&browser, s.general).await;
 
         // The direct has news: Alt+Shift+↓ goes to the next conversation with unread ones.
@@ -627,7 +591,7 @@ async fn alt_arrows_go_to_the_next_and_previous_conversations() {
             })
             .await;
         let unread = sidebar_neighbour(&browser, 1, true).await;
-        press(&browser, &[ALT, SHIFT, ARROW_DOWN]).await;
+        browser.press(&[ALT, SHIFT, ARROW_DOWN]).await;
         wait_shown(&browser, unread).await;
         assert_not_reloaded(&browser, "Alt+arrows").await;
 
@@ -643,7 +607,7 @@ async fn question_mark_lists_the_shortcuts_and_esc_marks_read() {
     with_ann(|app, s, browser| async move {
         open(&browser, &app, s.general).await;
 
-        press(&browser, &["?"]).await;
+        browser.press(&["?"]).await;
         browser.wait_for("dialog.keys-dialog[open]").await;
         let text = browser.text("dialog.keys-dialog").await;
         for shortcut in [
@@ -665,7 +629,7 @@ async fn question_mark_lists_the_shortcuts_and_esc_marks_read() {
         browser
             .assert_accessible(&axe, "the shortcuts dialog (360 px)")
             .await;
-        press(&browser, &[ESCAPE]).await;
+        browser.press(&[ESCAPE]).await;
         browser.wait_for_gone("dialog[open]").await;
 
         // Reading back, news arrives below: unread until Esc.
@@ -686,7 +650,7 @@ async fn question_mark_lists_the_shortcuts_and_esc_marks_read() {
             })
             .await;
         assert!(last_read(&s.ann, s.general).await < news);
-        press(&browser, &[ESCAPE]).await;
+        browser.press(&[ESCAPE]).await;
         browser
             .wait_until("Esc to mark general read", async || {
                 unread_badge(&browser, s.general).await == 0

@@ -9,9 +9,8 @@ mod common;
 
 use common::browser::axe::Axe;
 use common::browser::{Browser, screenshot_path};
-use common::{PASSWORD, TestApp};
-use reqwest::Method;
-use serde_json::{Value, json};
+use common::TestApp;
+use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
 
@@ -30,36 +29,6 @@ async fn shot(browser: &Browser, name: &str) {
     browser.screenshot(&path).await;
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1000);
-}
-
-async fn sign_in(browser: &Browser, app: &TestApp, username: &str) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#username", username).await;
-    browser.fill("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for("body[data-me]").await;
-}
-
-/// Presses `chord` on whatever has the focus.
-async fn press(browser: &Browser, chord: &[&str]) {
-    let mut actions: Vec<Value> = chord
-        .iter()
-        .map(|k| json!({"type": "keyDown", "value": k}))
-        .collect();
-    actions.extend(
-        chord
-            .iter()
-            .rev()
-            .map(|k| json!({"type": "keyUp", "value": k})),
-    );
-    let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
-    browser
-        .cmd(Method::POST, "/actions", Some(body))
-        .await
-        .unwrap();
-    browser.cmd(Method::DELETE, "/actions", None).await.unwrap();
 }
 
 /// Whether the message whose text is `text` is in the list on screen.
@@ -101,19 +70,19 @@ async fn a_result_opens_its_conversation_around_the_message() {
                 needle = m["id"].as_i64().unwrap();
             }
         }
-        sign_in(&browser, &app, "ann").await;
+        browser.sign_in(&app, "ann").await;
         browser.goto(&app.url(&format!("/c/{general}"))).await;
         browser.wait_for("section.conversation #items").await;
 
         // `/` goes to the search box from anywhere outside a field.
         browser.execute("document.activeElement?.blur();", vec![]).await;
-        press(&browser, &["/"]).await;
+        browser.press(&["/"]).await;
         let focused = browser.execute("return document.activeElement?.id ?? null;", vec![]).await;
         assert_eq!(focused, "top-search");
         for c in "zebra".chars() {
-            press(&browser, &[&c.to_string()]).await;
+            browser.press(&[&c.to_string()]).await;
         }
-        press(&browser, &[ENTER]).await;
+        browser.press(&[ENTER]).await;
         browser.wait_for(".search-results").await;
         assert_eq!(browser.path().await, "/search");
         assert_eq!(browser.text(".search-count").await, "1 message");

@@ -40,14 +40,19 @@ async fn search(p: &Person, q: &str) -> Value {
     res.json().await.unwrap()
 }
 
-/// The bodies found, in order.
-async fn found(p: &Person, q: &str) -> Vec<String> {
-    search(p, q).await["results"]
+/// The bodies of the results of a response, in order.
+fn bodies(response: &Value) -> Vec<String> {
+    response["results"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["message"]["body"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// The bodies found, in order.
+async fn found(p: &Person, q: &str) -> Vec<String> {
+    bodies(&search(p, q).await)
 }
 
 async fn refused(p: &Person, q: &str) -> String {
@@ -228,43 +233,16 @@ async fn every_filter() {
     assert_eq!(found(&ada, "chart.png").await, ["report with a picture"]);
     // Dates in the searcher's time zone.
     let today = time::OffsetDateTime::now_utc().date();
-    let day = |d: time::Date| format!("{}", d);
-    assert_eq!(
-        found(&ada, &format!("report on:{}", day(today)))
-            .await
-            .len(),
-        8
-    );
-    assert_eq!(
-        found(&ada, &format!("report after:{}", day(today)))
-            .await
-            .len(),
-        0
-    );
-    assert_eq!(
-        found(&ada, &format!("report before:{}", day(today)))
-            .await
-            .len(),
-        0
-    );
-    assert_eq!(
-        found(
-            &ada,
-            &format!("report after:{}", day(today.previous_day().unwrap()))
-        )
-        .await
-        .len(),
-        8
-    );
-    assert_eq!(
-        found(
-            &ada,
-            &format!("report before:{}", day(today.next_day().unwrap()))
-        )
-        .await
-        .len(),
-        8
-    );
+    let (yesterday, tomorrow) = (today.previous_day().unwrap(), today.next_day().unwrap());
+    for (q, n) in [
+        (format!("report on:{today}"), 8),
+        (format!("report after:{today}"), 0),
+        (format!("report before:{today}"), 0),
+        (format!("report after:{yesterday}"), 8),
+        (format!("report before:{tomorrow}"), 8),
+    ] {
+        assert_eq!(found(&ada, &q).await.len(), n, "{q}");
+    }
     // Names that do not exist, or a place not readable, are said plainly.
     assert!(
         refused(&ada, "from:@nobody")
@@ -297,13 +275,7 @@ async fn only_what_one_may_read_is_ever_found() {
         .get(&format!("/api/v1/search?{}&public=1", query("plan")))
         .await;
     let r: Value = res.json().await.unwrap();
-    let bodies: Vec<&str> = r["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["message"]["body"].as_str().unwrap())
-        .collect();
-    assert_eq!(bodies, ["the lounge plan"]);
+    assert_eq!(bodies(&r), ["the lounge plan"]);
     // Naming a public channel searches it; a private group stays unknown to outsiders.
     assert_eq!(found(&cat, "plan in:#lounge").await, ["the lounge plan"]);
     assert!(
@@ -620,13 +592,7 @@ async fn a_search_of_filters_alone_reads_a_window_at_a_time() {
         )
         .unwrap();
     let first = search(&ada, "has:link").await;
-    let bodies: Vec<&str> = first["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["message"]["body"].as_str().unwrap())
-        .collect();
-    assert_eq!(bodies, ["new https://example.com/b"]);
+    assert_eq!(bodies(&first), ["new https://example.com/b"]);
     assert_eq!(
         first["count"],
         json!({"n": 1, "exact": false}),
@@ -642,13 +608,7 @@ async fn a_search_of_filters_alone_reads_a_window_at_a_time() {
             query("has:link")
         ))
         .await;
-    let bodies: Vec<&str> = next["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["message"]["body"].as_str().unwrap())
-        .collect();
-    assert_eq!(bodies, ["old https://example.com/a"]);
+    assert_eq!(bodies(&next), ["old https://example.com/a"]);
     assert!(next["next_cursor"].is_null());
     // Words are not windowed: the index finds both at once.
     assert_eq!(found(&ada, "example").await.len(), 2);

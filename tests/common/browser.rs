@@ -429,6 +429,38 @@ impl Browser {
             .await;
     }
 
+    /// Signs in through the login form and waits for the signed-in page it lands on.
+    pub async fn sign_in(&self, app: &super::TestApp, username: &str) {
+        self.goto(&app.url("/login")).await;
+        self.fill("#username", username).await;
+        self.fill("#password", super::PASSWORD).await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+        self.wait_for("body[data-me]").await;
+    }
+
+    /// Presses `chord` as a person does: each key down in order, then up in reverse, on
+    /// whatever has the focus (WebDriver key names, e.g. `"\u{E009}"` for Control).
+    pub async fn press(&self, chord: &[&str]) {
+        let mut actions: Vec<Value> = chord
+            .iter()
+            .map(|k| json!({"type": "keyDown", "value": k}))
+            .collect();
+        actions.extend(
+            chord
+                .iter()
+                .rev()
+                .map(|k| json!({"type": "keyUp", "value": k})),
+        );
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.cmd(Method::POST, "/actions", Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("pressing {chord:?}: {e}"));
+        self.cmd(Method::DELETE, "/actions", None)
+            .await
+            .unwrap_or_else(|e| panic!("releasing {chord:?}: {e}"));
+    }
+
     /// Clicks the element matching `css` (waiting for it to appear first).
     pub async fn click(&self, css: &str) {
         self.on_fresh(css, "clicking", "/click").await;
