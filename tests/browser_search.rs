@@ -7,9 +7,9 @@
 
 mod common;
 
+use common::TestApp;
 use common::browser::axe::Axe;
 use common::browser::{Browser, screenshot_path};
-use common::TestApp;
 use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
