@@ -361,3 +361,26 @@ CREATE TRIGGER attachments_names_update AFTER UPDATE OF filename ON attachments 
 END;
 -- `from:@name`: one person's messages, newest first, without reading everyone else's.
 CREATE INDEX messages_by_sender ON messages(sender_id, id);
+
+-- version 9: notifications: a level and a mute per membership, do not disturb, push devices
+-- Channels tell their members of mentions only unless asked; directs and groups of everything.
+UPDATE memberships SET notify = 'mentions'
+    WHERE notify = 'all'
+      AND conversation_id IN (SELECT id FROM conversations WHERE kind = 'channel');
+-- Muted: no unread badge and no notification, except for a mention.
+ALTER TABLE memberships ADD COLUMN muted INTEGER NOT NULL DEFAULT 0 CHECK (muted IN (0, 1));
+-- Do not disturb until this time (unix ms): nothing notifies the person before it.
+ALTER TABLE users ADD COLUMN quiet_until INTEGER;
+-- A device that receives Web Push: its endpoint and keys as its browser gave them.
+CREATE TABLE push_subscriptions (
+    id                  INTEGER PRIMARY KEY,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    endpoint            TEXT    NOT NULL UNIQUE,
+    p256dh              BLOB    NOT NULL CHECK (length(p256dh) = 65),
+    auth                BLOB    NOT NULL CHECK (length(auth) = 16),
+    label               TEXT    NOT NULL DEFAULT '',
+    created_at          INTEGER NOT NULL,
+    last_sent_at        INTEGER,
+    last_error          TEXT    NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX push_subscriptions_by_user ON push_subscriptions(user_id);

@@ -10,8 +10,9 @@ import { Conversation } from "./conversation.js";
 import { clearAllDrafts } from "./drafts.js";
 import { initKeys } from "./keys.js";
 import { initNav } from "./nav.js";
+import { initNotify } from "./notify.js";
 import { Reads } from "./reads.js";
-import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
+import { initMenu, initSidebar, setBaseTitle, setCounts, setMuted } from "./sidebar.js";
 import { initSupport } from "./support.js";
 import { initSearch } from "./search.js";
 import { localizeTimes } from "./time.js";
@@ -194,6 +195,10 @@ function main() {
   initCards((text, error) => current?.composer?.say(text, error));
   initSidebar(live, me, (id) => !!current && String(id) === current.view.id && current.view.latest && readingNow(current.view));
   initSupport(live);
+  initNotify(live);
+  live.on("event", (f) => {
+    if (f.event === "notify.updated") setMuted(f.conversation, !!f.data?.muted);
+  });
   live.on("ready", ({ resumed }) => {
     if (current && resumed) refreshMembers(current.view);
   });

@@ -2,6 +2,9 @@
 // presence dots, the current conversation after moving in place, and the menu button that
 // opens the list on narrow screens.
 
+import { setFaviconCount } from "./favicon.js";
+import { setAppBadge } from "./notify.js";
+
 let baseTitle = document.title.replace(/^\(\d+\) /, "");
 
 /** The tab title without the unread count (after a rename). */
@@ -26,11 +29,28 @@ function setBadge(badge, n) {
 export function setCounts(id, unread, mentions) {
   const a = link(id);
   if (!a) return;
-  setBadge(a.querySelector(".unread-badge"), unread);
   if (mentions !== undefined) setBadge(a.querySelector(".mention-badge"), mentions);
   if (unread <= 0) setBadge(a.querySelector(".mention-badge"), 0);
-  a.classList.toggle("unread", unread > 0);
+  a.dataset.unread = String(unread);
+  // A muted conversation shows no unread count unless someone mentioned me there.
+  const shown = a.dataset.muted !== undefined && count(a, "mention") === 0 ? 0 : unread;
+  setBadge(a.querySelector(".unread-badge"), shown);
+  a.classList.toggle("unread", shown > 0);
   updateTitle();
+}
+
+/** Marks a conversation muted or not (its setting changed, here or in another tab). */
+export function setMuted(id, muted) {
+  const a = link(id);
+  if (!a) return;
+  if (muted) a.dataset.muted = "";
+  else delete a.dataset.muted;
+  setCounts(id, unreadOf(a));
+}
+
+/** Unread messages, muted or not (the badge may show fewer). */
+function unreadOf(a) {
+  return Number(a?.dataset.unread ?? count(a, "unread"));
 }
 
 function count(a, kind) {
@@ -43,6 +63,13 @@ export function updateTitle() {
   for (const a of document.querySelectorAll("#sidebar a.conv")) total += count(a, "unread");
   total += count(document.querySelector("#sidebar a.inbox-link"), "unread");
   document.title = total > 0 ? `(${total}) ${baseTitle}` : baseTitle;
+  setFaviconCount(total);
+  // The app's icon counts what is for me: mentions, and unread directs not muted.
+  let mine = 0;
+  for (const a of document.querySelectorAll("#sidebar a.conv")) {
+    mine += a.dataset.kind === "direct" ? count(a, "unread") : count(a, "mention");
+  }
+  setAppBadge(mine);
   const menu = document.querySelector(".total-badge");
   if (menu) {
     menu.hidden = total === 0;
@@ -176,7 +203,7 @@ export function initSidebar(live, me, reading) {
         const a = link(id);
         if (!a) return refreshList();
         const mentioned = mentionsMe(data.html, me);
-        setCounts(id, count(a, "unread") + 1, count(a, "mention") + (mentioned ? 1 : 0));
+        setCounts(id, unreadOf(a) + 1, count(a, "mention") + (mentioned ? 1 : 0));
         break;
       }
       case "message.deleted":
@@ -226,7 +253,7 @@ export function syncSidebar(doc, id) {
       list.prepend(document.importNode(fresh.closest("li"), true));
       list.parentElement.querySelector(".nav-empty")?.remove();
     }
-    if (!known || cid === String(id)) setCounts(cid, count(fresh, "unread"), count(fresh, "mention"));
+    if (!known || cid === String(id)) setCounts(cid, unreadOf(fresh), count(fresh, "mention"));
   }
   link(id)?.setAttribute("aria-current", "page");
 }

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod files;
+pub mod notify;
 pub mod pictures;
 pub mod support;
 

@@ -19,9 +19,11 @@ mod members;
 pub mod messages;
 pub mod notes;
 pub mod notices;
+pub mod notify;
 pub mod passwords;
 pub mod pictures;
 pub mod previews;
+pub mod push;
 pub mod reads;
 pub mod recent;
 pub mod reports;
@@ -65,6 +67,8 @@ pub struct Chat {
     pub files: files::Files,
     /// The one outbound HTTP client (link cards).
     pub fetch: crate::net::Client,
+    /// New messages on their way to page notices.
+    pub alerts: Arc<notify::Alerts>,
 }
 
 impl Chat {
@@ -88,6 +92,7 @@ impl Chat {
             ),
             config,
             seq_floor: events::seq_floor(),
+            alerts: Arc::default(),
         }
     }
 

@@ -66,6 +66,11 @@ pub struct Config {
     /// Networks (`192.168.1.0/24`) the server may fetch from although they are not public:
     /// link previews of an intranet's pages.
     pub fetch_allow_networks: Vec<String>,
+    /// Who runs this server, for push services (VAPID `sub`): a `mailto:` or `https:` URL.
+    /// Empty: `base_url` when it is https; otherwise Web Push is off.
+    pub push_subject: String,
+    /// Seconds none of a person's pages has been in view before pushes reach their devices.
+    pub push_idle_secs: u64,
     pub backup: BackupConfig,
 }
 
@@ -118,6 +123,8 @@ impl Default for Config {
             deleted_files_keep_days: 7,
             link_previews: true,
             fetch_allow_networks: Vec::new(),
+            push_subject: String::new(),
+            push_idle_secs: 60,
             backup: BackupConfig::default(),
         }
     }
@@ -152,6 +159,8 @@ struct FileConfig {
     deleted_files_keep_days: Option<u32>,
     link_previews: Option<bool>,
     fetch_allow_networks: Option<Vec<String>>,
+    push_subject: Option<String>,
+    push_idle_secs: Option<u64>,
     backup: Option<FileBackup>,
 }
 
@@ -251,7 +260,9 @@ impl Config {
             upload_quota_mb,
             deleted_files_keep_days,
             link_previews,
-            fetch_allow_networks
+            fetch_allow_networks,
+            push_subject,
+            push_idle_secs
         );
         if let Some(b) = f.backup {
             if let Some(v) = b.interval {
@@ -321,6 +332,14 @@ impl Config {
         if let Err(err) = crate::net::parse_networks(&self.fetch_allow_networks) {
             return Err(Error::invalid(format!("fetch_allow_networks: {err}")));
         }
+        if !self.push_subject.is_empty()
+            && let Err(why) = crate::notify::subject(&self.push_subject)
+        {
+            return Err(Error::invalid(format!("push_subject: {why}")));
+        }
+        if !(1..=86_400).contains(&self.push_idle_secs) {
+            return Err(Error::invalid("push_idle_secs must be between 1 and 86400"));
+        }
         if self.backup.keep == 0 {
             return Err(Error::invalid("backup.keep must be at least 1"));
         }
@@ -330,6 +349,18 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The VAPID subject pushes carry: `push_subject`, else an https `base_url`; `None`: no
+    /// Web Push.
+    pub fn push_subject(&self) -> Option<&str> {
+        if !self.push_subject.is_empty() {
+            Some(&self.push_subject)
+        } else if self.base_url.starts_with("https://") {
+            Some(&self.base_url)
+        } else {
+            None
+        }
     }
 
     /// The largest upload, in bytes.
@@ -422,9 +453,8 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             continue;
         }
         let value = match name.as_str() {
-            "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" | "metrics_token" => {
-                toml::Value::String(value.clone())
-            }
+            "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" | "metrics_token"
+            | "push_subject" => toml::Value::String(value.clone()),
             "trusted_proxies" | "fetch_allow_networks" => toml::Value::Array(
                 value
                     .split(',')
@@ -446,11 +476,10 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             | "max_request_bytes"
             | "max_upload_mb"
             | "upload_quota_mb"
-            | "deleted_files_keep_days" => {
-                toml::Value::Integer(value.trim().parse().map_err(|_| {
-                    Error::invalid(format!("{key} must be a whole number, not {value:?}"))
-                })?)
-            }
+            | "deleted_files_keep_days"
+            | "push_idle_secs" => toml::Value::Integer(value.trim().parse().map_err(|_| {
+                Error::invalid(format!("{key} must be a whole number, not {value:?}"))
+            })?),
             "open_signup" | "link_previews" => match value.trim() {
                 "true" | "1" => toml::Value::Boolean(true),
                 "false" | "0" | "" => toml::Value::Boolean(false),

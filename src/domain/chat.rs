@@ -240,6 +240,8 @@ pub struct Summary {
     pub last_message: Option<LastMessage>,
     /// Set when this is a member's support conversation.
     pub support: Option<super::support::SupportTag>,
+    /// How the conversation notifies this member.
+    pub notify: super::notify::Setting,
 }
 
 /// The newest message of a conversation, as a one-line preview.

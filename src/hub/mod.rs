@@ -93,6 +93,8 @@ struct Inner {
     conns: RwLock<HashMap<UserId, Vec<Arc<Conn>>>>,
     members: Mutex<HashMap<ConversationId, Arc<[UserId]>>>,
     typing: Mutex<HashMap<(UserId, ConversationId), Instant>>,
+    /// When each person's last page in view left it (hidden or closed), for push timing.
+    looked: Mutex<HashMap<UserId, Instant>>,
     next_id: AtomicU64,
     stats: HubStats,
     /// The newest event seq this hub has delivered or been told of; valid once `seq_known`.
@@ -172,7 +174,40 @@ impl Hub {
         if last {
             conns.remove(&conn.user);
         }
+        if !conn.away.load(Ordering::Relaxed) {
+            self.looked(conn.user);
+        }
         last
+    }
+
+    fn looked(&self, user: UserId) {
+        let mut looked = self.inner.looked.lock().expect("hub lock");
+        let now = Instant::now();
+        if looked.len() > 10_000 {
+            looked.retain(|_, t| now.duration_since(*t) < Duration::from_secs(3600));
+        }
+        looked.insert(user, now);
+    }
+
+    /// Where a person is: connected, looking at a page now, and how long since they last did.
+    pub fn attention(&self, user: UserId) -> crate::notify::Attention {
+        let conns = self.inner.conns.read().expect("hub lock");
+        let list = conns.get(&user);
+        let looking = list.is_some_and(|l| l.iter().any(|c| !c.away.load(Ordering::Relaxed)));
+        crate::notify::Attention {
+            connected: list.is_some(),
+            looking,
+            away_for: match looking {
+                true => Some(Duration::ZERO),
+                false => self
+                    .inner
+                    .looked
+                    .lock()
+                    .expect("hub lock")
+                    .get(&user)
+                    .map(Instant::elapsed),
+            },
+        }
     }
 
     /// Hands a committed event over for delivery: to the fan-out task once it runs (the
@@ -376,7 +411,10 @@ impl Hub {
     /// Marks one socket idle or active; returns the user's presence if it changed.
     pub fn set_away(&self, conn: &Conn, away: bool) -> Option<Presence> {
         let before = self.presence(conn.user);
-        conn.away.store(away, Ordering::Relaxed);
+        let was_away = conn.away.swap(away, Ordering::Relaxed);
+        if away && !was_away {
+            self.looked(conn.user);
+        }
         let after = self.presence(conn.user);
         (before != after).then_some(after)
     }

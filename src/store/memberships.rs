@@ -27,6 +27,7 @@ pub fn role(
 
 /// Adds a member (or leaves an existing one as is); true when newly added.
 /// A new member has read nothing; messages up to `unread_after` never count as unread for them.
+/// Their notifications start at the conversation kind's default level.
 pub fn add(
     conn: &Connection,
     conversation: ConversationId,
@@ -41,8 +42,12 @@ pub fn add(
     };
     Ok(conn
         .prepare_cached(
-            "INSERT INTO memberships (conversation_id, user_id, role, unread_after_message_id, joined_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            "INSERT INTO memberships
+                (conversation_id, user_id, role, unread_after_message_id, joined_at, notify)
+             SELECT ?1, ?2, ?3, ?4, ?5,
+                    CASE kind WHEN 'channel' THEN 'mentions' ELSE 'all' END
+             FROM conversations WHERE id = ?1
+             ON CONFLICT DO NOTHING",
         )?
         .execute(params![conversation, user, role, unread_after, now])?
         == 1)

@@ -92,6 +92,18 @@ fn summary(row: &Row) -> rusqlite::Result<Summary> {
             }
             None => None,
         },
+        notify: crate::domain::notify::Setting {
+            level: crate::domain::notify::Level::parse(&row.get::<_, String>(30)?).map_err(
+                |e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        30,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                },
+            )?,
+            muted: row.get(31)?,
+        },
     })
 }
 
@@ -101,7 +113,7 @@ const SUMMARY: &str = "SELECT c.id, c.kind, c.name, c.topic, c.archived, c.creat
         o.id, o.username, o.display_name, o.avatar_sha256,
         lm.id, lm.body, lm.created_at, lu.id, lu.username, lu.display_name, lu.avatar_sha256,
         m.unread_after_message_id,
-        su.id, su.username, su.display_name, su.avatar_sha256, m.user_id
+        su.id, su.username, su.display_name, su.avatar_sha256, m.user_id, m.notify, m.muted
     FROM memberships m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN memberships om ON c.kind = 'direct' AND om.conversation_id = c.id AND om.user_id != m.user_id

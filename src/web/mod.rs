@@ -11,6 +11,7 @@ pub mod guard;
 pub mod html;
 pub mod invites;
 pub mod metrics;
+pub mod notify;
 pub mod pages;
 pub mod pictures;
 pub mod posted;
@@ -157,6 +158,7 @@ pub fn router(app: App) -> Router {
         .merge(support::routes())
         .merge(files::routes())
         .merge(search::routes())
+        .merge(notify::routes())
         .merge(pictures::routes())
         .merge(invites::routes())
         .merge(account::routes())
@@ -203,6 +205,7 @@ pub async fn serve(
         tokio::spawn(crate::chat::upkeep::watch_other_processes(app.chat.clone())),
         tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),
         tokio::spawn(crate::chat::cards::work(app.chat.clone())),
+        tokio::spawn(crate::chat::notify::alert_pages(app.chat.clone())),
     ];
     let limits = server::Limits {
         request_timeout: Duration::from_secs(app.config.request_timeout_secs),

@@ -265,6 +265,16 @@ impl Person {
             .unwrap()
     }
 
+    pub async fn put_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .put(self.url(path))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn put(&self, path: &str) -> reqwest::Response {
         self.http
             .put(self.url(path))

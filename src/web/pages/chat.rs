@@ -179,6 +179,7 @@ fn header(view: &ConversationView) -> Markup {
                 a.button.quiet.small href={ "/c/" (c.id) "/files" } aria-label="Files shared here" {
                     span aria-hidden="true" { "🗂" } span.label { " Files" }
                 }
+                (crate::web::notify::bell_menu(c.id, s.notify, view.csrf))
                 @if s.support.is_none() {
                     a.button.quiet.small href={ "/c/" (c.id) "/settings" } aria-label="Conversation settings" {
                         span aria-hidden="true" { "⚙" } span.label { " Settings" }

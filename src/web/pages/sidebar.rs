@@ -113,10 +113,16 @@ fn section<'a>(
 pub fn entry(nav: &Nav, s: &Summary) -> Markup {
     let c = &s.conversation;
     let here = current(nav.place, Place::Conversation(c.id));
+    // Muted: no unread count unless someone mentioned me there.
+    let shown = match s.notify.muted && s.mentions == 0 {
+        true => 0,
+        false => s.unread,
+    };
     html! {
         li {
-            a.conv.unread[s.unread > 0].archived[c.archived] href={ "/c/" (c.id) } data-conversation-id=(c.id)
-                data-kind=(c.kind.as_str()) aria-current=[here] {
+            a.conv.unread[shown > 0].archived[c.archived] href={ "/c/" (c.id) } data-conversation-id=(c.id)
+                data-kind=(c.kind.as_str()) aria-current=[here] data-unread=(s.unread)
+                data-muted=[s.notify.muted.then_some("")] {
                 @match (c.kind, &s.other, c.picture.as_deref()) {
                     (Kind::Direct, Some(other), _) => { (presence_dot(other.id, nav.presence.get(&other.id))) }
                     (Kind::Channel | Kind::Group, _, Some(sha256)) => { (conversation_picture(sha256)) }
@@ -124,7 +130,7 @@ pub fn entry(nav: &Nav, s: &Summary) -> Markup {
                     _ => { span.conv-icon aria-hidden="true" { "#" } }
                 }
                 span.conv-name { (title(s)) }
-                (badges(s.unread, s.mentions))
+                (badges(shown, s.mentions))
             }
         }
     }

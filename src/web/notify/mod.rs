@@ -1,0 +1,130 @@
+//! Notifications on the web: a conversation's bell (its level and mute), do not disturb, the
+//! notifications settings page, push devices, and their JSON API. Thin over `chat::notify` and
+//! `chat::push`.
+
+mod api;
+mod pages;
+
+pub use pages::bell_menu;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::App;
+use super::auth::PageSession;
+use super::html::{PageError, shell};
+use super::posted::{Posted, csrf_field};
+use crate::chat::notify::{self, Change};
+use crate::domain::chat::ConversationId;
+use crate::domain::notify::Level;
+use crate::domain::now_ms;
+use crate::error::Error;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/c/{id}/notify", post(set_level))
+        .route("/account/notifications", get(page))
+        .route("/account/notifications/quiet", post(set_quiet))
+        .route(
+            "/api/v1/conversations/{id}/notify",
+            get(api::setting).patch(api::set_setting),
+        )
+        .route("/api/v1/me/quiet", get(api::quiet).put(api::set_quiet))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+#[derive(Deserialize)]
+struct LevelForm {
+    #[serde(default)]
+    csrf: String,
+    level: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    muted: Option<String>,
+    /// Where to go back to: the conversation (default) or the settings page.
+    #[serde(default)]
+    back: String,
+}
+
+#[derive(Deserialize)]
+struct QuietForm {
+    #[serde(default)]
+    csrf: String,
+    /// Minutes of quiet from now; `0` ends it.
+    minutes: String,
+}
+
+csrf_field!(LevelForm, QuietForm);
+
+/// POST /c/{id}/notify: the bell's form.
+async fn set_level(
+    State(app): State<App>,
+    Path(id): Path<ConversationId>,
+    Posted(session, f): Posted<LevelForm>,
+) -> Result<Response, PageError> {
+    let change = Change {
+        level: Some(Level::parse(&f.level)?),
+        muted: Some(
+            f.muted
+                .as_deref()
+                .is_some_and(|v| !v.is_empty() && v != "0"),
+        ),
+    };
+    notify::set_setting(&app.chat, &session.0.user, id, change).await?;
+    let back = match f.back.as_str() {
+        "settings" => "/account/notifications".to_string(),
+        _ => format!("/c/{id}"),
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// The quiet times the settings page offers, in minutes (`0` ends it).
+pub const QUIET_CHOICES: &[(i64, &str)] = &[
+    (30, "30 minutes"),
+    (60, "1 hour"),
+    (4 * 60, "4 hours"),
+    (8 * 60, "8 hours"),
+    (24 * 60, "24 hours"),
+    (7 * 24 * 60, "1 week"),
+];
+
+/// POST /account/notifications/quiet
+async fn set_quiet(
+    State(app): State<App>,
+    Posted(session, f): Posted<QuietForm>,
+) -> Result<Response, PageError> {
+    let minutes: i64 = f
+        .minutes
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid("choose how long to be left alone"))?;
+    let until = match minutes {
+        0 => None,
+        m if QUIET_CHOICES.iter().any(|(c, _)| *c == m) => Some(now_ms() + m * 60_000),
+        _ => return Err(Error::invalid("choose one of the offered times").into()),
+    };
+    notify::set_quiet_until(&app.chat, &session.0.user, until).await?;
+    Ok(Redirect::to("/account/notifications").into_response())
+}
+
+/// GET /account/notifications
+async fn page(State(app): State<App>, session: PageSession) -> Result<Response, PageError> {
+    let user = &session.0.user;
+    let quiet = notify::quiet_until(&app.chat, user).await?;
+    let summaries = crate::chat::conversations::list(&app.chat, user).await?;
+    let view = pages::SettingsView {
+        csrf: &session.0.csrf_token,
+        quiet_until: quiet,
+        summaries: &summaries,
+        push: app.config.push_subject().is_some(),
+    };
+    Ok(pages::settings(shell(&app, Some(&session)), &view).into_response())
+}
