@@ -3,7 +3,6 @@
 //! image, and tells the conversation with `message.updated`. The author may take a card away.
 
 use linkify::{LinkFinder, LinkKind};
-use std::time::Duration;
 
 use super::auth::still_active;
 use super::messages::emit_message;
@@ -13,16 +12,12 @@ use crate::domain::chat::{Message, MessageId};
 use crate::domain::files::{LinkCard, Picture};
 use crate::domain::{User, now_ms};
 use crate::error::{Error, Result};
-use crate::net::{self, FetchError};
+use super::outbox::Failure;
+use crate::net;
 use crate::store::{link_previews, messages, outbox};
 
-/// How long a taken job is left alone before another worker may take it again (a crash
-/// midway).
-const LEASE_MS: i64 = 60_000;
 /// A card job is tried this many times before it is given up.
-const ATTEMPTS: i64 = 3;
-/// Jobs taken at once.
-const BATCH: usize = 4;
+pub(super) const ATTEMPTS: i64 = 3;
 /// The longest side of a card's stored image.
 const CARD_IMAGE_SIDE: u32 = 320;
 
@@ -87,109 +82,6 @@ pub async fn remove(chat: &Chat, user: &User, id: MessageId) -> Result<Message> 
         .await
 }
 
-/// The outbox worker: takes due jobs, runs them off the writer, retries with backoff. Runs
-/// until the server stops.
-pub async fn work(chat: Chat) {
-    loop {
-        let now = now_ms();
-        let jobs = chat
-            .db
-            .read(move |conn| outbox::due(conn, now, BATCH))
-            .await
-            .unwrap_or_default();
-        let tasks: Vec<_> = jobs
-            .into_iter()
-            .map(|job| {
-                let chat = chat.clone();
-                tokio::spawn(async move { run_job(&chat, job).await })
-            })
-            .collect();
-        let busy = !tasks.is_empty();
-        for task in tasks {
-            let _ = task.await;
-        }
-        if busy {
-            continue;
-        }
-        let next = chat.db.read(outbox::next_due).await.ok().flatten();
-        let wait = next.map_or(Duration::from_secs(60), |at| {
-            Duration::from_millis((at - now_ms()).clamp(50, 60_000) as u64)
-        });
-        tokio::select! {
-            () = chat.files.wake.notified() => {}
-            () = tokio::time::sleep(wait) => {}
-        }
-    }
-}
-
-/// One job: leased first (a crash midway retries it after the lease), then run; done, put
-/// off with backoff, or given up.
-async fn run_job(chat: &Chat, job: outbox::Job) {
-    let id = job.id;
-    let leased = chat
-        .db
-        .write(move |ctx| outbox::put_off(ctx.conn, id, now_ms() + LEASE_MS, ""))
-        .await;
-    if leased.is_err() {
-        return;
-    }
-    let attempt = job.attempts + 1;
-    let outcome = match job.kind.as_str() {
-        JOB => card_job(chat, &job.payload).await,
-        other => Err(Failure::Permanent(format!("unknown job kind {other:?}"))),
-    };
-    let result = match outcome {
-        Ok(()) => chat.db.write(move |ctx| outbox::finish(ctx.conn, id)).await,
-        Err(Failure::Permanent(why)) => {
-            tracing::debug!(job = id, reason = %why, "a link card cannot be made");
-            chat.db.write(move |ctx| outbox::finish(ctx.conn, id)).await
-        }
-        Err(Failure::Later(why)) if attempt >= ATTEMPTS => {
-            tracing::info!(job = id, attempts = attempt, reason = %why, "giving up on a link card");
-            chat.db.write(move |ctx| outbox::finish(ctx.conn, id)).await
-        }
-        Err(Failure::Later(why)) => {
-            // 1 minute, then 5.
-            let backoff = if attempt == 1 { 60_000 } else { 300_000 };
-            chat.db
-                .write(move |ctx| outbox::retry_at(ctx.conn, id, now_ms() + backoff, &why))
-                .await
-        }
-    };
-    if let Err(err) = result {
-        tracing::warn!(job = id, error = %err, "recording an outbox job's outcome failed");
-    }
-}
-
-/// Why a job did not finish: worth another try later, or never.
-enum Failure {
-    Later(String),
-    Permanent(String),
-}
-
-impl From<FetchError> for Failure {
-    fn from(err: FetchError) -> Self {
-        match err {
-            FetchError::TimedOut | FetchError::Transport(_) | FetchError::Lookup { .. } => {
-                Failure::Later(err.to_string())
-            }
-            FetchError::Status(code) if code == 429 || code >= 500 => {
-                Failure::Later(err.to_string())
-            }
-            other => Failure::Permanent(other.to_string()),
-        }
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(err: Error) -> Self {
-        match err {
-            Error::NotFound => Failure::Permanent("the message is gone".into()),
-            other => Failure::Later(other.to_string()),
-        }
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct CardJob {
     message: MessageId,
@@ -197,7 +89,7 @@ struct CardJob {
 }
 
 /// Reads a message's link, stores its card and image, and tells the conversation.
-async fn card_job(chat: &Chat, payload: &str) -> std::result::Result<(), Failure> {
+pub(super) async fn run(chat: &Chat, payload: &str) -> std::result::Result<(), Failure> {
     let job: CardJob = serde_json::from_str(payload)
         .map_err(|e| Failure::Permanent(format!("unreadable job: {e}")))?;
     let message = job.message;

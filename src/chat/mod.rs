@@ -20,6 +20,7 @@ pub mod messages;
 pub mod notes;
 pub mod notices;
 pub mod notify;
+pub mod outbox;
 pub mod passwords;
 pub mod pictures;
 pub mod previews;
@@ -69,6 +70,8 @@ pub struct Chat {
     pub fetch: crate::net::Client,
     /// New messages on their way to page notices.
     pub alerts: Arc<notify::Alerts>,
+    /// The Web Push key pair, read (or made) on first use.
+    pub vapid: Arc<tokio::sync::OnceCell<Arc<crate::notify::webpush::VapidKeys>>>,
 }
 
 impl Chat {
@@ -93,6 +96,7 @@ impl Chat {
             config,
             seq_floor: events::seq_floor(),
             alerts: Arc::default(),
+            vapid: Arc::default(),
         }
     }
 

@@ -204,7 +204,7 @@ pub async fn serve(
     let upkeep = [
         tokio::spawn(crate::chat::upkeep::watch_other_processes(app.chat.clone())),
         tokio::spawn(crate::chat::upkeep::prune(app.chat.clone())),
-        tokio::spawn(crate::chat::cards::work(app.chat.clone())),
+        tokio::spawn(crate::chat::outbox::work(app.chat.clone())),
         tokio::spawn(crate::chat::notify::alert_pages(app.chat.clone())),
     ];
     let limits = server::Limits {

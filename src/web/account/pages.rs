@@ -29,6 +29,7 @@ pub fn account(shell: Shell, view: &AccountView) -> Markup {
                     p { a href="/" { "← Back to Hearth" } }
                     h1 #account-title { "Your account" }
                     p.lead { "Signed in as " strong { "@" (view.user.username) } "." }
+                    p { a href="/account/notifications" { "Notifications: what reaches you, and where →" } }
                 }
                 @if let Some(done) = view.done { p.flash role="status" { (done) } }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }

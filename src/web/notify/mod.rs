@@ -11,15 +11,16 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::App;
 use super::auth::PageSession;
 use super::html::{PageError, shell};
-use super::posted::{Posted, csrf_field};
+use super::posted::{Plain, Posted, csrf_field};
 use crate::chat::notify::{self, Change};
+use crate::chat::push;
 use crate::domain::chat::ConversationId;
 use crate::domain::notify::Level;
 use crate::domain::now_ms;
@@ -35,6 +36,10 @@ pub fn routes() -> Router<App> {
             get(api::setting).patch(api::set_setting),
         )
         .route("/api/v1/me/quiet", get(api::quiet).put(api::set_quiet))
+        .route("/account/notifications/devices/{id}/remove", post(remove_device))
+        .route("/api/v1/push/key", get(api::push_key))
+        .route("/api/v1/me/devices", get(api::devices).post(api::subscribe))
+        .route("/api/v1/me/devices/{id}", delete(api::remove_device))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -120,11 +125,23 @@ async fn page(State(app): State<App>, session: PageSession) -> Result<Response, 
     let user = &session.0.user;
     let quiet = notify::quiet_until(&app.chat, user).await?;
     let summaries = crate::chat::conversations::list(&app.chat, user).await?;
+    let devices = push::devices(&app.chat, user).await?;
     let view = pages::SettingsView {
         csrf: &session.0.csrf_token,
         quiet_until: quiet,
         summaries: &summaries,
         push: app.config.push_subject().is_some(),
+        devices: &devices,
     };
     Ok(pages::settings(shell(&app, Some(&session)), &view).into_response())
+}
+
+/// POST /account/notifications/devices/{id}/remove
+async fn remove_device(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Posted(session, Plain { .. }): Posted<Plain>,
+) -> Result<Response, PageError> {
+    push::remove(&app.chat, &session.0.user, id).await?;
+    Ok(Redirect::to("/account/notifications").into_response())
 }

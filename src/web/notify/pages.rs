@@ -71,6 +71,8 @@ pub struct SettingsView<'a> {
     pub summaries: &'a [Summary],
     /// Whether this server can push (it has a push subject).
     pub push: bool,
+    /// The person's devices that receive pushes.
+    pub devices: &'a [crate::store::push::Device],
 }
 
 pub fn settings(shell: Shell, view: &SettingsView) -> Markup {
@@ -85,6 +87,7 @@ pub fn settings(shell: Shell, view: &SettingsView) -> Markup {
                     p.lead { "Choose what reaches you, and where." }
                 }
                 (this_device(view))
+                (devices(view))
                 (quiet(view))
                 (conversations(view))
             }
@@ -107,6 +110,35 @@ fn this_device(view: &SettingsView) -> Markup {
                 label.choice {
                     input #notify-sound type="checkbox" disabled;
                     " Play a sound for mentions and direct messages"
+                }
+            }
+        }
+    }
+}
+
+fn devices(view: &SettingsView) -> Markup {
+    html! {
+        section.card.wide aria-labelledby="devices-title" {
+            h2 #devices-title { "Devices that get pushes" }
+            @if !view.push {
+                p.hint { "This server does not send pushes: its operator has not set push_subject (or an https base_url)." }
+            } @else if view.devices.is_empty() {
+                p.hint { "None yet. Turn on notifications on a device to have its pushes arrive while Hearth is closed." }
+            } @else {
+                p.hint { "When none of your pages has been in view for a minute, what notifies you is pushed to these." }
+                ul.device-list {
+                    @for d in view.devices {
+                        li {
+                            span.device-name { (if d.label.is_empty() { "A browser" } else { &d.label }) }
+                            " · added " (stamp(d.created_at))
+                            @if let Some(t) = d.last_sent_at { " · last push " (stamp(t)) }
+                            @if !d.last_error.is_empty() { " · " span.error { (d.last_error) } }
+                            form.inline method="post" action={ "/account/notifications/devices/" (d.id) "/remove" } {
+                                (csrf_field(view.csrf))
+                                button.small.quiet type="submit" aria-label={ "Remove " (d.label) } { "Remove" }
+                            }
+                        }
+                    }
                 }
             }
         }
