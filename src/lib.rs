@@ -12,6 +12,7 @@ pub mod fragments;
 pub mod hub;
 pub mod media;
 pub mod net;
+pub mod notify;
 pub mod ops;
 pub mod render;
 pub mod search;
