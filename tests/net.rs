@@ -2,14 +2,17 @@
 //! private addresses are refused before any request leaves, an allowed intranet server cannot
 //! redirect into what is not allowed, redirects, time, size and content type are bounded,
 //! proxy settings in the environment are ignored, and a link card comes back with its image.
+//! A POST (a push) gets the same address checks and time limit, is not redirected, and brings
+//! back the status and `Retry-After`.
 
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use futures_util::stream::{self, StreamExt};
 use hearth::net::{
     Client, FetchError, Lookup, Policy, Resolver, USER_AGENT, Want, fetch_card, parse_networks,
@@ -20,7 +23,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
 use url::Url;
 
@@ -567,6 +570,159 @@ async fn requests_name_hearth_and_carry_no_cookies() {
     let (card, _) = fetch_card(&client, &site.url("/login")).await.unwrap();
     assert_eq!(card.title, format!("{USER_AGENT}|"));
     assert!(USER_AGENT.starts_with("Hearth/") && USER_AGENT.ends_with(" (link preview)"));
+}
+
+/// A push as a push service gets it: a POST with an encrypted body and its headers.
+fn push_request(target: &str) -> http::Request<Vec<u8>> {
+    http::Request::post(target)
+        .header("TTL", "60")
+        .header(header::CONTENT_ENCODING, "aes128gcm")
+        .body(vec![0xa5; 300])
+        .unwrap()
+}
+
+/// A push service that answers 201 with what it got: method, TTL, encoding and body length.
+fn push_service() -> Router {
+    let take = |method: axum::http::Method, headers: HeaderMap, body: Bytes| async move {
+        let value = |name| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        let ttl = value("ttl").unwrap_or_default();
+        let encoding = value("content-encoding").unwrap_or_default();
+        let said = format!("{method} {ttl} {encoding} {}", body.len());
+        (StatusCode::CREATED, said)
+    };
+    Router::new().route("/push/{id}", post(take))
+}
+
+#[tokio::test]
+async fn a_post_to_a_private_address_is_refused_before_it_leaves() {
+    let site = Site::spawn("127.0.0.1", push_service()).await;
+    let port = site.port();
+    let names = Arc::new(Names::default().with("push.test", &["127.0.0.1"]));
+    let client = client(&names, &[]);
+    for (target, refused) in [
+        (format!("http://push.test:{port}/push/1"), "127.0.0.1"),
+        (format!("http://127.0.0.1:{port}/push/1"), "127.0.0.1"),
+        (format!("https://[::1]:{port}/push/1"), "::1"),
+        (
+            "http://169.254.169.254/push/1".to_owned(),
+            "169.254.169.254",
+        ),
+    ] {
+        let err = client.post(push_request(&target), 1024).await.unwrap_err();
+        assert_eq!(err, blocked(refused), "{target}");
+    }
+    let err = client.post(push_request("ftp://push.test/x"), 1024).await;
+    assert_eq!(err.unwrap_err(), FetchError::Scheme("ftp".into()));
+    assert_eq!(site.hits(), 0, "no request reached the server");
+    assert_eq!(names.lookups(), 1);
+}
+
+#[tokio::test]
+async fn an_allowed_push_service_gets_the_post_as_built() {
+    let site = Site::spawn("127.0.0.2", push_service()).await;
+    let names = Arc::new(Names::default().with("push.intranet", &["127.0.0.2"]));
+    let allowed = client(&names, &["127.0.0.2/32"]);
+    for target in [
+        format!("http://push.intranet:{}/push/1", site.port()),
+        format!("http://127.0.0.2:{}/push/1", site.port()),
+    ] {
+        let answer = allowed.post(push_request(&target), 1024).await.unwrap();
+        assert_eq!(answer.status, 201, "{target}");
+        assert_eq!(answer.body, b"POST 60 aes128gcm 300", "{target}");
+        assert_eq!(answer.retry_after, None);
+    }
+    let target = site.url("/push/1");
+    let answer = allowed
+        .post(push_request(target.as_str()), 4)
+        .await
+        .unwrap();
+    assert_eq!(answer.body, b"POST", "the body is cut at the limit");
+    assert_eq!(site.hits(), 3);
+
+    let other = client(&names, &["127.0.0.3/32"]);
+    let err = other.post(push_request(target.as_str()), 1024).await;
+    assert_eq!(err.unwrap_err(), blocked("127.0.0.2"));
+    assert_eq!(site.hits(), 3);
+}
+
+#[tokio::test]
+async fn a_push_service_that_hangs_is_given_up_on_at_the_time_limit() {
+    let hang = || async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        StatusCode::CREATED
+    };
+    let site = Site::spawn("127.0.0.2", Router::new().route("/push/{id}", post(hang))).await;
+    let policy = Policy {
+        allow: parse_networks(&["127.0.0.2"]).unwrap(),
+        timeout: Duration::from_millis(500),
+        ..Policy::default()
+    };
+    let client = Client::with_resolver(policy, Arc::new(Names::default())).unwrap();
+    let started = Instant::now();
+    let target = site.url("/push/1");
+    let err = client.post(push_request(target.as_str()), 1024).await;
+    let took = started.elapsed();
+    assert_eq!(err.unwrap_err(), FetchError::TimedOut);
+    assert!(took >= Duration::from_millis(450), "gave up after {took:?}");
+    assert!(took < Duration::from_secs(2), "gave up after {took:?}");
+    assert_eq!(site.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_push_answer_brings_its_status_and_retry_after_and_is_not_redirected() {
+    let in_two_minutes = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+    let answer = move |Path(case): Path<String>| {
+        let in_two_minutes = in_two_minutes.clone();
+        async move {
+            let wait = |value: String| [(header::RETRY_AFTER, value)];
+            match case.as_str() {
+                "busy" => (StatusCode::TOO_MANY_REQUESTS, wait("120".into())).into_response(),
+                "later" => (StatusCode::SERVICE_UNAVAILABLE, wait(in_two_minutes)).into_response(),
+                "past" => {
+                    let past = "Sun, 06 Nov 1994 08:49:37 GMT".to_owned();
+                    (StatusCode::TOO_MANY_REQUESTS, wait(past)).into_response()
+                }
+                "nonsense" => (StatusCode::TOO_MANY_REQUESTS, wait("soon".into())).into_response(),
+                "gone" => (StatusCode::GONE, "subscription expired").into_response(),
+                "moved" => Redirect::permanent("/push/elsewhere").into_response(),
+                _ => StatusCode::CREATED.into_response(),
+            }
+        }
+    };
+    let site = Site::spawn(
+        "127.0.0.2",
+        Router::new().route("/push/{case}", post(answer)),
+    )
+    .await;
+    let names = Arc::new(Names::default());
+    let client = client(&names, &["127.0.0.2/32"]);
+    let post = |case: &str| {
+        let target = site.url(&format!("/push/{case}"));
+        client.post(push_request(target.as_str()), 1024)
+    };
+
+    let busy = post("busy").await.unwrap();
+    assert_eq!(busy.status, 429);
+    assert_eq!(busy.retry_after, Some(Duration::from_secs(120)));
+    let later = post("later").await.unwrap();
+    assert_eq!(later.status, 503);
+    let wait = later.retry_after.unwrap();
+    assert!(
+        wait > Duration::from_secs(110) && wait <= Duration::from_secs(120),
+        "{wait:?}"
+    );
+    assert_eq!(
+        post("past").await.unwrap().retry_after,
+        Some(Duration::ZERO)
+    );
+    assert_eq!(post("nonsense").await.unwrap().retry_after, None);
+    let gone = post("gone").await.unwrap();
+    assert_eq!((gone.status, gone.retry_after), (410, None));
+    assert_eq!(gone.body, b"subscription expired");
+
+    let moved = post("moved").await.unwrap();
+    assert_eq!(moved.status, 308);
+    assert_eq!(site.hits(), 6, "the redirect was not followed");
 }
 
 /// Set in the environment of the copy of this test binary that [`proxy_child`] runs in.

@@ -1,14 +1,16 @@
 //! The outbound client: GET with every hop checked (scheme, addresses), redirects followed by
-//! hand, one time limit over the whole fetch, and a byte limit applied while the body streams.
+//! hand, one time limit over the whole fetch, and a byte limit applied while the body streams;
+//! POST (a push to a push service) with the same checks and limits, and no redirects.
 
 use super::address::allowed;
 use super::error::FetchError;
 use super::resolve::{Pinned, Resolver, SystemResolver};
 use ipnet::IpNet;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use url::{Host, Url};
 
 /// How Hearth introduces itself to the sites it fetches from.
@@ -92,6 +94,16 @@ pub struct Fetched {
     pub truncated: bool,
 }
 
+/// What a server answered a POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// How long the server asks to be left alone (`Retry-After`, in seconds or as a date).
+    pub retry_after: Option<Duration>,
+    /// The body's first bytes, up to the limit asked for.
+    pub body: Vec<u8>,
+}
+
 /// The one HTTP client for fetches the server makes on its own. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -170,6 +182,69 @@ impl Client {
         }
         Err(FetchError::TooManyRedirects)
     }
+
+    /// POSTs `request` (its URL, headers and body; the method is POST whatever it says) and
+    /// reads up to `limit` bytes of the answer, within the time limit. The URL is checked like
+    /// a GET's. A redirect is not followed: its 3xx status comes back like any other, and is
+    /// no success; push services answer a moved endpoint with 404 or 410 anyway.
+    pub async fn post(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limit: usize,
+    ) -> Result<Answer, FetchError> {
+        tokio::time::timeout(self.timeout, self.send(request, limit))
+            .await
+            .unwrap_or(Err(FetchError::TimedOut))
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limit: usize,
+    ) -> Result<Answer, FetchError> {
+        let (parts, body) = request.into_parts();
+        let uri = parts.uri.to_string();
+        let url = Url::parse(&uri).map_err(|err| FetchError::BadUrl(format!("{uri}: {err}")))?;
+        check_target(&url, &self.allow)?;
+        let mut res = self
+            .http
+            .request(Method::POST, url)
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(FetchError::from_reqwest)?;
+        let retry_after = res
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after(value, SystemTime::now()));
+        let status = res.status().as_u16();
+        let mut body = Vec::new();
+        while body.len() < limit {
+            let Some(chunk) = res.chunk().await.map_err(FetchError::from_reqwest)? else {
+                break;
+            };
+            let room = limit - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// `Retry-After` as a wait from `now`: a number of seconds, or an HTTP date (one already past
+/// is no wait).
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// Refuses a URL that is not http(s), or whose host is an address that may not be reached.

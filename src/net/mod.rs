@@ -9,6 +9,6 @@ mod resolve;
 
 pub use address::{BadNetwork, allowed, is_public, parse_networks};
 pub use error::FetchError;
-pub use fetch::{Client, Fetched, Oversize, Policy, USER_AGENT, Want};
+pub use fetch::{Answer, Client, Fetched, Oversize, Policy, USER_AGENT, Want};
 pub use preview::{Card, DESCRIPTION_CHARS, SITE_CHARS, TITLE_CHARS, card, fetch_card, first_url};
 pub use resolve::{Lookup, Resolver, SystemResolver};

@@ -1,5 +1,7 @@
 //! Who hears about a message, and how: the one decision the page, Web Push and email share.
 
+pub mod webpush;
+
 use std::time::Duration;
 
 use crate::domain::UserId;

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod images;
+pub mod push;
 use hearth::chat::accounts::{self, NewUser};
 use hearth::config::Config;
 use hearth::db::Db;

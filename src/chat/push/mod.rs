@@ -6,8 +6,6 @@ mod send;
 
 pub(super) use send::run;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::net::IpAddr;
 use std::sync::Arc;
 
