@@ -6,13 +6,13 @@ use linkify::{LinkFinder, LinkKind};
 
 use super::auth::still_active;
 use super::messages::emit_message;
+use super::outbox::Failure;
 use super::{Chat, membership};
 use crate::db::WriteCtx;
 use crate::domain::chat::{Message, MessageId};
 use crate::domain::files::{LinkCard, Picture};
 use crate::domain::{User, now_ms};
 use crate::error::{Error, Result};
-use super::outbox::Failure;
 use crate::net;
 use crate::store::{link_previews, messages, outbox};
 

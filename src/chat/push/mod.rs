@@ -175,9 +175,7 @@ async fn reachable(chat: &Chat, endpoint: &url::Url) -> Result<()> {
             let found: Vec<_> = match tokio::net::lookup_host((name, port)).await {
                 Ok(addrs) => addrs.map(|a| a.ip()).collect(),
                 Err(_) => {
-                    return Err(Error::invalid(format!(
-                        "endpoint: {name} cannot be found"
-                    )));
+                    return Err(Error::invalid(format!("endpoint: {name} cannot be found")));
                 }
             };
             match found.iter().all(|ip| ok(*ip)) && !found.is_empty() {
@@ -198,9 +196,12 @@ pub async fn devices(chat: &Chat, user: &User) -> Result<Vec<store::Device>> {
 /// Removes one of a person's devices.
 pub async fn remove(chat: &Chat, user: &User, id: i64) -> Result<()> {
     let me = user.id;
-    match chat.db.write(move |ctx| store::remove(ctx.conn, me, id)).await? {
+    match chat
+        .db
+        .write(move |ctx| store::remove(ctx.conn, me, id))
+        .await?
+    {
         true => Ok(()),
         false => Err(Error::NotFound),
     }
 }
-

@@ -35,17 +35,25 @@ struct Job {
 }
 
 /// Runs one push job of `kind`.
-pub(in crate::chat) async fn run(chat: &Chat, kind: &str, payload: &str) -> std::result::Result<(), Failure> {
+pub(in crate::chat) async fn run(
+    chat: &Chat,
+    kind: &str,
+    payload: &str,
+) -> std::result::Result<(), Failure> {
     let job: Job = serde_json::from_str(payload)
         .map_err(|e| Failure::Permanent(format!("unreadable job: {e}")))?;
     match kind {
         JOB => fan_out(chat, job.message).await,
         LATER => {
-            let user = job.user.ok_or_else(|| Failure::Permanent("no user".into()))?;
+            let user = job
+                .user
+                .ok_or_else(|| Failure::Permanent("no user".into()))?;
             to_person(chat, job.message, user).await
         }
         _ => {
-            let device = job.device.ok_or_else(|| Failure::Permanent("no device".into()))?;
+            let device = job
+                .device
+                .ok_or_else(|| Failure::Permanent("no device".into()))?;
             to_device_again(chat, job.message, device).await
         }
     }
@@ -105,7 +113,11 @@ async fn fan_out(chat: &Chat, message: MessageId) -> std::result::Result<(), Fai
 
 /// A push held back until its person had been away for the idle time: sent if they still have
 /// not read the message and are not looking at a page.
-async fn to_person(chat: &Chat, message: MessageId, user: UserId) -> std::result::Result<(), Failure> {
+async fn to_person(
+    chat: &Chat,
+    message: MessageId,
+    user: UserId,
+) -> std::result::Result<(), Failure> {
     if chat.hub.attention(user).looking {
         return Ok(());
     }
@@ -334,7 +346,7 @@ async fn send_one(
         Ok(Err(e)) => return Sent::Refused(e.to_string()),
         Err(e) => return Sent::Again(format!("encrypting failed: {e}"), None),
     };
-    let sent = match chat.fetch.post(request, 1024).await {
+    match chat.fetch.post(request, 1024).await {
         Ok(answer) => match answer.status {
             200..=299 => Sent::Done,
             404 | 410 => Sent::Gone,
@@ -348,6 +360,5 @@ async fn send_one(
             Sent::Again(e.to_string(), None)
         }
         Err(e) => Sent::Refused(e.to_string()),
-    };
-    sent
+    }
 }

@@ -88,7 +88,9 @@ pub async fn devices(
     ApiSession(s): ApiSession,
 ) -> Result<Json<Value>, ApiError> {
     let list = push::devices(&app.chat, &s.user).await?;
-    Ok(Json(json!({ "devices": list.iter().map(device_json).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "devices": list.iter().map(device_json).collect::<Vec<_>>() }),
+    ))
 }
 
 /// POST /api/v1/me/devices: a browser's push subscription.

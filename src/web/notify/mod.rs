@@ -36,7 +36,10 @@ pub fn routes() -> Router<App> {
             get(api::setting).patch(api::set_setting),
         )
         .route("/api/v1/me/quiet", get(api::quiet).put(api::set_quiet))
-        .route("/account/notifications/devices/{id}/remove", post(remove_device))
+        .route(
+            "/account/notifications/devices/{id}/remove",
+            post(remove_device),
+        )
         .route("/api/v1/push/key", get(api::push_key))
         .route("/api/v1/me/devices", get(api::devices).post(api::subscribe))
         .route("/api/v1/me/devices/{id}", delete(api::remove_device))
