@@ -320,3 +320,17 @@ fn upload_scenario_runs() {
         "{json}"
     );
 }
+
+#[test]
+fn push_scenario_runs() {
+    let json = smoke(
+        &["push", "--members", "20", "--posts", "2", "--probes", "10"],
+        &[
+            "pushes_per_s",
+            "post_p99_ms_during",
+            "post_alone_p99_ms",
+            "peak_rss_mb",
+        ],
+    );
+    assert_eq!(json["pushes"], 40, "{json}");
+}

@@ -16,6 +16,7 @@ mod history_seed;
 mod join;
 mod login;
 mod post;
+mod push;
 mod search;
 mod seed;
 mod server;
@@ -28,7 +29,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SCENARIOS: [&str; 10] = [
+pub const SCENARIOS: [&str; 11] = [
     "post",
     "fanout",
     "idle",
@@ -39,6 +40,7 @@ pub const SCENARIOS: [&str; 10] = [
     "join",
     "upload",
     "search",
+    "push",
 ];
 
 const USAGE: &str = "usage: cargo bench --bench load -- SCENARIO [--option value]...
@@ -59,6 +61,7 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
   search     (the history data set: --messages ... --reactions, as history)
              --iterations 2000 --warmup 20 --class-seconds 10 --connections 32 --seconds 10
              --around-seconds 5 --http-query build
+  push       --members 1000 --posts 5 --probes 300
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
         --server-env K=V,K=V (more environment for the server, for experiments)
         --source-addrs 50 (127.0.0.x addresses clients bind to)  --timeout-s 120";
@@ -115,6 +118,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
             "join" => join::run(&opts).await,
             "upload" => upload::run(&opts).await,
             "search" => search::run(&opts).await,
+            "push" => push::run(&opts).await,
             other => anyhow::bail!("unknown scenario {other:?}\n{USAGE}"),
         }
     })?;
@@ -124,7 +128,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
 }
 
 /// The options each scenario reads, besides the common ones.
-const OPTIONS: [(&str, &[&str]); 10] = [
+const OPTIONS: [(&str, &[&str]); 11] = [
     (
         "post",
         &[
@@ -188,6 +192,7 @@ const OPTIONS: [(&str, &[&str]); 10] = [
             "http-query",
         ],
     ),
+    ("push", &["members", "posts", "probes"]),
 ];
 const COMMON: [&str; 5] = [
     "bin",
