@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+mod smtp;
+
+pub use smtp::{SmtpConfig, SmtpTls};
+
 /// How hard SQLite works to survive power loss (see docs/operations.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +75,11 @@ pub struct Config {
     pub push_subject: String,
     /// Seconds none of a person's pages has been in view before pushes reach their devices.
     pub push_idle_secs: u64,
+    /// How long a person has had no page open before their unread mentions and direct
+    /// messages are emailed (`email_idle_minutes`); what arrives meanwhile joins the same email.
+    pub email_idle: Duration,
+    /// The SMTP server email goes out through (the `[smtp]` table); no host: no email.
+    pub smtp: SmtpConfig,
     pub backup: BackupConfig,
 }
 
@@ -125,6 +134,8 @@ impl Default for Config {
             fetch_allow_networks: Vec::new(),
             push_subject: String::new(),
             push_idle_secs: 60,
+            email_idle: Duration::from_secs(15 * 60),
+            smtp: SmtpConfig::default(),
             backup: BackupConfig::default(),
         }
     }
@@ -161,6 +172,8 @@ struct FileConfig {
     fetch_allow_networks: Option<Vec<String>>,
     push_subject: Option<String>,
     push_idle_secs: Option<u64>,
+    email_idle_minutes: Option<u64>,
+    smtp: Option<smtp::FileSmtp>,
     backup: Option<FileBackup>,
 }
 
@@ -264,6 +277,17 @@ impl Config {
             push_subject,
             push_idle_secs
         );
+        if let Some(v) = f.email_idle_minutes {
+            if !(1..=1440).contains(&v) {
+                return Err(Error::invalid(
+                    "email_idle_minutes must be between 1 and 1440",
+                ));
+            }
+            self.email_idle = Duration::from_secs(v * 60);
+        }
+        if let Some(s) = f.smtp {
+            s.apply(&mut self.smtp);
+        }
         if let Some(b) = f.backup {
             if let Some(v) = b.interval {
                 self.backup.interval = parse_interval(&v)?;
@@ -340,6 +364,8 @@ impl Config {
         if !(1..=86_400).contains(&self.push_idle_secs) {
             return Err(Error::invalid("push_idle_secs must be between 1 and 86400"));
         }
+        self.smtp
+            .validate(&self.base_url, &self.fetch_allow_networks)?;
         if self.backup.keep == 0 {
             return Err(Error::invalid("backup.keep must be at least 1"));
         }
@@ -436,6 +462,18 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             continue;
         };
         let name = name.to_ascii_lowercase();
+        if let Some(field) = name.strip_prefix("smtp_") {
+            let Some(value) = smtp::env_value(key, field, value)? else {
+                continue;
+            };
+            if let toml::Value::Table(smtp) = table
+                .entry("smtp")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            {
+                smtp.insert(field.to_owned(), value);
+            }
+            continue;
+        }
         if let Some(field) = name.strip_prefix("backup_") {
             let value = match field {
                 "interval" | "dir" => toml::Value::String(value.clone()),
@@ -477,7 +515,8 @@ fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             | "max_upload_mb"
             | "upload_quota_mb"
             | "deleted_files_keep_days"
-            | "push_idle_secs" => toml::Value::Integer(value.trim().parse().map_err(|_| {
+            | "push_idle_secs"
+            | "email_idle_minutes" => toml::Value::Integer(value.trim().parse().map_err(|_| {
                 Error::invalid(format!("{key} must be a whole number, not {value:?}"))
             })?),
             "open_signup" | "link_previews" => match value.trim() {

@@ -173,3 +173,62 @@ fn server_limits_are_read_and_checked() {
         );
     }
 }
+
+#[test]
+fn email_is_configured_by_file_and_environment() {
+    let file = write(
+        "base_url = \"https://chat.example.org\"\nemail_idle_minutes = 1440\n\n[smtp]\n\
+         host = \"smtp.example.org\"\nuser = \"hearth\"\npassword = \"s3cret\"\n\
+         from = \"Hearth <chat@example.org>\"\n",
+    );
+    let c = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap();
+    assert!(c.smtp.enabled());
+    assert_eq!((c.smtp.tls, c.smtp.port()), (SmtpTls::Starttls, 587));
+    assert_eq!(c.email_idle, Duration::from_secs(1440 * 60));
+    assert!(
+        !format!("{c:?}").contains("s3cret"),
+        "the password stays out of logs"
+    );
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let c = Config::load(
+        Some(file.path()),
+        &env(&[
+            ("HEARTH_SMTP_TLS", "tls"),
+            ("HEARTH_SMTP_PORT", "2465"),
+            ("HEARTH_SMTP_TIMEOUT_SECS", "5"),
+            ("HEARTH_EMAIL_IDLE_MINUTES", "1"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!((c.smtp.tls, c.smtp.port()), (SmtpTls::Tls, 2465));
+    assert_eq!(c.smtp.timeout, Duration::from_secs(5));
+    assert_eq!(c.email_idle, Duration::from_secs(60));
+    for (key, value, says) in [
+        ("HEARTH_SMTP_PORT", "lots", "HEARTH_SMTP_PORT"),
+        ("HEARTH_SMTP_PORT", "70000", "environment"),
+        ("HEARTH_SMTP_TLS", "ssl", "ssl"),
+        ("HEARTH_SMTP_USER", "", "smtp.user and smtp.password"),
+        ("HEARTH_SMTP_FROM", "nobody", "smtp.from"),
+        ("HEARTH_EMAIL_IDLE_MINUTES", "0", "email_idle_minutes"),
+        ("HEARTH_EMAIL_IDLE_MINUTES", "1441", "email_idle_minutes"),
+        ("HEARTH_BASE_URL", "", "base_url"),
+    ] {
+        let err = Config::load(
+            Some(file.path()),
+            &env(&[(key, value)]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(says), "{key}={value}: {err}");
+    }
+    let file = write("[smtp]\nhost = \"smtp.example.org\"\nport = 25\nsecure = true\n");
+    let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("secure"), "{err}");
+}
