@@ -384,3 +384,33 @@ CREATE TABLE push_subscriptions (
     last_error          TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX push_subscriptions_by_user ON push_subscriptions(user_id);
+
+-- version 10: email: each person's address, its verification, and the notifications it gets
+-- One address a person; an address verified by one person cannot be verified by another.
+CREATE TABLE email_addresses (
+    user_id             INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    address             TEXT    NOT NULL COLLATE NOCASE,
+    verified_at         INTEGER,
+    -- The link that verifies it: only its token's hash, and when it stops working.
+    token_hash          BLOB    UNIQUE,
+    token_expires_at    INTEGER,
+    -- Whether unread mentions and direct messages are emailed (once verified).
+    notify              INTEGER NOT NULL DEFAULT 1 CHECK (notify IN (0, 1)),
+    -- The newest message gathered into a notification email (or read before it went); set to
+    -- the newest message when the address is verified or emails are turned back on.
+    emailed_through     INTEGER NOT NULL DEFAULT 0,
+    -- The outbox key of the email being handed to the SMTP server: set just before, cleared
+    -- with the outcome. Found still set, the server stopped mid-send: it is not sent again.
+    sending             TEXT,
+    last_sent_at        INTEGER,
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX email_addresses_verified ON email_addresses(address)
+    WHERE verified_at IS NOT NULL;
+-- The messages that notified a person (as decided when each arrived) while their address
+-- gets notification emails, waiting to be gathered into their next email.
+CREATE TABLE email_pending (
+    user_id             INTEGER NOT NULL REFERENCES email_addresses(user_id) ON DELETE CASCADE,
+    message_id          INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, message_id)
+) STRICT, WITHOUT ROWID;

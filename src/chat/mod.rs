@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cards;
 pub mod conversations;
 pub mod devices;
+pub mod email;
 pub mod files;
 pub mod instance;
 pub mod invites;
@@ -72,6 +73,8 @@ pub struct Chat {
     pub alerts: Arc<notify::Alerts>,
     /// The Web Push key pair, read (or made) on first use.
     pub vapid: Arc<tokio::sync::OnceCell<Arc<crate::notify::webpush::VapidKeys>>>,
+    /// The SMTP client (none when email is off) and what limits the emails requests cause.
+    pub email: Arc<email::Email>,
 }
 
 impl Chat {
@@ -84,6 +87,7 @@ impl Chat {
         Chat {
             instance: Arc::new(instance),
             files: files::Files::new(&config.data_dir),
+            email: Arc::new(email::Email::new(&config)),
             fetch: outbound(&config),
             db,
             hub: Hub::default(),

@@ -145,12 +145,14 @@ pub async fn set_quiet_until(chat: &Chat, user: &User, until: Option<i64>) -> Re
 }
 
 /// Called in the write of a new message: once it commits, its members' pages hear of it, and
-/// its pushes are queued in the same write (see [`super::push::queue`]).
+/// its pushes and emails are queued in the same write (see [`super::push::queue`] and
+/// [`super::email::queue`]).
 pub(super) fn after_message(ctx: &mut WriteCtx, chat: &Chat, message: &Message) -> Result<()> {
     if message.notice.is_some() {
         return Ok(());
     }
     super::push::queue(ctx, chat, message)?;
+    super::email::queue(ctx, chat, message)?;
     let (tx, id) = (chat.alerts.tx.clone(), message.id);
     ctx.after_commit(move || {
         if tx.try_send(id).is_err() {

@@ -1,9 +1,9 @@
-//! The outbox worker: takes due jobs (link cards, pushes) off the writer, runs each through
+//! The outbox worker: takes due jobs (link cards, pushes, emails) off the writer, runs each through
 //! its kind's function, and records the outcome: done, retried with backoff, or given up.
 
 use std::time::Duration;
 
-use super::{Chat, cards, push};
+use super::{Chat, cards, email, push};
 use crate::domain::now_ms;
 use crate::error::Error;
 use crate::net::FetchError;
@@ -68,6 +68,11 @@ fn kind(name: &str) -> Option<Kind> {
             attempts: push::ATTEMPTS,
             backoff: push::backoff_ms,
         }),
+        email::BATCH | email::SEND => Some(Kind {
+            what: "an email",
+            attempts: email::ATTEMPTS,
+            backoff: email::backoff_ms,
+        }),
         _ => None,
     }
 }
@@ -125,6 +130,7 @@ async fn run_job(chat: &Chat, job: outbox::Job) {
     let attempt = job.attempts + 1;
     let outcome = match job.kind.as_str() {
         cards::JOB => cards::run(chat, &job.payload).await,
+        email::BATCH | email::SEND => email::run(chat, &job.kind, &job.payload).await,
         _ => push::run(chat, &job.kind, &job.payload).await,
     };
     let what = kind.what;

@@ -95,6 +95,8 @@ struct Inner {
     typing: Mutex<HashMap<(UserId, ConversationId), Instant>>,
     /// When each person's last page in view left it (hidden or closed), for push timing.
     looked: Mutex<HashMap<UserId, Instant>>,
+    /// When each person's last open socket closed, for email timing.
+    left: Mutex<HashMap<UserId, Instant>>,
     next_id: AtomicU64,
     stats: HubStats,
     /// The newest event seq this hub has delivered or been told of; valid once `seq_known`.
@@ -116,6 +118,17 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct Hub {
     inner: Arc<Inner>,
+}
+
+/// Notes the time of `user` in `map`; past 10,000 people, those older than `keep` are
+/// forgotten (longer ago than any idle time waits).
+fn stamp(map: &Mutex<HashMap<UserId, Instant>>, user: UserId, keep: Duration) {
+    let mut map = map.lock().expect("hub lock");
+    let now = Instant::now();
+    if map.len() > 10_000 {
+        map.retain(|_, t| now.duration_since(*t) < keep);
+    }
+    map.insert(user, now);
 }
 
 /// Whether a person is around.
@@ -173,6 +186,7 @@ impl Hub {
         let last = list.is_empty();
         if last {
             conns.remove(&conn.user);
+            stamp(&self.inner.left, conn.user, Duration::from_secs(24 * 3600));
         }
         if !conn.away.load(Ordering::Relaxed) {
             self.looked(conn.user);
@@ -181,12 +195,23 @@ impl Hub {
     }
 
     fn looked(&self, user: UserId) {
-        let mut looked = self.inner.looked.lock().expect("hub lock");
-        let now = Instant::now();
-        if looked.len() > 10_000 {
-            looked.retain(|_, t| now.duration_since(*t) < Duration::from_secs(3600));
+        stamp(&self.inner.looked, user, Duration::from_secs(3600));
+    }
+
+    /// How long since a person's last open socket closed; `None` while one is open, or when
+    /// none has closed since the server started (or so long ago that it was forgotten).
+    pub fn gone_for(&self, user: UserId) -> Option<Duration> {
+        if self
+            .inner
+            .conns
+            .read()
+            .expect("hub lock")
+            .contains_key(&user)
+        {
+            return None;
         }
-        looked.insert(user, now);
+        let left = self.inner.left.lock().expect("hub lock");
+        left.get(&user).map(Instant::elapsed)
     }
 
     /// Where a person is: connected, looking at a page now, and how long since they last did.

@@ -3,6 +3,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod conversations;
+pub mod email;
 pub mod events;
 pub mod invites;
 pub mod link_previews;

@@ -9,7 +9,7 @@ use crate::domain::notify::{Level, Setting};
 use crate::error::Result;
 use crate::notify::Member;
 
-fn setting_from(level: String, muted: bool) -> rusqlite::Result<Setting> {
+pub(super) fn setting_from(level: String, muted: bool) -> rusqlite::Result<Setting> {
     let level = Level::parse(&level).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
     })?;

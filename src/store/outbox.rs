@@ -80,3 +80,70 @@ pub fn len(conn: &Connection) -> Result<i64> {
         .prepare_cached("SELECT count(*) FROM outbox")?
         .query_row([], |r| r.get(0))?)
 }
+
+/// Removes the job queued under `key`, if any: a job that replaces itself, or one whose outcome
+/// is recorded in the same write that removes it. True when one was there.
+pub fn forget(conn: &Connection, key: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM outbox WHERE key = ?1")?
+        .execute([key])?
+        == 1)
+}
+
+/// Puts the job queued under `key` back to wait until `run_at`, as if new: its attempts and
+/// error cleared, and under a fresh id, so that the worker, which removes the id it ran once
+/// the run ends, leaves it be (a job that waits for something while it runs).
+pub fn put_back(conn: &Connection, key: &str, run_at: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE outbox SET id = (SELECT max(id) + 1 FROM outbox), run_at = ?2, attempts = 0,
+                 last_error = ''
+             WHERE key = ?1",
+        )?
+        .execute(params![key, run_at])?
+        == 1)
+}
+
+/// Whether some job's key starts with `prefix` (a range of the key index, not a scan).
+pub fn any_with_prefix(conn: &Connection, prefix: &str) -> Result<bool> {
+    let mut end = prefix.to_owned();
+    let last = end.pop().map_or('\u{1}', |c| {
+        char::from_u32(c as u32 + 1).unwrap_or(char::MAX)
+    });
+    end.push(last);
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE key >= ?1 AND key < ?2)")?
+        .query_row(params![prefix, end], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_put_back_outlives_the_run_that_put_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(dir.path(), crate::config::Synchronous::Normal).unwrap();
+        db.write_blocking(|ctx| {
+            let c = ctx.conn;
+            assert!(enqueue(c, "k", "k:1", "{}", 10)?);
+            assert!(!enqueue(c, "k", "k:1", "{}", 10)?, "once per key");
+            let taken = due(c, 10, 8)?.pop().unwrap();
+            put_off(c, taken.id, 70, "")?;
+            // The run puts its job back; the worker then finishes the id it ran.
+            assert!(put_back(c, "k:1", 500)?);
+            finish(c, taken.id)?;
+            assert_eq!(next_due(c)?, Some(500));
+            let again = due(c, 500, 8)?.pop().unwrap();
+            assert_ne!(again.id, taken.id);
+            assert_eq!(again.attempts, 0);
+            assert!(any_with_prefix(c, "k:")? && !any_with_prefix(c, "k:2")?);
+            assert!(!any_with_prefix(c, "j")? && !any_with_prefix(c, "l")?);
+            assert!(forget(c, "k:1")? && !forget(c, "k:1")?);
+            assert_eq!(len(c)?, 0);
+            Ok(())
+        })
+        .unwrap();
+        db.writer().shutdown();
+    }
+}
