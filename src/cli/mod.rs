@@ -1,5 +1,6 @@
 //! The command line: the clap command tree and one small function per subcommand.
 
+mod email;
 mod invite;
 mod ops;
 pub mod serve;
@@ -74,6 +75,9 @@ pub enum Command {
     Export(ops::ExportArgs),
     /// Exit 0 when the local server answers its health check (for containers)
     Healthcheck(ops::HealthcheckArgs),
+    /// Check the email settings: `hearth email test ADDRESS` sends a test email
+    #[command(subcommand)]
+    Email(email::EmailCommand),
 }
 
 impl Cli {
@@ -112,6 +116,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Stats(args) => ops::stats(&config, args),
         Command::Export(args) => ops::export(&config, args),
         Command::Healthcheck(args) => ops::healthcheck(&config, args),
+        Command::Email(cmd) => block_on(email::run(config, cmd)),
     }
 }
 

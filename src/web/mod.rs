@@ -6,6 +6,7 @@ pub mod api;
 pub mod api_chat;
 pub mod assets;
 pub mod auth;
+pub mod email;
 pub mod files;
 pub mod guard;
 pub mod html;
@@ -159,6 +160,7 @@ pub fn router(app: App) -> Router {
         .merge(files::routes())
         .merge(search::routes())
         .merge(notify::routes())
+        .merge(email::routes())
         .merge(pictures::routes())
         .merge(invites::routes())
         .merge(account::routes())

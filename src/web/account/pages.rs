@@ -30,6 +30,7 @@ pub fn account(shell: Shell, view: &AccountView) -> Markup {
                     h1 #account-title { "Your account" }
                     p.lead { "Signed in as " strong { "@" (view.user.username) } "." }
                     p { a href="/account/notifications" { "Notifications: what reaches you, and where →" } }
+                    p { a href="/account/email" { "Email: your address, notification emails →" } }
                 }
                 @if let Some(done) = view.done { p.flash role="status" { (done) } }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }

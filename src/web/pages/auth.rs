@@ -56,6 +56,7 @@ pub fn login(shell: Shell, view: LoginView) -> Markup {
                         autocomplete="current-password" required;
                     button type="submit" { "Sign in" }
                 }
+                p.hint { a href="/password/forgot" { "Forgot your password?" } }
                 @if view.signup {
                     p.hint { "New here? " a href="/signup" { "Create an account" } }
                 }
