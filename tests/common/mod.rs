@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod images;
 pub mod push;
+pub mod smtp;
 use hearth::chat::accounts::{self, NewUser};
 use hearth::config::Config;
 use hearth::db::Db;
