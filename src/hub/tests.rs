@@ -107,3 +107,19 @@ fn presence_follows_sockets() {
     assert!(hub.unregister(&b));
     assert_eq!(hub.presence(1), Presence::Offline);
 }
+
+#[test]
+fn gone_counts_from_the_last_socket_closing() {
+    let hub = Hub::default();
+    assert_eq!(hub.gone_for(1), None, "never seen");
+    let (first, _r1) = hub.register(1, vec![1], 4).unwrap();
+    let (second, _r2) = hub.register(1, vec![2], 4).unwrap();
+    assert_eq!(hub.gone_for(1), None, "connected");
+    assert!(!hub.unregister(&first));
+    assert_eq!(hub.gone_for(1), None, "one socket still open");
+    assert!(hub.unregister(&second));
+    let gone = hub.gone_for(1).expect("gone since the last one closed");
+    assert!(gone < std::time::Duration::from_secs(1));
+    let (_again, _r3) = hub.register(1, vec![3], 4).unwrap();
+    assert_eq!(hub.gone_for(1), None, "back");
+}
