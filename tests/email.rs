@@ -159,6 +159,22 @@ async fn an_address_is_verified_by_the_link_its_email_carries() {
         ada.json("/api/v1/me/email").await,
         json!({"address": "Ada@Example.org", "verified": true, "notify": true, "link_expires_at": null})
     );
+    // The page turns notification emails off and on.
+    let csrf = ada.csrf("/account/email").await;
+    for (choice, says, on) in [
+        ("off", "Notification emails are off.", false),
+        ("on", "Notification emails are on.", true),
+    ] {
+        let res = ada
+            .form(
+                "/account/email/notify",
+                &[("csrf", &csrf), ("notify", choice)],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains(says));
+        assert_eq!(ada.json("/api/v1/me/email").await["notify"], on);
+    }
     // A used link is no link.
     let again = visitor
         .post(app.url("/email/verify"))

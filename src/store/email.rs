@@ -160,20 +160,21 @@ pub fn verified_owner(conn: &Connection, address: &str) -> Result<Option<UserId>
         .optional()?)
 }
 
+pub(super) const LISTENERS: &str = "
+    SELECT m.user_id, m.notify, m.muted, u.quiet_until,
+           EXISTS (SELECT 1 FROM mentions n WHERE n.message_id = x.id AND n.user_id = m.user_id)
+    FROM messages x
+    JOIN memberships m ON m.conversation_id = x.conversation_id
+    JOIN email_addresses e ON e.user_id = m.user_id
+    JOIN users u ON u.id = m.user_id
+    WHERE x.id = ?1 AND m.user_id != x.sender_id AND e.verified_at IS NOT NULL
+      AND e.notify = 1 AND u.deactivated = 0";
+
 /// The members of a message's conversation, other than its sender, who get notification
 /// emails (verified address, emails on, active account), as the notification decision needs
 /// them.
 pub fn listeners_of(conn: &Connection, message: MessageId) -> Result<Vec<Member>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.user_id, m.notify, m.muted, u.quiet_until,
-                EXISTS (SELECT 1 FROM mentions n WHERE n.message_id = x.id AND n.user_id = m.user_id)
-         FROM messages x
-         JOIN memberships m ON m.conversation_id = x.conversation_id
-         JOIN email_addresses e ON e.user_id = m.user_id
-         JOIN users u ON u.id = m.user_id
-         WHERE x.id = ?1 AND m.user_id != x.sender_id AND e.verified_at IS NOT NULL
-           AND e.notify = 1 AND u.deactivated = 0",
-    )?;
+    let mut stmt = conn.prepare_cached(LISTENERS)?;
     let rows = stmt
         .query_map([message], |r| {
             Ok(Member {
@@ -216,6 +217,14 @@ pub fn note_pending(conn: &Connection, user: UserId, message: MessageId) -> Resu
         == 1)
 }
 
+pub(super) const PENDING: &str = "
+    SELECT p.message_id FROM email_pending p
+    JOIN messages x ON x.id = p.message_id
+    JOIN memberships m ON m.conversation_id = x.conversation_id AND m.user_id = p.user_id
+    WHERE p.user_id = ?1 AND p.message_id > ?2 AND x.deleted_at IS NULL
+      AND x.id > max(m.last_read_message_id, m.unread_after_message_id)
+    ORDER BY p.message_id LIMIT ?3";
+
 /// Up to `limit` of a person's noted messages past `after` that are still unread and not
 /// deleted, oldest first.
 pub fn pending(
@@ -224,14 +233,7 @@ pub fn pending(
     after: MessageId,
     limit: usize,
 ) -> Result<Vec<MessageId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.message_id FROM email_pending p
-         JOIN messages x ON x.id = p.message_id
-         JOIN memberships m ON m.conversation_id = x.conversation_id AND m.user_id = p.user_id
-         WHERE p.user_id = ?1 AND p.message_id > ?2 AND x.deleted_at IS NULL
-           AND x.id > max(m.last_read_message_id, m.unread_after_message_id)
-         ORDER BY p.message_id LIMIT ?3",
-    )?;
+    let mut stmt = conn.prepare_cached(PENDING)?;
     let rows = stmt
         .query_map(params![user, after, limit as i64], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;

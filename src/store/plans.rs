@@ -138,3 +138,17 @@ fn search_reads_its_indexes_newest_first_without_sorting() {
     );
     assert_no_full_scan(&p, "m");
 }
+
+#[test]
+fn email_queries_read_one_message_and_one_person() {
+    let conn = db();
+    let p = plan(&conn, super::email::LISTENERS);
+    assert_no_full_scan(&p, "m");
+    assert_no_full_scan(&p, "x");
+    let p = plan(&conn, super::email::PENDING);
+    assert!(
+        p.contains("SEARCH p USING PRIMARY KEY (user_id=? AND message_id>?)"),
+        "{p}"
+    );
+    assert!(!p.contains("TEMP B-TREE"), "{p}");
+}
