@@ -231,7 +231,7 @@ pub(super) fn write_message(
     reads::mark_read(ctx.conn, conversation, me.id, id)?;
     let message = store::get_new(ctx.conn, id, !files_sent.is_empty())?;
     emit_message(ctx, chat, "message.created", &message)?;
-    super::notify::after_message(ctx, chat, &message)?;
+    super::notify::after_message(ctx, chat, &message, c, &mentioned)?;
     super::support::after_message(ctx, chat, conversation, me.id, now)?;
     Ok(message)
 }

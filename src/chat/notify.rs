@@ -3,15 +3,16 @@
 
 use serde::Serialize;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::auth::still_active;
 use super::{Chat, emit, membership};
 use crate::db::WriteCtx;
-use crate::domain::chat::{ConversationId, Kind, Message, MessageId};
+use crate::domain::chat::{Conversation, ConversationId, Kind, Message, MessageId};
 use crate::domain::notify::{Level, Setting};
-use crate::domain::{User, now_ms};
+use crate::domain::{User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::hub::Outgoing;
 use crate::notify::{self as decide, Member};
@@ -28,8 +29,17 @@ const PAGE_BODY_CHARS: usize = 200;
 
 /// The queue from the writer (after commit) to the task that sends page notices.
 pub struct Alerts {
-    tx: mpsc::Sender<MessageId>,
-    rx: Mutex<Option<mpsc::Receiver<MessageId>>>,
+    tx: mpsc::Sender<Alert>,
+    rx: Mutex<Option<mpsc::Receiver<Alert>>>,
+}
+
+/// A new message's page notice, made in its write from what the write has at hand (so the
+/// task that sends it reads only who it notifies).
+pub struct Alert {
+    sender: UserId,
+    mentioned: Vec<UserId>,
+    /// The notice with `mention` false; set per person.
+    notice: Notice,
 }
 
 impl Default for Alerts {
@@ -145,18 +155,39 @@ pub async fn set_quiet_until(chat: &Chat, user: &User, until: Option<i64>) -> Re
 }
 
 /// Called in the write of a new message: once it commits, its members' pages hear of it, and
-/// its pushes and emails are queued in the same write (see [`super::push::queue`] and
+/// its pushes and emails are queued in the same write (see [`super::push`] and
 /// [`super::email::queue`]).
-pub(super) fn after_message(ctx: &mut WriteCtx, chat: &Chat, message: &Message) -> Result<()> {
+pub(super) fn after_message(
+    ctx: &mut WriteCtx,
+    chat: &Chat,
+    message: &Message,
+    conversation: &Conversation,
+    mentioned: &[UserId],
+) -> Result<()> {
     if message.notice.is_some() {
         return Ok(());
     }
     super::push::queue(ctx, chat, message)?;
+    // Before the early return below: emails matter most when nobody is connected.
     super::email::queue(ctx, chat, message)?;
-    let (tx, id) = (chat.alerts.tx.clone(), message.id);
+    if chat.hub.stats().sockets.load(Ordering::Relaxed) == 0 {
+        return Ok(());
+    }
+    let alert = Alert {
+        sender: message.sender.id,
+        mentioned: mentioned.to_vec(),
+        notice: notice(
+            message,
+            conversation.kind,
+            &conversation.name,
+            false,
+            PAGE_BODY_CHARS,
+        ),
+    };
+    let tx = chat.alerts.tx.clone();
     ctx.after_commit(move || {
-        if tx.try_send(id).is_err() {
-            tracing::debug!(message = id, "page notices are behind; one is skipped");
+        if tx.try_send(alert).is_err() {
+            tracing::debug!("page notices are behind; one is skipped");
         }
     });
     Ok(())
@@ -241,29 +272,29 @@ pub async fn alert_pages(chat: Chat) {
     let Some(mut rx) = chat.alerts.rx.lock().expect("alerts lock").take() else {
         return;
     };
-    while let Some(id) = rx.recv().await {
-        if let Err(err) = alert_one(&chat, id).await {
-            tracing::debug!(message = id, error = %err, "no page notice");
+    while let Some(alert) = rx.recv().await {
+        if let Err(err) = alert_one(&chat, alert).await {
+            tracing::debug!(error = %err, "no page notice");
         }
     }
 }
 
-async fn alert_one(chat: &Chat, id: MessageId) -> Result<()> {
-    if chat
-        .hub
-        .stats()
-        .sockets
-        .load(std::sync::atomic::Ordering::Relaxed)
-        == 0
-    {
-        return Ok(());
-    }
-    let (message, kind, name, members) = audience(chat, id).await?;
-    for (member, _) in members {
-        if !chat.hub.attention(member.user).connected {
+async fn alert_one(chat: &Chat, alert: Alert) -> Result<()> {
+    let (conversation, sender) = (alert.notice.conversation, alert.sender);
+    let mentioned = serde_json::to_string(&alert.mentioned).expect("ids serialize");
+    let members = chat
+        .db
+        .read(move |conn| store::may_notify(conn, conversation, sender, &mentioned))
+        .await?;
+    let now = now_ms();
+    for member in members {
+        if !decide::notifies(&member, sender, now) || !chat.hub.attention(member.user).connected {
             continue;
         }
-        let n = notice(&message, kind, &name, member.mentioned, PAGE_BODY_CHARS);
+        let n = Notice {
+            mention: member.mentioned,
+            ..alert.notice.clone()
+        };
         let frame = serde_json::json!({"type": "notify", "notice": n}).to_string();
         chat.hub.deliver_to_user(
             member.user,

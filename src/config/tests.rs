@@ -108,6 +108,8 @@ fn the_example_file_parses_to_the_defaults() {
     let d = Config::default();
     assert_eq!(format!("{c:?}"), format!("{d:?}"));
     for key in [
+        "push_subject",
+        "push_idle_secs",
         "listen",
         "base_url",
         "trusted_proxies",

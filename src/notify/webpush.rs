@@ -46,7 +46,18 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 #[derive(Clone)]
 pub struct VapidKeys {
     secret: SecretKey,
+    /// The public key in base64url, worked out once (it is a scalar multiplication).
+    public: String,
+    /// Tokens signed already, by audience and contact, with their expiry (unix seconds): a
+    /// thousand pushes to one push service need one signature, not a thousand.
+    tokens: std::sync::Arc<std::sync::Mutex<Tokens>>,
 }
+
+/// Signed `Authorization` headers by (audience, contact), with their expiry in unix seconds.
+type Tokens = std::collections::HashMap<(String, String), (u64, String)>;
+
+/// Tokens cached at most, across push services.
+const TOKENS_KEPT: usize = 1000;
 
 /// A stored private key that is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,21 +88,47 @@ impl VapidKeys {
             return Err(BadKey);
         }
         let secret = SecretKey::from_slice(bytes).map_err(|_| BadKey)?;
-        Ok(VapidKeys { secret })
+        let public = URL_SAFE_NO_PAD.encode(secret.public_key().to_encoded_point(false).as_bytes());
+        Ok(VapidKeys {
+            secret,
+            public,
+            tokens: Default::default(),
+        })
     }
 
     /// The public key as a browser's `applicationServerKey` takes it: the uncompressed point
     /// (65 bytes) in base64url without padding.
     pub fn public_key(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.secret.public_key().to_encoded_point(false).as_bytes())
+        self.public.clone()
     }
 
     /// The `Authorization` header for a push to `endpoint`: a token for its origin, good for
     /// [`TOKEN_LIFETIME`] from `now`, naming `subject` as the contact.
+    /// A token signed earlier for the same audience is used again while at least half its
+    /// lifetime is left.
     fn authorization(&self, endpoint: &Url, subject: &str, now: SystemTime) -> String {
+        let audience = endpoint.origin().ascii_serialization();
+        let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let key = (audience, subject.to_owned());
+        let mut tokens = self.tokens.lock().expect("token cache");
+        if let Some((expires, header)) = tokens.get(&key)
+            && *expires >= now_secs + TOKEN_LIFETIME.as_secs() / 2
+            && *expires <= now_secs + TOKEN_LIFETIME.as_secs()
+        {
+            return header.clone();
+        }
+        let header = self.sign(&key.0, subject, now);
+        if tokens.len() >= TOKENS_KEPT {
+            tokens.clear();
+        }
+        tokens.insert(key, (now_secs + TOKEN_LIFETIME.as_secs(), header.clone()));
+        header
+    }
+
+    fn sign(&self, audience: &str, subject: &str, now: SystemTime) -> String {
         let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default() + TOKEN_LIFETIME;
         let claims = serde_json::json!({
-            "aud": endpoint.origin().ascii_serialization(),
+            "aud": audience,
             "exp": expires.as_secs(),
             "sub": subject,
         });

@@ -109,6 +109,36 @@ pub fn candidates(conn: &Connection, message: MessageId) -> Result<Vec<(Member, 
     Ok(rows)
 }
 
+/// The active members of a conversation other than `sender` whose level lets a message reach
+/// them at all: everything, or mentions when `mentioned` (a JSON array of ids) names them.
+/// The decision itself ([`crate::notify::notifies`]) is made on what this returns.
+pub fn may_notify(
+    conn: &Connection,
+    conversation: ConversationId,
+    sender: UserId,
+    mentioned: &str,
+) -> Result<Vec<Member>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.user_id, m.notify, m.muted, u.quiet_until,
+                m.user_id IN (SELECT value FROM json_each(?3))
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.conversation_id = ?1 AND m.user_id != ?2 AND u.deactivated = 0
+           AND (m.notify = 'all'
+                OR (m.notify = 'mentions' AND m.user_id IN (SELECT value FROM json_each(?3))))",
+    )?;
+    let rows = stmt
+        .query_map(params![conversation, sender, mentioned], |r| {
+            Ok(Member {
+                user: r.get(0)?,
+                setting: setting_from(r.get(1)?, r.get(2)?)?,
+                quiet_until: r.get(3)?,
+                mentioned: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// Whether `user` has not yet read `message` (a push for a message already read is not sent).
 pub fn unread_by(conn: &Connection, message: MessageId, user: UserId) -> Result<bool> {
     Ok(conn

@@ -19,6 +19,8 @@ use crate::store::{notify as levels, outbox, push as store};
 
 /// Devices pushed to at once by one job.
 const CONCURRENCY: usize = 64;
+/// Pushes encrypted in one go on a blocking thread.
+const ENCRYPT_BATCH: usize = 32;
 /// How long a push service keeps a push for a device that is off: a day.
 const TTL_SECS: u32 = 24 * 3600;
 /// Characters of a message's text a push carries (the payload is cut further to stay under
@@ -166,7 +168,21 @@ async fn to_device_again(
     let n = notice(&m, kind, &name, member.mentioned, BODY_CHARS);
     let badge = badge_of(chat, user).await?;
     let keys = keys(chat).await?;
-    let sent = send_one(chat, &keys, &device, &payload(&n, badge), &n, kind).await;
+    let subject = chat.config.push_subject().unwrap_or_default().to_owned();
+    let http_ok = allow_http_services(chat);
+    let body = payload(&n, badge);
+    let built = {
+        let (device, n) = (device.clone(), n.clone());
+        tokio::task::spawn_blocking(move || {
+            build(&keys, &subject, http_ok, &device, &body, &n, kind)
+        })
+        .await
+        .map_err(|e| Failure::Later(format!("encrypting failed: {e}")))?
+    };
+    let sent = match built {
+        Ok(request) => send(chat, request).await,
+        Err(sent) => sent,
+    };
     let retry = match &sent {
         Sent::Again(why, wait) => Some(match wait {
             Some(w) => Failure::LaterThan(why.clone(), *w),
@@ -249,11 +265,36 @@ async fn send_all(
             sends.push((device, body.clone(), n.clone()));
         }
     }
-    let keys = &keys;
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(sends)
-        .map(|(device, body, n)| async move {
-            let sent = send_one(chat, keys, &device, &body, &n, kind).await;
-            (device, n.message_id, sent)
+    // Encrypting is the CPU-bound part: one batch at a time on a blocking thread (so a fan-out
+    // takes at most one core and posts keep the other), while the batch before it is sent,
+    // `CONCURRENCY` requests at once.
+    let subject = chat.config.push_subject().unwrap_or_default().to_owned();
+    let http_ok = allow_http_services(chat);
+    let batches: Vec<Vec<Send>> = sends.chunks(ENCRYPT_BATCH).map(|c| c.to_vec()).collect();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(batches)
+        .then(|batch| {
+            let (keys, subject) = (keys.clone(), subject.clone());
+            async move {
+                let built = tokio::task::spawn_blocking(move || {
+                    batch
+                        .into_iter()
+                        .map(|(device, body, n)| {
+                            let request = build(&keys, &subject, http_ok, &device, &body, &n, kind);
+                            (device, n.message_id, request)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await;
+                futures_util::stream::iter(built.unwrap_or_default())
+            }
+        })
+        .flatten()
+        .map(|(device, message, request)| async move {
+            let sent = match request {
+                Ok(request) => send(chat, request).await,
+                Err(sent) => sent,
+            };
+            (device, message, sent)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -261,6 +302,9 @@ async fn send_all(
     record(chat, outcomes).await?;
     Ok(())
 }
+
+/// One device's push waiting to be encrypted: the device, the payload, the notice.
+type Send = (store::Device, Arc<Vec<u8>>, Notice);
 
 /// A device, the message pushed to it, and how it went.
 type Outcome = (store::Device, MessageId, Sent);
@@ -305,47 +349,41 @@ async fn record(chat: &Chat, outcomes: Vec<Outcome>) -> Result<()> {
         .await
 }
 
-/// Encrypts and sends one push.
-async fn send_one(
-    chat: &Chat,
-    keys: &Arc<VapidKeys>,
+/// The encrypted, signed request of one push, or why there is none.
+fn build(
+    keys: &VapidKeys,
+    subject: &str,
+    http_ok: bool,
     device: &store::Device,
     body: &[u8],
     n: &Notice,
     kind: Kind,
-) -> Sent {
-    let Some(subject) = chat.config.push_subject().map(str::to_owned) else {
-        return Sent::Refused("push is off".into());
-    };
-    let sub = match Subscription::parse(
+) -> std::result::Result<http::Request<Vec<u8>>, Sent> {
+    if subject.is_empty() {
+        return Err(Sent::Refused("push is off".into()));
+    }
+    let sub = Subscription::parse(
         &device.endpoint,
         &URL_SAFE_NO_PAD.encode(&device.p256dh),
         &URL_SAFE_NO_PAD.encode(&device.auth),
-        allow_http_services(chat),
-    ) {
-        Ok(sub) => sub,
-        Err(e) => return Sent::Refused(e.to_string()),
-    };
+        http_ok,
+    )
+    .map_err(|e| Sent::Refused(e.to_string()))?;
     let urgency = match (kind, n.mention) {
         (Kind::Direct, _) | (_, true) => Urgency::High,
         _ => Urgency::Normal,
     };
-    let (keys, body, tag) = (keys.clone(), body.to_vec(), n.tag.clone());
-    let built = tokio::task::spawn_blocking(move || {
-        let push = Push {
-            payload: &body,
-            ttl_secs: TTL_SECS,
-            tag: Some(&tag),
-            urgency,
-        };
-        webpush::request(&keys, &subject, &sub, &push)
-    })
-    .await;
-    let request = match built {
-        Ok(Ok(request)) => request,
-        Ok(Err(e)) => return Sent::Refused(e.to_string()),
-        Err(e) => return Sent::Again(format!("encrypting failed: {e}"), None),
+    let push = Push {
+        payload: body,
+        ttl_secs: TTL_SECS,
+        tag: Some(&n.tag),
+        urgency,
     };
+    webpush::request(keys, subject, &sub, &push).map_err(|e| Sent::Refused(e.to_string()))
+}
+
+/// Sends one built push and reads what its service answered.
+async fn send(chat: &Chat, request: http::Request<Vec<u8>>) -> Sent {
     match chat.fetch.post(request, 1024).await {
         Ok(answer) => match answer.status {
             200..=299 => Sent::Done,

@@ -240,3 +240,41 @@ fn subscriptions_name_the_field_at_fault() {
     assert!(format!("{good:?}").contains("push.example.net"));
     assert!(!format!("{good:?}").contains(&auth));
 }
+
+#[test]
+fn a_token_is_signed_once_per_audience_and_again_past_half_its_life() {
+    let keys = VapidKeys::generate();
+    let a = Url::parse("https://push.example.org/send/1").unwrap();
+    let a2 = Url::parse("https://push.example.org/send/2").unwrap();
+    let b = Url::parse("https://other.example.net/send/1").unwrap();
+    let now = SystemTime::now();
+    let first = keys.authorization(&a, "mailto:ops@example.org", now);
+    assert_eq!(
+        keys.authorization(&a2, "mailto:ops@example.org", now),
+        first
+    );
+    assert_ne!(keys.authorization(&b, "mailto:ops@example.org", now), first);
+    assert_ne!(
+        keys.authorization(&a, "mailto:other@example.org", now),
+        first
+    );
+    // Still more than half its life left: the same token.
+    let later = now + TOKEN_LIFETIME / 2 - Duration::from_secs(5);
+    assert_eq!(
+        keys.authorization(&a, "mailto:ops@example.org", later),
+        first
+    );
+    // Past half its life: a new one, good for a whole lifetime from then.
+    let much_later = now + TOKEN_LIFETIME / 2 + Duration::from_secs(5);
+    let renewed = keys.authorization(&a, "mailto:ops@example.org", much_later);
+    assert_ne!(renewed, first);
+    let claims = verified_claims(&renewed);
+    let expected = much_later.duration_since(UNIX_EPOCH).unwrap() + TOKEN_LIFETIME;
+    assert_eq!(claims["exp"], expected.as_secs());
+    // A clone shares what was signed.
+    assert_eq!(
+        keys.clone()
+            .authorization(&a, "mailto:ops@example.org", much_later),
+        renewed
+    );
+}
