@@ -13,6 +13,7 @@ import { initNav } from "./nav.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts } from "./sidebar.js";
 import { initSupport } from "./support.js";
+import "./sw-register.js";
 import { initSearch } from "./search.js";
 import { localizeTimes } from "./time.js";
 import { Live } from "./ws.js";
