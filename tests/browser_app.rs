@@ -245,6 +245,18 @@ async fn chromium_finds_the_app_installable_with_its_worker_at_the_root() {
         .await;
         assert_eq!(kept, true, "the stylesheet is kept");
         browser.assert_no_console_errors("installing").await;
+
+        // Signing out leaves nothing of Ann's on the device: no copies, no worker.
+        browser.click("form.logout button[type=submit]").await;
+        browser.wait_for_path("/login").await;
+        let left = run(
+            &browser,
+            "Promise.all([caches.keys(), navigator.serviceWorker.getRegistrations()])\
+               .then(([c, r]) => done({caches: c, workers: r.length}));",
+            vec![],
+        )
+        .await;
+        assert_eq!(left, json!({"caches": [], "workers": 0}), "after signing out");
         app.stop().await.unwrap();
         browser
     })
@@ -297,6 +309,13 @@ async fn offline_the_app_opens_on_what_it_last_saw_and_sends_what_was_written_on
             )
             .await;
         assert_eq!(actions, "none", "the conversation is read-only offline");
+        let header = browser
+            .execute(
+                "return getComputedStyle(document.querySelector('.conv-head .button')).pointerEvents;",
+                vec![],
+            )
+            .await;
+        assert_eq!(header, "none", "its header's buttons rest offline");
 
         // Written offline: it waits on the device.
         let text = "Written while the server was away";
