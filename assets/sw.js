@@ -134,12 +134,25 @@ async function page(event, url) {
     if (kept) return kept;
   }
   if (res) {
-    if (KEPT.test(url.pathname) && !url.search && keepable(res)) event.waitUntil(keep(url.pathname, res.clone()));
+    if (KEPT.test(url.pathname) && !url.search) {
+      if (keepable(res)) event.waitUntil(keep(url.pathname, res.clone()));
+      // Sent elsewhere now, or gone: the copy would show what is no longer there.
+      else if (gone(res)) event.waitUntil(forget(url.pathname));
+    }
     return res;
   }
   const kept = await keptCopy(url);
   if (kept) return kept;
   return event.request.mode === "navigate" ? offlinePage() : Response.error();
+}
+
+function gone(res) {
+  return res.type === "opaqueredirect" || res.redirected || res.status === 404 || res.status === 410;
+}
+
+async function forget(path) {
+  const cache = await caches.open(PAGES);
+  await cache.delete(path);
 }
 
 /** Whether `html` is a signed-in page (a sign-in form is never kept). */

@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::browser::axe::Axe;
 use common::browser::{Browser, screenshot_path};
 use common::{Person, TestApp};
 use reqwest::Method;
@@ -256,7 +257,11 @@ async fn chromium_finds_the_app_installable_with_its_worker_at_the_root() {
             vec![],
         )
         .await;
-        assert_eq!(left, json!({"caches": [], "workers": 0}), "after signing out");
+        assert_eq!(
+            left,
+            json!({"caches": [], "workers": 0}),
+            "after signing out"
+        );
         app.stop().await.unwrap();
         browser
     })
@@ -311,7 +316,7 @@ async fn offline_the_app_opens_on_what_it_last_saw_and_sends_what_was_written_on
         assert_eq!(actions, "none", "the conversation is read-only offline");
         let header = browser
             .execute(
-                "return getComputedStyle(document.querySelector('.conv-head .button')).pointerEvents;",
+                "return getComputedStyle(document.querySelector('.conv-head .button')).display;",
                 vec![],
             )
             .await;
@@ -327,6 +332,16 @@ async fn offline_the_app_opens_on_what_it_last_saw_and_sends_what_was_written_on
             "waiting to send"
         );
         shot(&browser, "offline").await;
+        if let Some(axe) = Axe::load() {
+            browser.assert_accessible(&axe, "the offline copy").await;
+        }
+        browser.set_window_size(360, 740).await;
+        // The list slides away as the window narrows.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        shot(&browser, "offline-phone").await;
+        browser
+            .set_window_size(common::browser::WIDTH, common::browser::HEIGHT)
+            .await;
 
         // Still waiting after a reload, still offline.
         browser.goto(&app.url(&page)).await;
