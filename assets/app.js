@@ -14,6 +14,7 @@ import { initNotify } from "./notify.js";
 import { Reads } from "./reads.js";
 import { initMenu, initSidebar, setBaseTitle, setCounts, setMuted } from "./sidebar.js";
 import { initSupport } from "./support.js";
+import "./sw-register.js";
 import { initSearch } from "./search.js";
 import { localizeTimes } from "./time.js";
 import { Live } from "./ws.js";

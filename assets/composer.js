@@ -1,11 +1,13 @@
 // The composer: sends over the WebSocket (the form posts as usual until it has connected),
 // Enter sends, Shift+Enter breaks the line, ↑ edits my last message, Esc cancels a reply,
 // typing notices at most every 2 s, the "replying to …" chip, and the unsent draft kept
-// per conversation.
+// per conversation. Written while the connection is down, a message waits on this device
+// (offline.js) and is sent once the server answers again.
 
 import { clearDraft, loadDraft, saveDraft } from "./drafts.js";
 import { Attachments } from "./files.js";
 import { Mentions } from "./mentions.js";
+import { attachOutbox, holdWhileOffline, keepIfOffline } from "./offline.js";
 import { randomId } from "./ws.js";
 
 const TYPING_EVERY_MS = 2000;
@@ -38,6 +40,7 @@ export class Composer {
     });
     this.chip?.querySelector("[data-action=cancel-reply]")?.addEventListener("click", () => this.cancelReply());
     this.autosize();
+    attachOutbox(this);
   }
 
   keydown(e) {
@@ -75,6 +78,11 @@ export class Composer {
       this.send(body, ids);
       return;
     }
+    if (holdWhileOffline(this)) {
+      e.preventDefault();
+      if (body.trim()) this.send(body, []);
+      return;
+    }
     if (!this.live.everReady) {
       // Not connected yet (or no WebSocket at all): let the form post, with a fresh id.
       if (!body.trim()) e.preventDefault();
@@ -98,6 +106,7 @@ export class Composer {
     this.autosize();
     this.cancelReply();
     this.say("");
+    if (!attachments.length && keepIfOffline(this, fields)) return;
     this.live.request("send", fields, { retry: true }).then(
       (message) => {
         // The event may already have brought it in; if not, it is on its way.

@@ -281,6 +281,41 @@ pub async fn logo(chat: &Chat) -> Result<(String, Served)> {
     Ok((sha256, served))
 }
 
+/// The community's logo as an app icon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoIcon {
+    pub url: String,
+    pub mime: &'static str,
+    /// Its side in pixels (at most [`SIDE`]; less when the upload was smaller).
+    pub side: u32,
+}
+
+/// The logo as an app icon; `None` without a logo, or when its stored square cannot be read
+/// (the app then keeps its own icons).
+pub async fn logo_icon(chat: &Chat) -> Result<Option<LogoIcon>> {
+    let (sha256, served) = match logo(chat).await {
+        Ok(found) => found,
+        Err(Error::NotFound) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let path = served.path.clone();
+    let info = tokio::task::spawn_blocking(move || media::probe(&path))
+        .await
+        .map_err(|e| Error::Internal(format!("probing the logo: {e}")))?;
+    Ok(match info {
+        Ok(Some(info)) if info.width == info.height => Some(LogoIcon {
+            url: pictures::logo_url(&sha256),
+            mime: served.mime,
+            side: info.width,
+        }),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the stored logo cannot be read as an icon");
+            None
+        }
+    })
+}
+
 /// Reads the type from the stored bytes: a square is a JPEG or a PNG, and nothing else is
 /// served as a picture.
 async fn served(chat: &Chat, sha256: &str) -> Result<Served> {

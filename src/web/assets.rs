@@ -43,6 +43,23 @@ impl Assets {
         debug_assert!(self.etags.contains_key(name), "unknown asset {name}");
         format!("/assets/{}/{name}", self.build)
     }
+
+    /// The hash of the whole set, as it appears in cache-busted URLs.
+    pub fn build(&self) -> &str {
+        &self.build
+    }
+
+    /// The names of every embedded file, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.etags.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The content of an embedded file.
+    pub fn bytes(name: &str) -> Option<std::borrow::Cow<'static, [u8]>> {
+        Files::get(name).map(|f| f.data)
+    }
 }
 
 /// GET /assets/{build}/{name} (immutable) or /assets/{name} (revalidated).

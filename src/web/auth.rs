@@ -2,7 +2,7 @@
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -94,6 +94,19 @@ pub fn cleared_cookie(config: &Config) -> HeaderValue {
         "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
     ))
     .expect("a constant header")
+}
+
+/// What a signed-out answer carries: the session cookie removed, and what this browser kept
+/// for the person (pages kept for offline use, messages waiting to send, drafts, the service
+/// worker) forgotten, so none of it is left for whoever uses the browser next.
+pub fn signed_out_headers(config: &Config) -> [(HeaderName, HeaderValue); 2] {
+    [
+        (header::SET_COOKIE, cleared_cookie(config)),
+        (
+            HeaderName::from_static("clear-site-data"),
+            HeaderValue::from_static("\"cache\", \"storage\""),
+        ),
+    ]
 }
 
 async fn session_of(parts: &Parts, app: &App) -> Result<Session, Error> {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::App;
 use super::auth::{
-    ClientIp, PageSession, cleared_cookie, session_token, sign_in_client, signed_in_cookies,
+    ClientIp, PageSession, session_token, sign_in_client, signed_in_cookies, signed_out_headers,
 };
 use super::pages::{self, Shell, auth::LoginView, auth::SetupView};
 use super::posted::{Plain, Posted};
@@ -213,11 +213,7 @@ pub async fn logout(
     if let Some(token) = session_token(&headers) {
         auth::logout(&app.chat, token).await?;
     }
-    Ok((
-        [(header::SET_COOKIE, cleared_cookie(&app.config))],
-        Redirect::to("/login"),
-    )
-        .into_response())
+    Ok((signed_out_headers(&app.config), Redirect::to("/login")).into_response())
 }
 
 #[derive(Deserialize)]

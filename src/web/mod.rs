@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod api_chat;
+pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod email;
@@ -155,6 +156,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(html::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/assets/{*path}", get(assets::serve))
+        .merge(app::routes())
         .merge(rooms::routes())
         .merge(support::routes())
         .merge(files::routes())

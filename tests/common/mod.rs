@@ -169,6 +169,29 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Stops the server gracefully, keeping its data and its address, until `resume`.
+    pub async fn pause(&mut self) {
+        let _ = self.stop.take().expect("the server is running").send(());
+        let stopped = self.server.take().unwrap().await.unwrap();
+        stopped.expect("the server stopped cleanly");
+    }
+
+    /// Starts the server again on the same address and data, as a restart does.
+    pub async fn resume(&mut self) {
+        let config = (*self.app.config).clone();
+        let db = Db::open(&config.data_dir, config.synchronous).expect("open db");
+        let app = App::new(db, config).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .unwrap_or_else(|e| panic!("binding {} again: {e}", self.addr));
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.server = Some(tokio::spawn(web::serve(listener, app.clone(), async {
+            let _ = stopped.await;
+        })));
+        self.stop = Some(stop);
+        self.app = app;
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) -> hearth::Result<()> {
         let _ = self.stop.take().unwrap().send(());

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::App;
-use super::auth::{PageSession, cleared_cookie};
+use super::auth::{PageSession, signed_out_headers};
 use super::html::{PageError, shell};
 use super::posted::{Plain, Posted, csrf_field};
 use crate::chat::account;
@@ -144,11 +144,7 @@ async fn change_password(
 
 /// Signed out: the cookie goes, and so does the visitor, to the login page.
 fn signed_out(app: &App) -> Response {
-    (
-        [(header::SET_COOKIE, cleared_cookie(&app.config))],
-        Redirect::to("/login"),
-    )
-        .into_response()
+    (signed_out_headers(&app.config), Redirect::to("/login")).into_response()
 }
 
 /// POST /account/sessions/{id}/end (ending this one signs out)

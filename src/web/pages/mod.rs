@@ -112,6 +112,9 @@ fn document(
                 } @else {
                     link rel="icon" href=(shell.asset("favicon.svg")) type="image/svg+xml";
                 }
+                link rel="manifest" href="/manifest.webmanifest";
+                meta name="theme-color" content=(settings.accent);
+                link rel="apple-touch-icon" href=(shell.asset("icon-192.png"));
                 link rel="stylesheet" href=(shell.asset("hearth.css"));
                 @if custom_accent {
                     link rel="stylesheet" href={ "/theme.css?v=" (settings.accent.trim_start_matches('#')) };
@@ -169,6 +172,10 @@ fn document(
                     div #banner.banner hidden {
                         span role="status" { "Connection lost. Reconnecting…" }
                         button.small.quiet type="button" data-action="reconnect" { "Reconnect now" }
+                    }
+                    // Shown by the page script on a copy of this page kept for offline use.
+                    div #offline-banner.banner.offline-banner hidden {
+                        span role="status" { "You are offline — showing what this device last saw" }
                     }
                     (lightbox())
                 } @else {
