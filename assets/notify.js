@@ -103,11 +103,6 @@ export function initNotify(live) {
       chime(n.message_id);
     }
   });
-  navigator.serviceWorker?.addEventListener("message", (e) => {
-    if (e.data?.type === "open" && typeof e.data.url === "string" && e.data.url.startsWith("/")) {
-      location.assign(e.data.url);
-    }
-  });
   initSettings();
 }
 
