@@ -312,10 +312,13 @@ self.addEventListener("message", (event) => {
   if (m.type === "notify") {
     const answer = (shown) => event.ports[0]?.postMessage({ id: m.id ?? null, shown });
     event.waitUntil(notify(m).then(answer, () => answer(false)));
+  } else if (m.type === "badge") {
+    event.waitUntil(setBadge(Number(m.n)));
+  } else if (m.type === "keep") {
+    event.waitUntil(keepNow(m.url).catch(() => {}));
+  } else if (m.type === "claim") {
+    event.waitUntil(self.clients.claim());
   }
-  else if (m.type === "badge") event.waitUntil(setBadge(Number(m.n)));
-  else if (m.type === "keep") event.waitUntil(keepNow(m.url).catch(() => {}));
-  else if (m.type === "claim") event.waitUntil(self.clients.claim());
 });
 
 /** Keeps a copy of a page that was opened before this worker could see it. */
