@@ -8,6 +8,7 @@
 //
 // Pages talk to it with postMessage:
 //   page -> worker  {type: "notify", id, conversation, title, body, url, tag}
+//                   (with a port, the worker answers {id, shown} on it once decided)
 //                   {type: "badge", n}
 //                   {type: "keep", url}      keep a copy of a page opened before the worker ran
 //                   {type: "claim"}          take this page, which loaded while the worker started
@@ -280,8 +281,8 @@ function localUrl(url, conversation) {
  */
 async function notify({ id, conversation, title, body, url, tag }) {
   // Decided before anything is awaited: the same message from a second tab finds it taken.
-  if (!firstTime(id)) return;
-  if (await reading(conversation)) return;
+  if (!firstTime(id)) return false;
+  if (await reading(conversation)) return false;
   const named = tag || (id !== undefined && id !== null ? `m-${id}` : undefined);
   await self.registration.showNotification(String(title || "Hearth"), {
     body: String(body || ""),
@@ -292,6 +293,7 @@ async function notify({ id, conversation, title, body, url, tag }) {
     icon: HEARTH.icon,
     badge: HEARTH.icon,
   });
+  return true;
 }
 
 /** The number on the app's icon; 0 takes it away. Where badges are not supported, nothing. */
@@ -307,10 +309,16 @@ async function setBadge(n) {
 
 self.addEventListener("message", (event) => {
   const m = event.data || {};
-  if (m.type === "notify") event.waitUntil(notify(m).catch(() => {}));
-  else if (m.type === "badge") event.waitUntil(setBadge(Number(m.n)));
-  else if (m.type === "keep") event.waitUntil(keepNow(m.url).catch(() => {}));
-  else if (m.type === "claim") event.waitUntil(self.clients.claim());
+  if (m.type === "notify") {
+    const answer = (shown) => event.ports[0]?.postMessage({ id: m.id ?? null, shown });
+    event.waitUntil(notify(m).then(answer, () => answer(false)));
+  } else if (m.type === "badge") {
+    event.waitUntil(setBadge(Number(m.n)));
+  } else if (m.type === "keep") {
+    event.waitUntil(keepNow(m.url).catch(() => {}));
+  } else if (m.type === "claim") {
+    event.waitUntil(self.clients.claim());
+  }
 });
 
 /** Keeps a copy of a page that was opened before this worker could see it. */

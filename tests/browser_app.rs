@@ -121,14 +121,38 @@ async fn notifications(browser: &Browser) -> Vec<Value> {
         .clone()
 }
 
-/// Posts `message` to the worker from the page on screen.
-async fn tell_worker(browser: &Browser, message: Value) {
-    run(
+/// Posts a `notify` message to the worker from the page on screen, with a port for its
+/// answer; whether it showed a notification.
+///
+/// Waiting for the answer matters beyond the answer itself: Chromium reconciles the stored
+/// notifications with those on display when `getNotifications` runs, and one asked while a
+/// notification is being shown can find it not displayed yet and forget it.
+async fn notify(browser: &Browser, message: Value) -> bool {
+    let answer = run(
         browser,
-        "navigator.serviceWorker.ready.then(r => { r.active.postMessage(arguments[0]); done(true); });",
-        vec![message],
+        "const channel = new MessageChannel();\
+         channel.port1.onmessage = (e) => done(e.data);\
+         navigator.serviceWorker.ready.then(r => r.active.postMessage(arguments[0], [channel.port2]));",
+        vec![message.clone()],
     )
     .await;
+    assert_eq!(answer["id"], message["id"], "the worker's answer: {answer}");
+    answer["shown"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("the worker's answer: {answer}"))
+}
+
+/// The notifications once `want` holds of them, read a second apart (after a push, which
+/// answers nobody, so as not to read while one is being shown).
+async fn settled_notifications(browser: &Browser, want: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + common::browser::WAIT;
+    loop {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let shown = notifications(browser).await;
+        if want(&shown) || std::time::Instant::now() > deadline {
+            return shown;
+        }
+    }
 }
 
 /// Delivers a Web Push message with `payload` to the site's worker, as a push service would.
@@ -431,25 +455,25 @@ async fn one_notification_per_message_and_none_for_the_conversation_being_read()
         assert_eq!(permission, "granted");
 
         let first = current_tab(&browser).await;
-        let second = new_tab(&browser).await;
+        new_tab(&browser).await;
         browser.goto(&app.url(&format!("/c/{general}"))).await;
         wait_controlled(&browser).await;
 
-        // Both tabs pass on the same message of #random, which neither shows.
+        // Both tabs pass on the same message of #random, which neither shows: one notification.
         let message = json!({
             "type": "notify", "id": 9001, "conversation": random,
             "title": "Bob in #random", "body": "Lunch?", "url": format!("/c/{random}"),
             "tag": format!("c-{random}"),
         });
-        tell_worker(&browser, message.clone()).await;
+        assert!(
+            notify(&browser, message.clone()).await,
+            "the first tab's is shown"
+        );
         switch_to(&browser, &first).await;
-        tell_worker(&browser, message).await;
-        browser
-            .wait_until("a notification", async || {
-                !notifications(&browser).await.is_empty()
-            })
-            .await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(
+            !notify(&browser, message).await,
+            "the second tab's is the same message"
+        );
         let shown = notifications(&browser).await;
         assert_eq!(shown.len(), 1, "one notification per message: {shown:?}");
         assert_eq!(shown[0]["title"], "Bob in #random");
@@ -463,19 +487,13 @@ async fn one_notification_per_message_and_none_for_the_conversation_being_read()
             )
             .await;
         assert_eq!(state, json!(["visible", true]), "the tab is being read");
-        tell_worker(
-            &browser,
-            json!({
-                "type": "notify", "id": 9002, "conversation": general,
-                "title": "Bob in #general", "body": "Here", "tag": format!("c-{general}"),
-            }),
-        )
-        .await;
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-        let shown = notifications(&browser).await;
+        let read = json!({
+            "type": "notify", "id": 9002, "conversation": general,
+            "title": "Bob in #general", "body": "Here", "tag": format!("c-{general}"),
+        });
         assert!(
-            shown.iter().all(|n| n["tag"] != format!("c-{general}")),
-            "no notification for the conversation being read: {shown:?}"
+            !notify(&browser, read).await,
+            "none for the conversation being read"
         );
 
         // Moved in place to #random: now #general's news is shown, #random's is not.
@@ -487,28 +505,27 @@ async fn one_notification_per_message_and_none_for_the_conversation_being_read()
                 browser.path().await == format!("/c/{random}")
             })
             .await;
-        tell_worker(
-            &browser,
-            json!({"type": "notify", "id": 9003, "conversation": random, "title": "In #random"}),
-        )
-        .await;
-        tell_worker(
-            &browser,
-            json!({"type": "notify", "id": 9004, "conversation": general, "title": "In #general"}),
-        )
-        .await;
-        browser
-            .wait_until("#general's notification", async || {
-                notifications(&browser)
-                    .await
-                    .iter()
-                    .any(|n| n["title"] == "In #general")
-            })
-            .await;
-        let shown = notifications(&browser).await;
+        let here =
+            json!({"type": "notify", "id": 9003, "conversation": random, "title": "In #random"});
         assert!(
-            !shown.iter().any(|n| n["title"] == "In #random"),
-            "none for the conversation moved to: {shown:?}"
+            !notify(&browser, here).await,
+            "none for the conversation moved to"
+        );
+        let there =
+            json!({"type": "notify", "id": 9004, "conversation": general, "title": "In #general"});
+        assert!(
+            notify(&browser, there).await,
+            "the one left is no longer being read"
+        );
+        let titles = |shown: &[Value]| -> Vec<String> {
+            shown
+                .iter()
+                .map(|n| n["title"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            titles(&notifications(&browser).await),
+            ["Bob in #random", "In #general"]
         );
 
         // Web Push: the same rule, and the same message once, whoever asked first.
@@ -521,29 +538,15 @@ async fn one_notification_per_message_and_none_for_the_conversation_being_read()
         push(&browser, &app, pushed(9005, general, "Pushed")).await;
         push(&browser, &app, pushed(9005, general, "Pushed")).await;
         push(&browser, &app, pushed(9006, random, "Pushed to #random")).await;
-        browser
-            .wait_until("the pushed notification", async || {
-                notifications(&browser)
-                    .await
-                    .iter()
-                    .any(|n| n["title"] == "Pushed")
-            })
-            .await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let titles: Vec<Value> = notifications(&browser)
-            .await
-            .into_iter()
-            .map(|n| n["title"].clone())
-            .collect();
+        let shown = settled_notifications(&browser, |shown| {
+            shown.iter().any(|n| n["title"] == "Pushed")
+        })
+        .await;
         assert_eq!(
-            titles,
-            json!(["Bob in #random", "In #general", "Pushed"])
-                .as_array()
-                .unwrap()
-                .clone(),
+            titles(&shown),
+            ["Bob in #random", "In #general", "Pushed"],
             "one notification per message, none for the conversation being read"
         );
-        let _ = second;
         app.stop().await.unwrap();
         browser
     })
