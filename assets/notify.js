@@ -103,6 +103,10 @@ export function initNotify(live) {
       chime(n.message_id);
     }
   });
+  // The browser replaced this device's push subscription: the server learns the new one.
+  navigator.serviceWorker?.addEventListener("message", (e) => {
+    if (e.data?.type === "resubscribe" && Notification.permission === "granted") subscribePush().catch(() => {});
+  });
   initSettings();
 }
 
