@@ -33,13 +33,14 @@ pub struct Alerts {
     rx: Mutex<Option<mpsc::Receiver<Alert>>>,
 }
 
-/// A new message's page notice, made in its write from what the write has at hand (so the
-/// task that sends it reads only who it notifies).
+/// What a new message's page notices need, taken in its write from what the write has at
+/// hand; the notice itself is made by the task, and only when someone is to be told.
 pub struct Alert {
     sender: UserId,
     mentioned: Vec<UserId>,
-    /// The notice with `mention` false; set per person.
-    notice: Notice,
+    message: Message,
+    kind: Kind,
+    name: String,
 }
 
 impl Default for Alerts {
@@ -176,13 +177,9 @@ pub(super) fn after_message(
     let alert = Alert {
         sender: message.sender.id,
         mentioned: mentioned.to_vec(),
-        notice: notice(
-            message,
-            conversation.kind,
-            &conversation.name,
-            false,
-            PAGE_BODY_CHARS,
-        ),
+        message: message.clone(),
+        kind: conversation.kind,
+        name: conversation.name.clone(),
     };
     let tx = chat.alerts.tx.clone();
     ctx.after_commit(move || {
@@ -280,20 +277,30 @@ pub async fn alert_pages(chat: Chat) {
 }
 
 async fn alert_one(chat: &Chat, alert: Alert) -> Result<()> {
-    let (conversation, sender) = (alert.notice.conversation, alert.sender);
+    let (conversation, sender) = (alert.message.conversation_id, alert.sender);
     let mentioned = serde_json::to_string(&alert.mentioned).expect("ids serialize");
     let members = chat
         .db
         .read(move |conn| store::may_notify(conn, conversation, sender, &mentioned))
         .await?;
     let now = now_ms();
+    let mut made: Option<Notice> = None;
     for member in members {
         if !decide::notifies(&member, sender, now) || !chat.hub.attention(member.user).connected {
             continue;
         }
+        let base = made.get_or_insert_with(|| {
+            notice(
+                &alert.message,
+                alert.kind,
+                &alert.name,
+                false,
+                PAGE_BODY_CHARS,
+            )
+        });
         let n = Notice {
             mention: member.mentioned,
-            ..alert.notice.clone()
+            ..base.clone()
         };
         let frame = serde_json::json!({"type": "notify", "notice": n}).to_string();
         chat.hub.deliver_to_user(
