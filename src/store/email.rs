@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::notify::setting_from;
+use super::notify::member_from;
 use crate::domain::UserId;
 use crate::domain::chat::MessageId;
 use crate::error::Result;
@@ -176,14 +176,7 @@ pub(super) const LISTENERS: &str = "
 pub fn listeners_of(conn: &Connection, message: MessageId) -> Result<Vec<Member>> {
     let mut stmt = conn.prepare_cached(LISTENERS)?;
     let rows = stmt
-        .query_map([message], |r| {
-            Ok(Member {
-                user: r.get(0)?,
-                setting: setting_from(r.get(1)?, r.get(2)?)?,
-                quiet_until: r.get(3)?,
-                mentioned: r.get(4)?,
-            })
-        })?
+        .query_map([message], member_from)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

@@ -16,6 +16,17 @@ pub(super) fn setting_from(level: String, muted: bool) -> rusqlite::Result<Setti
     Ok(Setting { level, muted })
 }
 
+/// A member as the decision needs them, from columns user, notify, muted, quiet_until,
+/// mentioned (in that order, from the first).
+pub(super) fn member_from(r: &rusqlite::Row) -> rusqlite::Result<Member> {
+    Ok(Member {
+        user: r.get(0)?,
+        setting: setting_from(r.get(1)?, r.get(2)?)?,
+        quiet_until: r.get(3)?,
+        mentioned: r.get(4)?,
+    })
+}
+
 /// A member's setting for one conversation; `None` when not a member.
 pub fn setting(
     conn: &Connection,
@@ -94,17 +105,7 @@ pub fn candidates(conn: &Connection, message: MessageId) -> Result<Vec<(Member, 
            AND x.deleted_at IS NULL AND x.notice IS NULL",
     )?;
     let rows = stmt
-        .query_map([message], |r| {
-            Ok((
-                Member {
-                    user: r.get(0)?,
-                    setting: setting_from(r.get(1)?, r.get(2)?)?,
-                    quiet_until: r.get(3)?,
-                    mentioned: r.get(4)?,
-                },
-                r.get(5)?,
-            ))
-        })?
+        .query_map([message], |r| Ok((member_from(r)?, r.get(5)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -127,14 +128,7 @@ pub fn may_notify(
                 OR (m.notify = 'mentions' AND m.user_id IN (SELECT value FROM json_each(?3))))",
     )?;
     let rows = stmt
-        .query_map(params![conversation, sender, mentioned], |r| {
-            Ok(Member {
-                user: r.get(0)?,
-                setting: setting_from(r.get(1)?, r.get(2)?)?,
-                quiet_until: r.get(3)?,
-                mentioned: r.get(4)?,
-            })
-        })?
+        .query_map(params![conversation, sender, mentioned], member_from)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
