@@ -184,7 +184,6 @@ function main() {
   initLightbox();
   const me = document.body.dataset.me;
   if (!me) return;
-  document.querySelector("form.logout")?.addEventListener("submit", () => clearAllDrafts(me));
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const section = document.querySelector("section.conversation");
   // What happens between the page's render and the socket's ready is replayed from the
@@ -193,6 +192,11 @@ function main() {
   const live = new Live(`${scheme}//${location.host}/api/v1/ws`, since);
   /** The conversation on screen (null on other pages); replaced when moving in place. */
   let current = section ? startConversation(section, live, me) : null;
+  // Signing out: nothing scheduled may reach the server once the session is gone.
+  document.querySelector("form.logout")?.addEventListener("submit", () => {
+    clearAllDrafts(me);
+    live.stop();
+  });
   initCards((text, error) => current?.composer?.say(text, error));
   initSidebar(live, me, (id) => !!current && String(id) === current.view.id && current.view.latest && readingNow(current.view));
   initSupport(live);

@@ -190,6 +190,7 @@ export function initSidebar(live, me, reading) {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(refreshUnread, 300);
   };
+  live.on("stop", () => clearTimeout(refreshTimer));
   live.on("ready", () => refreshUnread());
   live.on("presence", (f) => setPresence(f.user_id, f.status));
   live.on("event", (f) => {

@@ -64,6 +64,7 @@ export function initSupport(live) {
   if (!inboxLink) return; // only admins have an inbox, notes and the panel
   let timer;
   const refresh = async () => {
+    if (live.stopped) return;
     try {
       const res = await fetch("/api/v1/inbox", { credentials: "same-origin" });
       if (res.ok) setInboxBadge(inboxLink, Number((await res.json()).unread) || 0);
@@ -78,6 +79,7 @@ export function initSupport(live) {
     timer = setTimeout(refresh, 250);
   };
   live.on("ready", refreshSoon);
+  live.on("stop", () => clearTimeout(timer));
   live.on("event", (f) => {
     const panel = document.getElementById("support-panel");
     const here = panel && String(f.conversation) === panel.dataset.conversationId;

@@ -212,6 +212,32 @@ export class Live extends EventTarget {
     this.connect();
   }
 
+  /**
+   * Leaves for good (the person signs out): closes the socket, retries nothing, and tells
+   * whoever listens for "stop" to drop what they had scheduled.
+   */
+  stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of Object.values(this.timers)) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
+    const ws = this.ws;
+    this.ws = null;
+    this.ready = false;
+    if (ws) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      try {
+        ws.close();
+      } catch {
+        /* already closing */
+      }
+    }
+    this.emit("stop");
+  }
+
   /** Drops a connection that stopped answering, without waiting for TCP to notice. */
   drop() {
     const ws = this.ws;
