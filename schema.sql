@@ -414,3 +414,76 @@ CREATE TABLE email_pending (
     message_id          INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, message_id)
 ) STRICT, WITHOUT ROWID;
+
+-- version 11: integrations: bots, API tokens, incoming and outgoing webhooks, imports
+-- A bot acts only through its tokens and hooks: it has no password and never signs in.
+ALTER TABLE users ADD COLUMN bot INTEGER NOT NULL DEFAULT 0 CHECK (bot IN (0, 1));
+-- An API token: only its hash is kept; it acts as its owner within its scope until it
+-- expires (NULL: never) or is revoked.
+CREATE TABLE api_tokens (
+    id                  INTEGER PRIMARY KEY,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name                TEXT    NOT NULL,
+    token_hash          BLOB    NOT NULL UNIQUE,
+    scope               TEXT    NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+    created_by          INTEGER REFERENCES users(id),
+    created_at          INTEGER NOT NULL,
+    expires_at          INTEGER,
+    last_used_at        INTEGER,
+    revoked_at          INTEGER
+) STRICT;
+CREATE INDEX api_tokens_by_user ON api_tokens(user_id);
+-- An incoming webhook: a secret URL (only its hash is kept) that posts to one conversation
+-- as the hook's own bot.
+CREATE TABLE webhooks_in (
+    id                  INTEGER PRIMARY KEY,
+    conversation_id     INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    bot_id              INTEGER NOT NULL REFERENCES users(id),
+    name                TEXT    NOT NULL,
+    secret_hash         BLOB    NOT NULL UNIQUE,
+    created_by          INTEGER REFERENCES users(id),
+    created_at          INTEGER NOT NULL,
+    last_used_at        INTEGER,
+    revoked_at          INTEGER
+) STRICT;
+CREATE INDEX webhooks_in_by_conversation ON webhooks_in(conversation_id);
+-- The name a message was posted under, when a webhook asked for one ('username').
+ALTER TABLE messages ADD COLUMN posted_as TEXT;
+-- An outgoing webhook: new messages of one conversation (all of them, those that mention the
+-- bot, or those that start with a trigger word) are POSTed to `url`, signed with `secret`;
+-- an answer becomes a reply from the bot.
+CREATE TABLE webhooks_out (
+    id                  INTEGER PRIMARY KEY,
+    conversation_id     INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    bot_id              INTEGER NOT NULL REFERENCES users(id),
+    url                 TEXT    NOT NULL,
+    secret              TEXT    NOT NULL,
+    trigger             TEXT    NOT NULL DEFAULT 'all' CHECK (trigger IN ('all', 'mention', 'word')),
+    words               TEXT    NOT NULL DEFAULT '',
+    allow_private       INTEGER NOT NULL DEFAULT 0 CHECK (allow_private IN (0, 1)),
+    created_by          INTEGER REFERENCES users(id),
+    created_at          INTEGER NOT NULL,
+    revoked_at          INTEGER
+) STRICT;
+CREATE INDEX webhooks_out_by_conversation ON webhooks_out(conversation_id);
+-- Each attempt to deliver a message to an outgoing webhook, for its admins to read.
+CREATE TABLE webhook_deliveries (
+    id                  INTEGER PRIMARY KEY,
+    hook_id             INTEGER NOT NULL REFERENCES webhooks_out(id) ON DELETE CASCADE,
+    message_id          INTEGER NOT NULL,
+    attempt             INTEGER NOT NULL,
+    at                  INTEGER NOT NULL,
+    status              INTEGER,
+    outcome             TEXT    NOT NULL CHECK (outcome IN ('delivered', 'replied', 'retrying', 'failed')),
+    error               TEXT    NOT NULL DEFAULT '',
+    duration_ms         INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(hook_id, id);
+-- What an import brought in, by its id in the source, so a second run adds nothing twice.
+CREATE TABLE imported (
+    source              TEXT    NOT NULL,
+    kind                TEXT    NOT NULL CHECK (kind IN ('user', 'conversation', 'message', 'reaction')),
+    external_id         TEXT    NOT NULL,
+    local_id            INTEGER NOT NULL,
+    PRIMARY KEY (source, kind, external_id)
+) STRICT, WITHOUT ROWID;
