@@ -132,6 +132,7 @@ export class Conversation {
         el.tagName === "ARTICLE" &&
         prev.tagName === "ARTICLE" &&
         prev.dataset.sender === el.dataset.sender &&
+        prev.dataset.as === el.dataset.as &&
         ms - Number(prev.dataset.ms) < RUN_GAP_MS &&
         !el.querySelector(".msg-reply");
       el.classList.toggle("cont", cont);

@@ -5,6 +5,7 @@ pub mod files;
 pub mod notify;
 pub mod pictures;
 pub mod support;
+pub mod tokens;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -120,6 +121,10 @@ pub struct User {
     /// Their picture's SHA-256; travels as `avatar_url`.
     #[serde(rename = "avatar_url", serialize_with = "pictures::as_url::serialize")]
     pub avatar: Option<String>,
+    /// A bot account: no password, never signs in, acts through tokens and hooks. Travels
+    /// only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
 }
 
 impl User {

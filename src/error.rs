@@ -26,6 +26,9 @@ pub enum Error {
     /// No valid session or wrong credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// An API token that cannot be used as it was sent: its code says why.
+    #[error("{}", .0.message())]
+    Token(TokenRefusal),
     /// A request body over its size limit.
     #[error("{0}")]
     TooLarge(String),
@@ -53,6 +56,49 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why an API token was refused; each has its own code on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// No token has this value (or its owner's account is deactivated).
+    Invalid,
+    Expired,
+    Revoked,
+    /// The token may not do this (a read token writing, a member token administering).
+    Scope,
+    /// A bearer token and a session cookie on one request: which one is meant is not guessed.
+    WithCookie,
+}
+
+impl TokenRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenRefusal::Invalid => "token_invalid",
+            TokenRefusal::Expired => "token_expired",
+            TokenRefusal::Revoked => "token_revoked",
+            TokenRefusal::Scope => "insufficient_scope",
+            TokenRefusal::WithCookie => "token_with_cookie",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            TokenRefusal::Scope => StatusCode::FORBIDDEN,
+            TokenRefusal::WithCookie => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            TokenRefusal::Invalid => "the API token is not valid",
+            TokenRefusal::Expired => "the API token has expired",
+            TokenRefusal::Revoked => "the API token was revoked",
+            TokenRefusal::Scope => "the API token's scope does not allow this",
+            TokenRefusal::WithCookie => "send either an API token or a session cookie, not both",
+        }
+    }
+}
 
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
@@ -83,6 +129,7 @@ impl Error {
             Error::Gone(_) => StatusCode::GONE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Token(why) => why.status(),
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::WriterGone | Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -99,6 +146,7 @@ impl Error {
             Error::Gone(_) => "gone",
             Error::Forbidden(_) => "forbidden",
             Error::Unauthorized(_) => "unauthorized",
+            Error::Token(why) => why.code(),
             Error::TooLarge(_) => "too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::WriterGone => "unavailable",

@@ -177,6 +177,7 @@ pub fn notice_words(notice: &Notice) -> Markup {
 fn article(m: &Message, continued: bool) -> Markup {
     html! {
         article.msg.cont[continued] id={ "m-" (m.id) } data-id=(m.id) data-sender=(m.sender.id)
+            data-as=[m.posted_as.as_deref()]
             data-ms=(m.created_at) data-deleted[m.deleted] data-edited[m.edited_at.is_some()]
             aria-labelledby={ "m-" (m.id) "-who" } {
             div.msg-gutter { (avatar(m.sender.id, &m.sender.display_name, m.sender.avatar.as_deref())) }
@@ -192,7 +193,10 @@ fn article(m: &Message, continued: bool) -> Markup {
                 }
                 header.msg-head {
                     a.msg-author id={ "m-" (m.id) "-who" } href={ "/people/" (m.sender.username) }
-                        title={ "@" (m.sender.username) } { (m.sender.display_name) }
+                        title={ "@" (m.sender.username) } {
+                        (m.posted_as.as_deref().unwrap_or(&m.sender.display_name))
+                    }
+                    @if m.sender.bot { " " span.bot-badge title="A bot: it acts through a token or a webhook" { "bot" } }
                     " "
                     a.msg-time href={ "/m/" (m.id) } {
                         // Shown as is without script; the page script writes the reader's local time.
@@ -285,6 +289,7 @@ mod tests {
                 username: "ada".into(),
                 display_name: "Ada <b>L</b>".into(),
                 avatar: None,
+                bot: false,
             },
             body: "hi <there>".into(),
             html: "<p>hi &lt;there&gt;</p>".into(),
@@ -302,6 +307,7 @@ mod tests {
             notice: None,
             attachments: Vec::new(),
             preview: None,
+            posted_as: None,
         }
     }
 
@@ -352,6 +358,7 @@ mod tests {
                 username: "bo".into(),
                 display_name: "Bo".into(),
                 avatar: None,
+                bot: false,
             },
             excerpt: "earlier <words>".into(),
             deleted: false,
@@ -371,6 +378,7 @@ mod tests {
             username: "bob".into(),
             display_name: "Bob <i>K</i>".into(),
             avatar: None,
+            bot: false,
         };
         Message {
             created_at: 1_763_631_000_000,
@@ -403,6 +411,7 @@ mod tests {
             username: "ada".into(),
             display_name: "Ada <b>L</b>".into(),
             avatar: None,
+            bot: false,
         };
         let html = message(&line(Notice::Added { user: ada.clone() })).into_string();
         assert!(
@@ -440,6 +449,7 @@ mod tests {
             username: "cat".into(),
             display_name: "Cat".into(),
             avatar: None,
+            bot: false,
         };
         let words = |n: Notice| text(notice_words(&n));
         assert_eq!(words(Notice::Joined { user: cat.clone() }), "joined");

@@ -322,6 +322,7 @@ fn fill_messages(
                         reply_to: None,
                         client_id: None,
                         now: at,
+                        posted_as: None,
                     },
                 )?;
                 last[k] = id;

@@ -93,6 +93,12 @@ pub async fn set_password(
 
 pub async fn set_role(chat: &Chat, actor: &str, username: &str, role: Role) -> Result<User> {
     let user = find(chat, username).await?;
+    if user.bot && role == Role::Admin {
+        return Err(Error::invalid(format!(
+            "{} is a bot: bots are never admins",
+            user.username
+        )));
+    }
     let (actor, live) = (actor.to_owned(), chat.clone());
     chat.db
         .write(move |ctx| {

@@ -158,8 +158,9 @@ pub async fn login(
         .db
         .read_short(move |conn| users::credentials(conn, &name))
         .await?;
+    // A bot has no password and never signs in: it is answered like an unknown name.
     let (user, hash) = match found {
-        Some((user, hash)) if !user.deactivated => (Some(user), Some(hash)),
+        Some((user, hash)) if !user.deactivated && !user.bot => (Some(user), Some(hash)),
         _ => (None, None),
     };
     let now = now_ms();
@@ -258,10 +259,18 @@ pub async fn ended_reason(db: &Db, token: &str) -> Result<String> {
     Ok(reason.unwrap_or_else(|| "not signed in".into()))
 }
 
-/// Whether the session with this token hash still stands: not ended, its account active.
+/// Whether the session (or API token) with this hash still stands: not ended, revoked or
+/// expired, its account active.
 pub async fn session_stands(db: &Db, token_hash: Vec<u8>) -> Result<bool> {
-    db.read_short(move |conn| Ok(sessions::find(conn, &token_hash)?.is_some()))
-        .await
+    db.read_short(move |conn| {
+        if sessions::find(conn, &token_hash)?.is_some() {
+            return Ok(true);
+        }
+        let token = crate::store::tokens::find(conn, &token_hash)?.map(|f| f.token);
+        Ok(token
+            .is_some_and(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|at| at > now_ms())))
+    })
+    .await
 }
 
 /// Refuses a write by an account deactivated after `user` was read: a socket keeps the `User`

@@ -29,6 +29,9 @@ pub struct MessageView<'a> {
     reply: Option<&'a ReplyPreview>,
     reactions: Vec<ReactionView<'a>>,
     client_id: Option<&'a str>,
+    /// The name a webhook posted it under; only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    posted_as: Option<&'a str>,
     notice: Option<&'a Notice>,
     attachments: Vec<AttachmentView<'a>>,
     preview: Option<PreviewView<'a>>,
@@ -121,6 +124,7 @@ impl<'a> MessageView<'a> {
             reply: m.reply.as_ref(),
             reactions: m.reactions.iter().map(reaction).collect(),
             client_id: m.client_id.as_deref(),
+            posted_as: m.posted_as.as_deref(),
             notice: m.notice.as_ref(),
             attachments: m.attachments.iter().map(AttachmentView::new).collect(),
             preview: m.preview.as_ref().map(|c| PreviewView::new(m.id, c)),
@@ -198,6 +202,7 @@ mod tests {
             username: "alice".into(),
             display_name: "Alice".into(),
             avatar: None,
+            bot: false,
         };
         Message {
             id: 7,
@@ -224,6 +229,7 @@ mod tests {
             notice: None,
             attachments: Vec::new(),
             preview: None,
+            posted_as: None,
         }
     }
 
@@ -310,6 +316,7 @@ mod tests {
                 username: "bo".into(),
                 display_name: "Bo".into(),
                 avatar: None,
+                bot: false,
             },
         });
         let v = message(&line, Some(1));

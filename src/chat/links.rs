@@ -83,6 +83,12 @@ pub async fn add_person(
 pub async fn reset_link(chat: &Chat, actor: Actor<'_>, username: &str) -> Result<String> {
     admin_only(actor)?;
     let user = accounts::find(chat, username).await?;
+    if user.bot {
+        return Err(Error::invalid(format!(
+            "{} is a bot: it has no password; make it a token instead",
+            user.username
+        )));
+    }
     // Whoever knew the old password (the reason for a reset, often) can no longer sign in.
     let unusable = chat.passwords.hash(new_token()).await?;
     let token = new_token();

@@ -145,6 +145,7 @@ pub async fn send(
                 client_id: client_id.as_deref(),
                 reply_to: draft.reply_to,
                 attachments: &files,
+                posted_as: None,
             };
             write_message(ctx, &live, &me, &c, new)
         })
@@ -161,6 +162,8 @@ pub(super) struct Outgoing<'a> {
     pub reply_to: Option<MessageId>,
     /// Uploads of the sender, bound to the message in the same write.
     pub attachments: &'a [AttachmentId],
+    /// The name a webhook posts it under (`None`: the sender's own).
+    pub posted_as: Option<&'a str>,
 }
 
 /// The upload ids of a send: at most [`files::MAX_PER_MESSAGE`], each once.
@@ -193,6 +196,7 @@ pub(super) fn write_message(
         client_id,
         reply_to,
         attachments: files_sent,
+        posted_as,
     } = new;
     writable(c)?;
     let conversation = c.id;
@@ -221,6 +225,7 @@ pub(super) fn write_message(
         html: &html,
         reply_to,
         client_id,
+        posted_as,
         now,
     };
     let id = store::insert(ctx.conn, &new)?;

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod actor;
 pub mod admin;
 pub mod auth;
+pub mod bots;
 pub mod cards;
 pub mod conversations;
 pub mod devices;
@@ -33,6 +34,7 @@ pub mod search;
 pub mod secrets;
 pub mod support;
 pub mod throttle;
+pub mod tokens;
 pub mod upkeep;
 
 use axum::extract::ws::Utf8Bytes;

@@ -122,6 +122,7 @@ mod tests {
             username: "ada".into(),
             display_name: "Ada".into(),
             avatar: None,
+            bot: false,
         };
         let added = Notice::Added { user: ada };
         let json = serde_json::to_value(&added).unwrap();

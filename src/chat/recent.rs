@@ -226,6 +226,7 @@ mod tests {
             username: "a".into(),
             display_name: "A".into(),
             avatar: None,
+            bot: false,
         };
         Message::sample(id, conversation, sender)
     }

@@ -41,6 +41,7 @@ pub async fn report(chat: &Chat, user: &User, id: MessageId, reason: &str) -> Re
                 client_id: None,
                 reply_to: None,
                 attachments: &[],
+                posted_as: None,
             };
             write_message(ctx, &live, &me, &c, new)
         })

@@ -356,6 +356,7 @@ pub async fn start(
                 client_id: client_id.as_deref(),
                 reply_to: None,
                 attachments: &[],
+                posted_as: None,
             };
             super::messages::write_message(ctx, &live, &me, &c, new)
         })

@@ -68,6 +68,9 @@ pub struct UserRef {
     /// Their picture's SHA-256; travels as `avatar_url`.
     #[serde(rename = "avatar_url", with = "super::pictures::as_url", default)]
     pub avatar: Option<String>,
+    /// A bot account (acts through tokens and hooks); travels only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
 }
 
 impl From<&User> for UserRef {
@@ -77,6 +80,7 @@ impl From<&User> for UserRef {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             avatar: u.avatar.clone(),
+            bot: u.bot,
         }
     }
 }
@@ -128,6 +132,10 @@ pub struct Message {
     pub reply: Option<ReplyPreview>,
     pub reactions: Vec<Reaction>,
     pub client_id: Option<String>,
+    /// The name an incoming webhook posted it under (its `username`), shown instead of the
+    /// sender's; travels only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posted_as: Option<String>,
     /// Set when this is a line about the conversation, not something someone wrote.
     pub notice: Option<Notice>,
     /// The files sent with it, in the order they were given.
@@ -219,6 +227,7 @@ impl Message {
             notice: None,
             attachments: Vec::new(),
             preview: None,
+            posted_as: None,
         }
     }
 }

@@ -74,7 +74,8 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
 /// Members with names, owners first, for the settings page and read receipts.
 pub fn members(conn: &Connection, conversation: ConversationId) -> Result<Vec<Member>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT u.id, u.username, u.display_name, u.avatar_sha256, m.role, m.last_read_message_id
+        "SELECT u.id, u.username, u.display_name, u.avatar_sha256, m.role, m.last_read_message_id,
+                u.bot
          FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ?1 AND u.deactivated = 0
          ORDER BY m.role = 'member', u.display_name COLLATE NOCASE",
@@ -83,7 +84,7 @@ pub fn members(conn: &Connection, conversation: ConversationId) -> Result<Vec<Me
         .query_map([conversation], |r| {
             let role: String = r.get(4)?;
             Ok(Member {
-                user: super::users::user_ref(r, 0)?,
+                user: super::users::bot_ref(r, 0, 6)?,
                 role: if role == "owner" {
                     MemberRole::Owner
                 } else {

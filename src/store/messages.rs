@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::domain::UserId;
 use crate::domain::chat::{ConversationId, Message, MessageId, Notice, ReplyPreview};
 use crate::error::Result;
-use crate::store::users::{maybe_user_ref, user_ref};
+use crate::store::users::{bot_ref, maybe_user_ref};
 use crate::store::{attachments, link_previews, reactions};
 
 /// Message columns with sender and the replied-to message's preview.
@@ -15,7 +15,7 @@ pub(crate) const SELECT: &str =
         m.deleted_at IS NOT NULL, m.reply_to, m.client_id,
         u.id, u.username, u.display_name, u.avatar_sha256,
         r.body, r.deleted_at IS NOT NULL, ru.id, ru.username, ru.display_name, ru.avatar_sha256,
-        m.notice
+        m.notice, u.bot, m.posted_as
     FROM messages m
     JOIN users u ON u.id = m.sender_id
     LEFT JOIN messages r ON r.id = m.reply_to
@@ -56,7 +56,8 @@ pub(crate) fn from_row(row: &Row) -> rusqlite::Result<Message> {
         deleted: row.get(6)?,
         reply_to,
         client_id: row.get(8)?,
-        sender: user_ref(row, 9)?,
+        sender: bot_ref(row, 9, 20)?,
+        posted_as: row.get(21)?,
         reply,
         reactions: Vec::new(),
         notice,
@@ -73,17 +74,29 @@ pub struct NewMessage<'a> {
     pub html: &'a str,
     pub reply_to: Option<MessageId>,
     pub client_id: Option<&'a str>,
+    /// The name a webhook posted it under.
+    pub posted_as: Option<&'a str>,
     pub now: i64,
 }
 
 pub fn insert(conn: &Connection, m: &NewMessage) -> Result<MessageId> {
     Ok(conn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, sender_id, body, html, reply_to, client_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+            "INSERT INTO messages
+                 (conversation_id, sender_id, body, html, reply_to, client_id, posted_as, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         )?
         .query_row(
-            params![m.conversation_id, m.sender_id, m.body, m.html, m.reply_to, m.client_id, m.now],
+            params![
+                m.conversation_id,
+                m.sender_id,
+                m.body,
+                m.html,
+                m.reply_to,
+                m.client_id,
+                m.posted_as,
+                m.now
+            ],
             |r| r.get(0),
         )?)
 }

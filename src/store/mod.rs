@@ -21,6 +21,7 @@ pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod support;
+pub mod tokens;
 pub mod users;
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+    /// Set when the request came with an API token (`token_hash` is then the token's):
+    /// what it may do. `None`: a browser session, which may do all its user may.
+    pub scope: Option<crate::domain::tokens::Scope>,
 }
 
 /// One of a person's sessions, for their list of devices.
@@ -125,7 +128,7 @@ pub fn find(conn: &Connection, token_hash: &[u8]) -> Result<Option<Session>> {
         .prepare_cached(
             "SELECT s.csrf_token, s.created_at, s.last_seen_at,
                     u.id, u.username, u.display_name, u.role, u.deactivated, u.created_at,
-                    u.avatar_sha256
+                    u.avatar_sha256, u.bot
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND u.deactivated = 0",
         )?
@@ -144,7 +147,9 @@ pub fn find(conn: &Connection, token_hash: &[u8]) -> Result<Option<Session>> {
                     deactivated: r.get(7)?,
                     created_at: r.get(8)?,
                     avatar: r.get(9)?,
+                    bot: r.get(10)?,
                 },
+                scope: None,
             })
         })
         .optional()?)

@@ -6,7 +6,8 @@ use crate::domain::chat::UserRef;
 use crate::domain::{Role, User, UserId, Username, now_ms};
 use crate::error::{Error, Result};
 
-const COLUMNS: &str = "id, username, display_name, role, deactivated, created_at, avatar_sha256";
+const COLUMNS: &str =
+    "id, username, display_name, role, deactivated, created_at, avatar_sha256, bot";
 
 fn from_row(row: &Row) -> rusqlite::Result<User> {
     let role: String = row.get(3)?;
@@ -22,17 +23,28 @@ fn from_row(row: &Row) -> rusqlite::Result<User> {
         deactivated: row.get(4)?,
         created_at: row.get(5)?,
         avatar: row.get(6)?,
+        bot: row.get(7)?,
     })
 }
 
 /// A person as shown beside what they did, from four columns starting at `at`: id, username,
-/// display name and avatar (`u.id, u.username, u.display_name, u.avatar_sha256`).
+/// display name and avatar (`u.id, u.username, u.display_name, u.avatar_sha256`). Whether
+/// they are a bot is read where it is shown beside their name: see [`bot_ref`].
 pub(crate) fn user_ref(row: &Row, at: usize) -> rusqlite::Result<UserRef> {
     Ok(UserRef {
         id: row.get(at)?,
         username: row.get(at + 1)?,
         display_name: row.get(at + 2)?,
         avatar: row.get(at + 3)?,
+        bot: false,
+    })
+}
+
+/// [`user_ref`], with the bot flag read from column `bot_at` (`u.bot`).
+pub(crate) fn bot_ref(row: &Row, at: usize, bot_at: usize) -> rusqlite::Result<UserRef> {
+    Ok(UserRef {
+        bot: row.get(bot_at)?,
+        ..user_ref(row, at)?
     })
 }
 
@@ -79,6 +91,29 @@ pub fn insert(
     get(conn, id)
 }
 
+/// What a bot has instead of a password hash: no password matches it, and sign-in refuses
+/// bots before looking.
+pub const NO_PASSWORD: &str = "!bot";
+
+/// Inserts a bot account: a member with no password.
+pub fn insert_bot(conn: &Connection, username: &Username, display_name: &str) -> Result<User> {
+    let user = insert(conn, username, display_name, NO_PASSWORD, Role::Member)?;
+    conn.prepare_cached("UPDATE users SET bot = 1 WHERE id = ?1")?
+        .execute([user.id])?;
+    get(conn, user.id)
+}
+
+/// The bot accounts, by name.
+pub fn bots(conn: &Connection) -> Result<Vec<User>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users WHERE bot = 1 ORDER BY username"
+    ))?;
+    let bots = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(bots)
+}
+
 pub fn get(conn: &Connection, id: UserId) -> Result<User> {
     Ok(conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
@@ -98,7 +133,7 @@ pub fn credentials(conn: &Connection, username: &str) -> Result<Option<(User, St
         .prepare_cached(&format!(
             "SELECT {COLUMNS}, password_hash FROM users WHERE username = ?1"
         ))?
-        .query_row([username.trim()], |r| Ok((from_row(r)?, r.get(7)?)))
+        .query_row([username.trim()], |r| Ok((from_row(r)?, r.get(8)?)))
         .optional()?)
 }
 
@@ -226,8 +261,8 @@ pub fn search(conn: &Connection, filter: &Filter, limit: usize) -> Result<Vec<Pe
             |r| {
                 Ok(Person {
                     user: from_row(r)?,
-                    last_seen_at: r.get(7)?,
-                    sessions: r.get(8)?,
+                    last_seen_at: r.get(8)?,
+                    sessions: r.get(9)?,
                 })
             },
         )?

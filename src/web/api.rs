@@ -124,6 +124,9 @@ pub struct UserView {
     pub role: Role,
     /// `/pictures/<sha256>`, or `null` without a picture.
     pub avatar_url: Option<String>,
+    /// `true` for a bot account; absent for people.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
 }
 
 impl From<&User> for UserView {
@@ -134,6 +137,7 @@ impl From<&User> for UserView {
             display_name: u.display_name.clone(),
             role: u.role,
             avatar_url: u.avatar.as_deref().map(crate::domain::pictures::url),
+            bot: u.bot,
         }
     }
 }

@@ -2,16 +2,16 @@
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::App;
 use super::api::ApiError;
-use crate::chat::{auth, devices};
+use crate::chat::{auth, devices, tokens};
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, TokenRefusal};
 use crate::store::sessions::Session;
 
 pub const COOKIE: &str = "hearth_session";
@@ -115,7 +115,43 @@ async fn session_of(parts: &Parts, app: &App) -> Result<Session, Error> {
     auth::authenticate(&app.db, &app.config, token).await
 }
 
-/// The signed-in session of a JSON API request; 401 JSON otherwise.
+/// The API token of an `Authorization: Bearer …` header, if the request has one. A request
+/// that also carries a session cookie is refused: which of the two is meant is not guessed,
+/// and a cookie is never accepted beside a token.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::Token(TokenRefusal::Invalid))?;
+    if session_token(headers).is_some() {
+        return Err(Error::Token(TokenRefusal::WithCookie));
+    }
+    Ok(Some(token))
+}
+
+/// The session of a JSON API request: a bearer token's, or the session cookie's. A read
+/// token may only read (`GET`, `HEAD`).
+async fn api_session_of(parts: &Parts, app: &App) -> Result<Session, Error> {
+    match bearer(&parts.headers)? {
+        Some(token) => {
+            let session = tokens::authenticate(&app.chat, token).await?;
+            let writes = !matches!(parts.method, Method::GET | Method::HEAD);
+            tokens::allows(&session, writes)?;
+            Ok(session)
+        }
+        None => session_of(parts, app).await,
+    }
+}
+
+/// The signed-in session of a JSON API request (by cookie or API token); 401 JSON otherwise.
 pub struct ApiSession(pub Session);
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiSession
@@ -125,7 +161,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ApiSession(session_of(parts, &App::from_ref(state)).await?))
+        Ok(ApiSession(
+            api_session_of(parts, &App::from_ref(state)).await?,
+        ))
     }
 }
 

@@ -22,6 +22,7 @@ pub mod search;
 pub mod server;
 pub mod strict;
 pub mod support;
+pub mod tokens;
 pub mod ws;
 
 use axum::Router;
@@ -165,6 +166,7 @@ pub fn router(app: App) -> Router {
         .merge(email::routes())
         .merge(pictures::routes())
         .merge(invites::routes())
+        .merge(tokens::routes())
         .merge(account::routes())
         .merge(admin::routes())
         .nest("/api/v1", api::routes())

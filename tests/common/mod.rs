@@ -422,8 +422,32 @@ impl Ws {
         Ok(stream)
     }
 
+    /// Opens a socket with an API token (no cookie, no Origin: as a bot or a script does).
+    pub async fn open_bearer(
+        base: &str,
+        token: &str,
+    ) -> Result<Stream, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = base.replace("http://", "ws://") + "/api/v1/ws";
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(stream)
+    }
+
+    /// A socket opened with an API token, after hello and ready.
+    pub async fn connect_bearer(base: &str, token: &str) -> Ws {
+        let stream = Self::open_bearer(base, token).await.expect("ws connect");
+        Self::hello(stream, None).await
+    }
+
     pub async fn connect(base: &str, cookie: &str, since: Option<i64>) -> Ws {
-        let mut stream = Self::open(base, cookie).await.expect("ws connect");
+        let stream = Self::open(base, cookie).await.expect("ws connect");
+        Self::hello(stream, since).await
+    }
+
+    async fn hello(mut stream: Stream, since: Option<i64>) -> Ws {
         let hello = match since {
             Some(s) => serde_json::json!({"op": "hello", "since": s}),
             None => serde_json::json!({"op": "hello"}),

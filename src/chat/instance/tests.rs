@@ -17,6 +17,7 @@ fn user(role: Role) -> User {
         deactivated: false,
         created_at: 0,
         avatar: None,
+        bot: false,
     }
 }
 

@@ -31,6 +31,7 @@ pub fn account(shell: Shell, view: &AccountView) -> Markup {
                     p.lead { "Signed in as " strong { "@" (view.user.username) } "." }
                     p { a href="/account/notifications" { "Notifications: what reaches you, and where →" } }
                     p { a href="/account/email" { "Email: your address, notification emails →" } }
+                    p { a href="/account/tokens" { "API tokens: let scripts and programs act as you →" } }
                 }
                 @if let Some(done) = view.done { p.flash role="status" { (done) } }
                 @if let Some(error) = view.error { p.error role="alert" { (error) } }

@@ -4,6 +4,7 @@
 
 mod api;
 mod audit;
+mod bots;
 mod conversations;
 mod logo;
 mod people;
@@ -58,6 +59,13 @@ pub fn routes() -> Router<App> {
         )
         .route("/admin/conversations/{id}/join", post(conversations::join))
         .route("/admin/audit", get(audit::page))
+        .route("/admin/bots", get(bots::page).post(bots::create))
+        .route("/admin/bots/{username}", get(bots::show))
+        .route("/admin/bots/{username}/tokens", post(bots::create_token))
+        .route(
+            "/admin/bots/{username}/tokens/{id}/revoke",
+            post(bots::revoke_token),
+        )
         .route("/admin/settings", get(settings::page).post(settings::save))
         .route(
             "/admin/settings/logo",
@@ -75,6 +83,15 @@ pub fn routes() -> Router<App> {
 /// The JSON routes, nested under `/api/v1`.
 pub fn api_routes() -> Router<App> {
     api::routes()
+        .route("/admin/bots", get(bots::api_list).post(bots::api_create))
+        .route(
+            "/admin/bots/{username}/tokens",
+            get(bots::api_tokens).post(bots::api_create_token),
+        )
+        .route(
+            "/admin/bots/{username}/tokens/{id}",
+            axum::routing::delete(bots::api_revoke_token),
+        )
 }
 
 /// A page request by an active admin; anyone else gets the 404 page (or the sign-in page).
@@ -102,10 +119,11 @@ enum Section {
     People,
     Conversations,
     Audit,
+    Bots,
     Settings,
 }
 
-const SECTIONS: [(Section, &str, &str); 5] = [
+const SECTIONS: [(Section, &str, &str); 6] = [
     (Section::Status, "/admin", "Status"),
     (Section::People, "/admin/people", "People"),
     (
@@ -114,6 +132,7 @@ const SECTIONS: [(Section, &str, &str); 5] = [
         "Conversations",
     ),
     (Section::Audit, "/admin/audit", "Audit log"),
+    (Section::Bots, "/admin/bots", "Bots"),
     (Section::Settings, "/admin/settings", "Settings"),
 ];
 

@@ -241,6 +241,7 @@ mod tests {
             username: name.to_lowercase(),
             display_name: name.into(),
             avatar: None,
+            bot: false,
         }
     }
 
@@ -262,6 +263,7 @@ mod tests {
             deactivated: false,
             created_at: 0,
             avatar: None,
+            bot: false,
         };
         let members = [
             member(1, "Me", 9),

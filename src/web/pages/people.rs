@@ -52,6 +52,7 @@ pub fn directory(
                                 " "
                                 (presence_dot(p.id, presence.get(&p.id)))
                                 @if p.is_admin() { " " span.tag { "admin" } }
+                                @if p.bot { " " span.bot-badge { "bot" } }
                                 div.hint { "@" (p.username) }
                             }
                             @if p.id != me.id {
@@ -91,6 +92,7 @@ pub fn profile(
                         p.lead { "@" (person.username) }
                         p { (presence_dot(person.id, presence.get(&person.id))) " " span.status-word data-status-for=(person.id) { (status) } }
                         @if person.is_admin() { p { span.tag { "admin" } } }
+                        @if person.bot { p { span.bot-badge { "bot" } " It acts through a token or a webhook." } }
                         @if person.deactivated { p.hint { "This account is deactivated." } }
                         p.hint { "Member since " (day(person.created_at)) }
                         @if person.id != me.id && !person.deactivated {

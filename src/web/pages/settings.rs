@@ -157,6 +157,7 @@ fn members(view: &SettingsView) -> Markup {
                         (avatar(m.user.id, &m.user.display_name, m.user.avatar.as_deref()))
                         div.person-text {
                             a.person-name href={ "/people/" (m.user.username) } { (m.user.display_name) }
+                            @if m.user.bot { " " span.bot-badge { "bot" } }
                             " " (presence_dot(m.user.id, view.presence.get(&m.user.id)))
                             @if m.role == MemberRole::Owner { " " span.tag { "owner" } }
                             div.hint { "@" (m.user.username) }

@@ -68,6 +68,7 @@ pub fn arrange(messages: &[Message], me: UserId, mark: Option<ReadMark>) -> Vec<
             && previous.is_some_and(|p| {
                 p.notice.is_none()
                     && p.sender.id == m.sender.id
+                    && p.posted_as == m.posted_as
                     && m.created_at - p.created_at < RUN_GAP_MS
             });
         items.push(Item::Message {
@@ -136,6 +137,7 @@ mod tests {
             username: format!("u{sender}"),
             display_name: format!("User {sender}"),
             avatar: None,
+            bot: false,
         };
         Message {
             created_at: at,
@@ -243,6 +245,7 @@ mod tests {
                     username: format!("u{sender}"),
                     display_name: format!("User {sender}"),
                     avatar: None,
+                    bot: false,
                 },
             }),
             ..msg(id, sender, at)

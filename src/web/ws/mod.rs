@@ -29,6 +29,7 @@ use super::api::ApiError;
 use super::auth::session_token;
 use crate::chat;
 use crate::domain::User;
+use crate::domain::tokens::Scope;
 use crate::error::Error;
 use crate::hub::{CLOSE_SESSION_ENDED, CLOSE_SHUTDOWN, Conn, Outgoing, Presence};
 use crate::store::memberships;
@@ -62,13 +63,23 @@ pub async fn upgrade(
     http: Option<Extension<Arc<super::server::Conn>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !super::guard::is_same_origin(&headers, &app.config.base_url) {
-        return ApiError(Error::Forbidden("cross-origin WebSocket refused".into())).into_response();
-    }
-    let Some(token) = session_token(&headers) else {
-        return ApiError(Error::Unauthorized("not signed in".into())).into_response();
+    // A browser page from another site may not open a socket on a person's cookie; an API
+    // token is never ambient, so a bearer socket (from a bot or a script) needs no Origin.
+    let session = match super::auth::bearer(&headers) {
+        Ok(Some(token)) => chat::tokens::authenticate(&app.chat, token).await,
+        Ok(None) => {
+            if !super::guard::is_same_origin(&headers, &app.config.base_url) {
+                return ApiError(Error::Forbidden("cross-origin WebSocket refused".into()))
+                    .into_response();
+            }
+            let Some(token) = session_token(&headers) else {
+                return ApiError(Error::Unauthorized("not signed in".into())).into_response();
+            };
+            chat::auth::authenticate(&app.db, &app.config, token).await
+        }
+        Err(err) => Err(err),
     };
-    let session = match chat::auth::authenticate(&app.db, &app.config, token).await {
+    let session = match session {
         Ok(session) => session,
         Err(err) => return ApiError(err).into_response(),
     };
@@ -84,7 +95,10 @@ pub async fn upgrade(
         .max_write_buffer_size(256 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(app, session.user, session.token_hash, socket))
+        .on_upgrade(move |socket| {
+            let read_only = session.scope == Some(Scope::Read);
+            connection(app, session.user, session.token_hash, read_only, socket)
+        })
 }
 
 fn text(value: Value) -> Message {
@@ -107,7 +121,14 @@ fn error_frame(req: &Value, err: &Error) -> Message {
     text(frame)
 }
 
-async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocket) {
+/// `read_only`: the socket was opened with a read token, and its ops may not write.
+async fn connection(
+    app: App,
+    user: User,
+    session: Vec<u8>,
+    read_only: bool,
+    mut socket: WebSocket,
+) {
     let hub = app.chat.hub.clone();
     let before = hub.presence(user.id);
     let (conn, mut queue) = match admit(&app, &user, session).await {
@@ -122,7 +143,7 @@ async fn connection(app: App, user: User, session: Vec<u8>, mut socket: WebSocke
     if now != before {
         announce_presence(&app, user.id, now);
     }
-    let outcome = serve_socket(&app, &user, &conn, &mut queue, &mut socket).await;
+    let outcome = serve_socket(&app, &user, &conn, read_only, &mut queue, &mut socket).await;
     if let Some(frame) = outcome {
         send(&mut socket, frame).await;
     }
@@ -238,6 +259,7 @@ async fn serve_socket(
     app: &App,
     user: &User,
     conn: &Conn,
+    read_only: bool,
     queue: &mut Queue,
     socket: &mut WebSocket,
 ) -> Option<Message> {
@@ -277,7 +299,7 @@ async fn serve_socket(
                 match incoming {
                     Some(Ok(Message::Text(raw))) => {
                         // Boxed: the op futures are large and an idle socket should not carry them.
-                        let reply = Box::pin(ops::handle(app, user, conn, &raw)).await;
+                        let reply = Box::pin(ops::handle(app, user, conn, read_only, &raw)).await;
                         // The reply and what the op queued (its own event) leave in one write.
                         if reply.is_some() && !write_batch(socket, reply, conn, queue, &mut last_sent).await {
                             return None;

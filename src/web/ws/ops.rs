@@ -53,7 +53,23 @@ enum Op {
     },
 }
 
-pub(super) async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Option<Message> {
+impl Op {
+    /// Whether the op changes anything (a read token may not): everything but hello, ping and
+    /// presence (which only says whether a tab is looked at).
+    fn writes(&self) -> bool {
+        !matches!(self, Op::Hello {} | Op::Ping {} | Op::Presence { .. })
+    }
+}
+
+/// Answers one client frame. `read_only` (a read token's socket): ops that change anything
+/// are refused with `insufficient_scope`.
+pub(super) async fn handle(
+    app: &App,
+    user: &User,
+    conn: &Conn,
+    read_only: bool,
+    raw: &str,
+) -> Option<Message> {
     let Ok(value) = serde_json::from_str::<Value>(raw) else {
         return Some(error_frame(
             &Value::Null,
@@ -67,6 +83,12 @@ pub(super) async fn handle(app: &App, user: &User, conn: &Conn, raw: &str) -> Op
     };
     let chat = &app.chat;
     let me = Some(user.id);
+    if read_only && op.writes() {
+        return Some(error_frame(
+            &req,
+            &Error::Token(crate::error::TokenRefusal::Scope),
+        ));
+    }
     let data = match op {
         Op::Hello {} => Err(Error::invalid("already said hello")),
         Op::Send {
