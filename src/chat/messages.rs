@@ -95,6 +95,17 @@ pub async fn send(
     conversation: ConversationId,
     draft: Draft,
 ) -> Result<Message> {
+    send_as(chat, user, conversation, draft, None).await
+}
+
+/// [`send`], under the name `posted_as` when given (an incoming webhook's `username`).
+pub async fn send_as(
+    chat: &Chat,
+    user: &User,
+    conversation: ConversationId,
+    draft: Draft,
+    posted_as: Option<String>,
+) -> Result<Message> {
     let body = if draft.body.trim().is_empty() && !draft.attachments.is_empty() {
         String::new()
     } else {
@@ -145,7 +156,7 @@ pub async fn send(
                 client_id: client_id.as_deref(),
                 reply_to: draft.reply_to,
                 attachments: &files,
-                posted_as: None,
+                posted_as: posted_as.as_deref(),
             };
             write_message(ctx, &live, &me, &c, new)
         })

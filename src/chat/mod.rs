@@ -36,6 +36,7 @@ pub mod support;
 pub mod throttle;
 pub mod tokens;
 pub mod upkeep;
+pub mod webhooks;
 
 use axum::extract::ws::Utf8Bytes;
 use rusqlite::Connection;

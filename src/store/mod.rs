@@ -23,6 +23,7 @@ pub mod settings;
 pub mod support;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(test)]
 mod plans;

@@ -23,6 +23,7 @@ pub mod server;
 pub mod strict;
 pub mod support;
 pub mod tokens;
+pub mod webhooks;
 pub mod ws;
 
 use axum::Router;
@@ -167,6 +168,7 @@ pub fn router(app: App) -> Router {
         .merge(pictures::routes())
         .merge(invites::routes())
         .merge(tokens::routes())
+        .merge(webhooks::routes())
         .merge(account::routes())
         .merge(admin::routes())
         .nest("/api/v1", api::routes())
@@ -190,7 +192,7 @@ pub fn router(app: App) -> Router {
             ),
         ))
         .layer(axum::middleware::from_fn(guard::security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             metrics::track,
@@ -250,3 +252,21 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests;
+
+/// The log span of a request: its method and path, with the secrets a path may carry (a
+/// webhook's, an invite's, a password link's) left out, and never its query.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+}
+
+/// A path as logs may show it: the part after `/hooks/`, `/join/` or `/password/` replaced.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/hooks/", "/join/", "/password/"] {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            return format!("{prefix}…");
+        }
+    }
+    path.to_owned()
+}

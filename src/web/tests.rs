@@ -56,3 +56,14 @@ async fn healthz_goes_through_the_writer_and_the_server_stops_when_the_writer_di
     let err = stopped.expect_err("the server reports the writer's end");
     assert!(err.to_string().contains("writer stopped"), "{err}");
 }
+
+#[test]
+fn secrets_in_paths_never_reach_the_log() {
+    use super::loggable_path;
+    assert_eq!(loggable_path("/hooks/abc123"), "/hooks/…");
+    assert_eq!(loggable_path("/join/tok"), "/join/…");
+    assert_eq!(loggable_path("/password/tok"), "/password/…");
+    assert_eq!(loggable_path("/hooks/"), "/hooks/");
+    assert_eq!(loggable_path("/hooks"), "/hooks");
+    assert_eq!(loggable_path("/c/1/integrations"), "/c/1/integrations");
+}

@@ -73,6 +73,10 @@ pub fn page(shell: Shell, nav: &Nav, view: &SettingsView) -> Markup {
                 }
                 @if c.kind != Kind::Direct && view.may_manage() && !c.archived {
                     (picture(view))
+                    section.card.wide aria-labelledby="integrations-link-title" {
+                        h2 #integrations-link-title { "Integrations" }
+                        p { a href=(action("integrations")) { "Webhooks: let other services post here →" } }
+                    }
                 }
                 (members(view))
                 @if c.kind != Kind::Direct && view.may_manage() {
