@@ -337,3 +337,32 @@ fn push_scenario_runs() {
     );
     assert_eq!(json["pushes"], 40, "{json}");
 }
+
+#[test]
+fn integrations_scenario_runs() {
+    let json = smoke(
+        &[
+            "integrations",
+            "--people",
+            "3",
+            "--connections",
+            "2",
+            "--seconds",
+            "0.5",
+            "--posts",
+            "20",
+            "--concurrency",
+            "4",
+        ],
+        &[
+            "token_rps",
+            "cookie_rps",
+            "token_over_cookie",
+            "hook_posts_per_s",
+            "api_posts_per_s",
+            "peak_rss_mb",
+        ],
+    );
+    assert_eq!(json["bad_answers"], 0, "{json}");
+    assert_eq!(json["posts"], 20, "{json}");
+}

@@ -100,8 +100,13 @@ impl Http {
 
     /// GETs `path`; returns the status and the body length.
     pub async fn get(&mut self, path: &str, cookie: &str) -> anyhow::Result<(u16, usize)> {
+        self.get_with(path, &format!("cookie: {cookie}")).await
+    }
+
+    /// GETs `path` with one more header line (`name: value`): a cookie, or a bearer token.
+    pub async fn get_with(&mut self, path: &str, header: &str) -> anyhow::Result<(u16, usize)> {
         let req = format!(
-            "GET {path} HTTP/1.1\r\nhost: {}\r\ncookie: {cookie}\r\naccept: application/json\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nhost: {}\r\n{header}\r\naccept: application/json\r\n\r\n",
             self.host
         );
         self.stream.write_all(req.as_bytes()).await?;

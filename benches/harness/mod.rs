@@ -13,6 +13,7 @@ mod floor;
 mod footprint;
 mod history;
 mod history_seed;
+mod integrations;
 mod join;
 mod login;
 mod post;
@@ -29,7 +30,7 @@ use std::io::Write;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SCENARIOS: [&str; 11] = [
+pub const SCENARIOS: [&str; 12] = [
     "post",
     "fanout",
     "idle",
@@ -41,6 +42,7 @@ pub const SCENARIOS: [&str; 11] = [
     "upload",
     "search",
     "push",
+    "integrations",
 ];
 
 const USAGE: &str = "usage: cargo bench --bench load -- SCENARIO [--option value]...
@@ -62,6 +64,7 @@ scenarios (defaults are the full-scale figures of docs/performance.md):
              --iterations 2000 --warmup 20 --class-seconds 10 --connections 32 --seconds 10
              --around-seconds 5 --http-query build
   push       --members 1000 --posts 5 --probes 300
+  integrations --people 16 --connections 16 --seconds 5 --posts 2000 --concurrency 8
 common: --bin PATH (the hearth binary; default: the one cargo built for this bench)
         --server-env K=V,K=V (more environment for the server, for experiments)
         --source-addrs 50 (127.0.0.x addresses clients bind to)  --timeout-s 120";
@@ -119,6 +122,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
             "upload" => upload::run(&opts).await,
             "search" => search::run(&opts).await,
             "push" => push::run(&opts).await,
+            "integrations" => integrations::run(&opts).await,
             other => anyhow::bail!("unknown scenario {other:?}\n{USAGE}"),
         }
     })?;
@@ -128,7 +132,7 @@ fn run_in(args: &[String], out: &mut dyn Write, own_processes: bool) -> anyhow::
 }
 
 /// The options each scenario reads, besides the common ones.
-const OPTIONS: [(&str, &[&str]); 11] = [
+const OPTIONS: [(&str, &[&str]); 12] = [
     (
         "post",
         &[
@@ -193,6 +197,10 @@ const OPTIONS: [(&str, &[&str]); 11] = [
         ],
     ),
     ("push", &["members", "posts", "probes"]),
+    (
+        "integrations",
+        &["people", "connections", "seconds", "posts", "concurrency"],
+    ),
 ];
 const COMMON: [&str; 5] = [
     "bin",
