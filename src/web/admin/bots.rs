@@ -25,14 +25,15 @@ use crate::web::tokens::{api::NewToken, scopes_for, shown, spec};
 
 fn list_view(list: &[User], csrf: &str, error: Option<&str>) -> Markup {
     html! {
+        h1 { "Bots" }
         @if let Some(error) = error { p.error role="alert" { (error) } }
         section.card.wide aria-labelledby="new-bot-title" {
             h2 #new-bot-title { "Make a bot" }
             p.hint { "A bot has no password and never signs in: it acts through its tokens. Add it to conversations like a person; it is marked as a bot wherever it appears." }
             form method="post" action="/admin/bots" {
                 (csrf_field(csrf))
-                p { label for="bot-username" { "Username" } input #bot-username name="username" required maxlength="32"; }
-                p { label for="bot-name" { "Display name" } input #bot-name name="display_name" maxlength="64" placeholder="Optional"; }
+                p { label for="bot-username" { "Username" } input #bot-username type="text" name="username" required maxlength="32"; }
+                p { label for="bot-name" { "Display name" } input #bot-name type="text" name="display_name" maxlength="64" placeholder="Optional"; }
                 button type="submit" { "Make bot" }
             }
         }
@@ -133,7 +134,7 @@ async fn render_bot(
     };
     let content = html! {
         p { a href="/admin/bots" { "← Bots" } }
-        h2 { (bot.display_name) " " span.bot-badge { "bot" } " @" (bot.username) }
+        h1 { (bot.display_name) " " span.bot-badge { "bot" } " @" (bot.username) }
         p.hint { "Add it to a conversation from that conversation's members, like a person. Its tokens act as it." }
         (tokens_section(&view))
     };

@@ -61,7 +61,7 @@ pub fn section(view: &TokensView) -> Markup {
                 (csrf_field(view.csrf))
                 p {
                     label for="token-name" { "Name" }
-                    input #token-name name="name" required maxlength="64" placeholder="What it is for (CI, a script…)";
+                    input #token-name type="text" name="name" required maxlength="64" placeholder="What it is for (CI, a script…)";
                 }
                 p {
                     label for="token-scope" { "Scope" }
@@ -92,24 +92,21 @@ pub fn section(view: &TokensView) -> Markup {
             @if view.tokens.is_empty() {
                 p.hint { "None yet." }
             } @else {
-                table.tokens {
-                    thead { tr { th { "Name" } th { "Scope" } th { "Made" } th { "Expires" } th { "Last used" } th { "State" } th { span.visually-hidden { "Actions" } } } }
-                    tbody {
-                        @for t in view.tokens {
-                            tr {
-                                td { (t.name) }
-                                td { (t.scope.as_str()) }
-                                td { (stamp(t.created_at)) }
-                                td { @match t.expires_at { Some(at) => (stamp(at)), None => strong { "never" } } }
-                                td { @match t.last_used_at { Some(at) => (stamp(at)), None => "never used" } }
-                                td { (state(t, now)) }
-                                td {
-                                    @if t.revoked_at.is_none() {
-                                        form.inline method="post" action={ (view.base) "/" (t.id) "/revoke" } {
-                                            (csrf_field(view.csrf))
-                                            button.small.quiet type="submit" aria-label={ "Revoke " (t.name) } { "Revoke" }
-                                        }
-                                    }
+                ul.token-list {
+                    @for t in view.tokens {
+                        li {
+                            strong { (t.name) } " · " (t.scope.as_str()) " · " em { (state(t, now)) }
+                            br;
+                            span.hint {
+                                "made " (stamp(t.created_at)) " · "
+                                @match t.expires_at { Some(at) => { "expires " (stamp(at)) }, None => strong { "never expires" } }
+                                " · "
+                                @match t.last_used_at { Some(at) => { "last used " (stamp(at)) }, None => "never used" }
+                            }
+                            @if t.revoked_at.is_none() {
+                                form.inline method="post" action={ (view.base) "/" (t.id) "/revoke" } {
+                                    (csrf_field(view.csrf))
+                                    button.small.quiet type="submit" aria-label={ "Revoke " (t.name) } { "Revoke" }
                                 }
                             }
                         }

@@ -69,7 +69,7 @@ pub fn page(shell: Shell, view: &IntegrationsView) -> Markup {
                         (csrf_field(view.csrf))
                         p {
                             label for="hook-name" { "Name (shown as the sender)" }
-                            input #hook-name name="name" required maxlength="64" placeholder="CI, Website form…";
+                            input #hook-name type="text" name="name" required maxlength="64" placeholder="CI, Website form…";
                         }
                         button type="submit" { "Make an incoming webhook" }
                     }
