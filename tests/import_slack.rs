@@ -994,3 +994,203 @@ async fn importing_beside_a_running_server_tells_the_people_already_there() {
     let e = bob_live.event().await;
     assert_eq!(e["data"]["message"]["body"], "welcome over, bob", "{e}");
 }
+
+#[test]
+fn odd_exports_come_over_with_each_oddity_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    init_with_users(&data, &[]);
+    let twenty_one = [
+        "smile",
+        "heart",
+        "tada",
+        "fire",
+        "eyes",
+        "rocket",
+        "star",
+        "sunny",
+        "cloud",
+        "snowflake",
+        "zap",
+        "moon",
+        "apple",
+        "pear",
+        "cherries",
+        "grapes",
+        "lemon",
+        "banana",
+        "watermelon",
+        "strawberry",
+        "peach",
+    ];
+    let many: Vec<Value> = twenty_one
+        .iter()
+        .map(|name| json!({"name": name, "users": ["U1"]}))
+        .collect();
+    let top = "My Workspace Slack export/";
+    let general = json!([
+        {"user": "U1", "text": "edit without time", "ts": "1600000001.000100",
+         "edited": {"user": "U1"}},
+        {"user": "U1", "text": "x".repeat(100_001), "ts": "1600000002.000100"},
+        {"user": "U1", "text": "loved", "ts": "1600000003.000100",
+         "reactions": [{"name": "heart", "users": ["U1", "U55"]},
+                       {"name": "+1", "users": ["U1"]}, {"name": "thumbsup", "users": ["U1"]}]},
+        {"user": "U1", "text": "so many", "ts": "1600000004.000100", "reactions": many},
+        {"subtype": "bot_message", "bot_id": "B9", "text": "a bot nobody knows",
+         "ts": "1600000005.000100"},
+        {"text": "nobody wrote this", "ts": "1600000006.000100"},
+        {"user": "U1", "subtype": "tombstone", "text": "This message was deleted.",
+         "ts": "1600000009.000100", "thread_ts": "1600000009.000100", "reply_count": 1},
+        {"user": "U2", "text": "answer to a deleted one", "ts": "1600000010.000100",
+         "thread_ts": "1600000009.000100"},
+        {"user": "USLACKBOT", "text": "Reminder: stand-up", "ts": "1600000011.000100"}
+    ]);
+    let export = Export { files: Vec::new() }
+        .with(
+            &format!("{top}users.json"),
+            json!([
+                {"id": "U1", "name": "ada"},
+                {"id": "U1", "name": "ada-again"},
+                {"id": "U2", "name": "bob smith"},
+                {"id": "U3", "name": "!!!"}
+            ]),
+        )
+        .with(
+            &format!("{top}channels.json"),
+            json!([
+                {"id": "C1", "name": "general", "members": ["U1", "U77"]},
+                {"id": "C2", "name": "dup", "members": ["U1"]},
+                {"id": "C3", "name": "dup", "members": ["U2"]}
+            ]),
+        )
+        .with(
+            &format!("{top}dms.json"),
+            json!([{"id": "D3", "members": ["U1", "U98"]}, {"id": "D4", "members": ["U1", "U99"]}]),
+        )
+        .with(&format!("{top}general/2020-09-13.json"), general)
+        .with(
+            &format!("{top}general/2020-09-14.json"),
+            json!([{"user": "U1", "text": "edit without time", "ts": "1600000001.000100"}]),
+        )
+        .with(
+            &format!("{top}D3/2020-09-13.json"),
+            json!([{"user": "U98", "text": "from someone gone", "ts": "1600000020.000100"}]),
+        )
+        .with(
+            &format!("{top}D4/2020-09-13.json"),
+            json!([{"user": "U99", "text": "from someone else gone", "ts": "1600000021.000100"}]),
+        )
+        .with(&format!("{top}stray/2020-09-13.json"), json!([]));
+    let zip = export.write(dir.path(), "odd.zip");
+    let out = import(&data, &[zip.to_str().unwrap()]);
+    assert!(out.ok, "{}", out.stderr);
+    let stdout = &out.stdout;
+    assert!(
+        stdout.contains("(slack:users-"),
+        "no team id: named by users.json: {stdout}"
+    );
+    assert_eq!(counts(stdout, "people"), (5, 0, 1), "{stdout}");
+    assert_eq!(counts(stdout, "conversations"), (3, 2, 0), "{stdout}");
+    assert_eq!(counts(stdout, "reactions"), (22, 0, 3), "{stdout}");
+    for says in [
+        "listed twice in users.json",
+        "longer than 100,000 characters",
+        "the same message twice in the export",
+        "by someone not in users.json",
+        "the same emoji twice from one person",
+        "more different emoji on one message than Hearth keeps",
+        "(no author) (1)",
+        "bot B9 (1)",
+        "U55 (1)",
+        "U77 (1)",
+        "The export has two channels named #dup: C3 is #dup-2.",
+        "the direct of ada and slack-unknown",
+        "Folders no list names were not read: My Workspace Slack export/stray/",
+    ] {
+        assert!(stdout.contains(says), "{says:?} in {stdout}");
+    }
+
+    let conn = db(&data);
+    let names: Vec<(String, bool)> = conn
+        .prepare("SELECT username, bot FROM users ORDER BY username")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        names,
+        [
+            ("ada".to_owned(), false),
+            ("bobsmith".to_owned(), false),
+            ("root".to_owned(), false),
+            ("slack-u3".to_owned(), false),
+            ("slack-unknown".to_owned(), false),
+            ("slackbot".to_owned(), true),
+        ]
+    );
+    assert_eq!(
+        one::<i64>(
+            &conn,
+            "SELECT count(*) FROM conversations WHERE name = 'dup-2'",
+            []
+        ),
+        1
+    );
+    let direct: i64 = one(
+        &conn,
+        "SELECT id FROM conversations WHERE direct_key = ?1",
+        [format!(
+            "{}:{}",
+            user_id(&conn, "ada"),
+            user_id(&conn, "slack-unknown")
+        )],
+    );
+    assert_eq!(
+        one::<i64>(
+            &conn,
+            "SELECT count(*) FROM messages WHERE conversation_id = ?1",
+            [direct]
+        ),
+        2,
+        "both Slack directs are one here"
+    );
+    let edited: Option<i64> = one(
+        &conn,
+        "SELECT edited_at FROM messages WHERE body = 'edit without time'",
+        [],
+    );
+    assert_eq!(edited, None);
+    let so_many: i64 = one(&conn, "SELECT id FROM messages WHERE body = 'so many'", []);
+    assert_eq!(
+        one::<i64>(
+            &conn,
+            "SELECT count(*) FROM reactions WHERE message_id = ?1",
+            [so_many]
+        ),
+        20
+    );
+    let (tombstone, body): (i64, String) = one_row(
+        &conn,
+        "SELECT id, body FROM messages WHERE deleted_at IS NOT NULL",
+    );
+    assert_eq!(body, "", "a deleted message keeps no words");
+    let answers: Option<i64> = one(
+        &conn,
+        "SELECT reply_to FROM messages WHERE body = 'answer to a deleted one'",
+        [],
+    );
+    assert_eq!(answers, Some(tombstone), "the thread keeps its start");
+    assert_eq!(
+        one::<String>(
+            &conn,
+            "SELECT u.username FROM messages m JOIN users u ON u.id = m.sender_id
+             WHERE m.body = 'Reminder: stand-up'",
+            []
+        ),
+        "slackbot"
+    );
+    drop(conn);
+    let check = run(hearth(&data).arg("check"), "");
+    assert!(check.ok, "{}{}", check.stdout, check.stderr);
+}

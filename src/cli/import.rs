@@ -71,6 +71,13 @@ pub fn run(config: Config, cmd: ImportCommand) -> Result<()> {
         ),
         None => None,
     };
+    if let Some(server) = ops::lock::holder(&config.data_dir)? {
+        eprintln!(
+            "note: a Hearth server ({server}) uses this data dir. The import writes in one \
+             transaction; meanwhile the server's own writes wait (at most 5 seconds each, then \
+             they fail as busy). For a large export, stop the server first."
+        );
+    }
     let chat = open_chat(config)?;
     let outcome = import::import_slack(&chat, export, Progress::terminal());
     chat.db.writer().shutdown();

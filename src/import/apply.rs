@@ -115,18 +115,25 @@ fn conversation(
             direct,
         } => {
             let key = direct.map(|(a, b)| convs::direct_key(people.id(a), people.id(b)));
-            let creator = created_by.map(|w| people.id(w));
-            let id = convs::insert(
-                conn,
-                *kind,
-                name,
-                topic,
-                key.as_deref(),
-                creator,
-                *created_at,
-            )?;
+            // Two Slack directs can be one pair here (both with people users.json lacks).
+            let existing = match &key {
+                Some(key) => convs::direct(conn, key)?,
+                None => None,
+            };
+            let id = match existing {
+                Some(id) => id,
+                None => convs::insert(
+                    conn,
+                    *kind,
+                    name,
+                    topic,
+                    key.as_deref(),
+                    created_by.map(|w| people.id(w)),
+                    *created_at,
+                )?,
+            };
             record(id)?;
-            (id, true, *archived)
+            (id, existing.is_none(), *archived)
         }
         Target::Existing { id, merged } => {
             if *merged {

@@ -93,13 +93,18 @@ enum Piece {
 fn plain(text: &str, names: &dyn Names, out: &mut String) {
     let mut pieces = Vec::with_capacity(text.len());
     let mut rest = text;
+    // Once no `>` follows, none will: the text is not searched again for each `<`.
+    let mut closes = true;
     while let Some(c) = rest.chars().next() {
-        if c == '<'
-            && let Some(end) = rest.find('>')
-        {
-            pieces.push(Piece::Atom(angle(&rest[1..end], names)));
-            rest = &rest[end + 1..];
-            continue;
+        if c == '<' && closes {
+            match rest.find('>') {
+                Some(end) => {
+                    pieces.push(Piece::Atom(angle(&rest[1..end], names)));
+                    rest = &rest[end + 1..];
+                    continue;
+                }
+                None => closes = false,
+            }
         }
         if c == '&'
             && let Some((decoded, len)) = entity(rest)
@@ -117,7 +122,8 @@ fn plain(text: &str, names: &dyn Names, out: &mut String) {
         });
         rest = &rest[c.len_utf8()..];
     }
-    emit(&pieces, 0, pieces.len(), out);
+    let text = Text::new(pieces);
+    text.emit(0, text.pieces.len(), out);
 }
 
 /// The three entities Slack writes, at the start of `s`: the character and the length.
@@ -239,51 +245,90 @@ fn marker(pieces: &[Piece], i: usize) -> Option<char> {
     }
 }
 
-/// Where the emphasis opened at `open` closes, before `end` and on the same line.
-fn closer(pieces: &[Piece], open: usize, end: usize) -> Option<usize> {
-    let m = marker(pieces, open)?;
-    let starts_word = open + 1 < end
-        && !is_space(pieces, open + 1)
-        && marker(pieces, open + 1) != Some(m)
-        && !is_word(pieces, open.checked_sub(1));
-    if !starts_word {
-        return None;
-    }
-    (open + 2..end)
-        .take_while(|&j| char_at(pieces, j) != Some(('\n', false)))
-        .find(|&j| {
-            marker(pieces, j) == Some(m)
-                && !is_space(pieces, j - 1)
-                && !is_word(pieces, Some(j + 1))
-        })
+/// Plain text as pieces, with what emphasis needs to know found once: every place a marker
+/// can close, and the line of each piece.
+struct Text {
+    pieces: Vec<Piece>,
+    /// Per marker (`*`, `_`, `~`), in order, the pieces that can close it: after no space,
+    /// before no word.
+    closers: [Vec<usize>; 3],
+    /// How many line breaks come before each piece.
+    lines: Vec<usize>,
 }
 
-/// Writes `pieces[start..end]` as Markdown.
-fn emit(pieces: &[Piece], start: usize, end: usize, out: &mut String) {
-    let mut i = start;
-    while i < end {
-        if let Some(close) = closer(pieces, i, end) {
-            let mark = match marker(pieces, i) {
-                Some('*') => "**",
-                Some('_') => "*",
-                _ => "~~",
-            };
-            out.push_str(mark);
-            emit(pieces, i + 1, close, out);
-            out.push_str(mark);
-            i = close + 1;
-            continue;
-        }
-        match &pieces[i] {
-            Piece::Atom(md) => out.push_str(md),
-            Piece::Char { c, .. } => {
-                if needs_escape(pieces, i) {
-                    out.push('\\');
-                }
-                out.push(*c);
+const MARKERS: [char; 3] = ['*', '_', '~'];
+
+impl Text {
+    fn new(pieces: Vec<Piece>) -> Text {
+        let mut closers: [Vec<usize>; 3] = Default::default();
+        let mut lines = Vec::with_capacity(pieces.len());
+        let mut line = 0;
+        for i in 0..pieces.len() {
+            lines.push(line);
+            if char_at(&pieces, i) == Some(('\n', false)) {
+                line += 1;
+            }
+            if let Some(m) = marker(&pieces, i)
+                && i > 0
+                && !is_space(&pieces, i - 1)
+                && !is_word(&pieces, Some(i + 1))
+            {
+                let k = MARKERS.iter().position(|x| *x == m).expect("a marker");
+                closers[k].push(i);
             }
         }
-        i += 1;
+        Text {
+            pieces,
+            closers,
+            lines,
+        }
+    }
+
+    /// Where the emphasis opened at `open` closes, before `end` and on the same line.
+    fn closer(&self, open: usize, end: usize) -> Option<usize> {
+        let p = &self.pieces;
+        let m = marker(p, open)?;
+        let starts_word = open + 1 < end
+            && !is_space(p, open + 1)
+            && marker(p, open + 1) != Some(m)
+            && !is_word(p, open.checked_sub(1));
+        if !starts_word {
+            return None;
+        }
+        let k = MARKERS.iter().position(|x| *x == m).expect("a marker");
+        let closers = &self.closers[k];
+        let first = closers[closers.partition_point(|&j| j < open + 2)..].first()?;
+        (*first < end && self.lines[*first] == self.lines[open]).then_some(*first)
+    }
+
+    /// Writes `pieces[start..end]` as Markdown.
+    fn emit(&self, start: usize, end: usize, out: &mut String) {
+        let p = &self.pieces;
+        let mut i = start;
+        while i < end {
+            if let Some(close) = self.closer(i, end) {
+                let mark = match marker(p, i) {
+                    Some('*') => "**",
+                    Some('_') => "*",
+                    _ => "~~",
+                };
+                out.push_str(mark);
+                self.emit(i + 1, close, out);
+                out.push_str(mark);
+                i = close + 1;
+                continue;
+            }
+            match &p[i] {
+                Piece::Atom(md) => out.push_str(md),
+                Piece::Char { c, .. } => {
+                    if needs_escape(p, i) {
+                        out.push('\\');
+                    }
+                    out.push(*c);
+                }
+            }
+            i += 1;
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io::{Read, Seek};
 
@@ -155,7 +155,8 @@ pub struct Message {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Edited {
-    pub ts: Ts,
+    #[serde(default)]
+    pub ts: Option<Ts>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,6 +263,22 @@ pub fn read<R: Read + Seek>(archive: &mut Archive<R>, read: &dyn Fn(u64)) -> Res
             });
         }
     }
+    // Each folder's day files, found in one pass over the archive.
+    let mut folders: HashMap<&str, Vec<String>> = HashMap::new();
+    for name in archive.names() {
+        if let Some((folder, file)) = name
+            .strip_prefix(root.as_str())
+            .and_then(|r| r.split_once('/'))
+            && file.ends_with(".json")
+            && !file.contains('/')
+        {
+            folders.entry(folder).or_default().push(name.to_owned());
+        }
+    }
+    let mut folders: HashMap<String, Vec<String>> = folders
+        .into_iter()
+        .map(|(folder, files)| (folder.to_owned(), files))
+        .collect();
     let mut listed = BTreeSet::new();
     for c in &mut conversations {
         let folder = match c.kind {
@@ -270,16 +287,8 @@ pub fn read<R: Read + Seek>(archive: &mut Archive<R>, read: &dyn Fn(u64)) -> Res
             }
             _ => &c.channel.id,
         };
-        let prefix = format!("{root}{folder}/");
-        listed.insert(prefix.clone());
-        let mut days: Vec<String> = archive
-            .names()
-            .filter(|n| {
-                n.strip_prefix(&prefix)
-                    .is_some_and(|rest| rest.ends_with(".json") && !rest.contains('/'))
-            })
-            .map(str::to_owned)
-            .collect();
+        listed.insert(format!("{root}{folder}/"));
+        let mut days = folders.remove(folder.as_str()).unwrap_or_default();
         days.sort();
         for day in days {
             let bytes = archive.read(&day)?;

@@ -40,6 +40,9 @@ const LINE_REASON: &str = "joins, leaves, topic changes and other lines about th
 const TWICE: &str = "the same message twice in the export";
 const EMPTY: &str = "empty: no text and no file";
 const NOT_IMPORTED: &str = "on a message that was not imported";
+/// Slack's own limit is 40,000; longer is no message a person wrote.
+const MAX_TEXT_CHARS: usize = 100_000;
+const TOO_LONG: &str = "longer than 100,000 characters";
 
 /// The names markup refers to, noting ids nobody has.
 pub(super) struct Lookup<'a> {
@@ -107,6 +110,10 @@ impl Builder<'_> {
                 });
                 continue;
             }
+            if m.text.len() > MAX_TEXT_CHARS && m.text.chars().count() > MAX_TEXT_CHARS {
+                skip(self, TOO_LONG);
+                continue;
+            }
             let body = self.body(m);
             let deleted = m.subtype == "tombstone";
             if body.is_empty() && !deleted {
@@ -132,7 +139,8 @@ impl Builder<'_> {
             let edited_at = m
                 .edited
                 .as_ref()
-                .map(|e| e.ts.ms())
+                .and_then(|e| e.ts.as_ref())
+                .map(|ts| ts.ms())
                 .filter(|at| *at > created_at);
             self.plan.summary.messages.imported += 1;
             let reactions = self.reactions(&external, m);
