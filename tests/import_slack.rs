@@ -608,7 +608,13 @@ fn a_slack_export_comes_over_whole_and_only_once() {
     let check = run(hearth(&data).arg("check"), "");
     assert!(check.ok, "{}{}", check.stdout, check.stderr);
 
-    // Again: nothing new.
+    // Again: nothing new, and nothing undone here is done again (bob left #random).
+    db(&data)
+        .execute(
+            "DELETE FROM memberships WHERE conversation_id = ?1 AND user_id = ?2",
+            [random.0, bob],
+        )
+        .unwrap();
     let before = fingerprint_without_audit(&data);
     let again = import(&data, &[zip.to_str().unwrap()]);
     assert!(again.ok, "{}{}", again.stdout, again.stderr);
@@ -623,6 +629,38 @@ fn a_slack_export_comes_over_whole_and_only_once() {
     assert_eq!(counts(&again.stdout, "reactions"), (0, 2, 1));
     assert!(printed_links(&again.stdout).is_empty(), "{}", again.stdout);
     assert_eq!(fingerprint_without_audit(&data), before);
+
+    // A later export of the same workspace brings what is new, and only that.
+    let later = slack()
+        .with(
+            "random/2020-09-14.json",
+            json!([{"user": "U1", "text": "one more thing", "ts": "1600086500.000100"}]),
+        )
+        .write(dir.path(), "later.zip");
+    let third = import(&data, &[later.to_str().unwrap()]);
+    assert!(third.ok, "{}", third.stderr);
+    assert_eq!(
+        counts(&third.stdout, "messages"),
+        (1, 13, 2),
+        "{}",
+        third.stdout
+    );
+    let conn = db(&data);
+    let (last, newest): (i64, i64) = one_row(
+        &conn,
+        &format!(
+            "SELECT last_message_id, (SELECT id FROM messages WHERE body = 'one more thing')
+             FROM conversations WHERE id = {}",
+            random.0
+        ),
+    );
+    assert_eq!(last, newest);
+    let bob_in_random: i64 = one(
+        &conn,
+        "SELECT count(*) FROM memberships WHERE conversation_id = ?1 AND user_id = ?2",
+        [random.0, bob],
+    );
+    assert_eq!(bob_in_random, 0, "bob left #random here and stays out");
 }
 
 /// Every table but the audit log (each run leaves its line there).

@@ -59,6 +59,11 @@ impl Builder<'_> {
             return Ok(());
         }
         let messages = self.messages(c)?;
+        if earlier.is_some() {
+            // Its members were made by the earlier run and are the admins' business since:
+            // only people with messages new in this run are made members (again).
+            members.clear();
+        }
         if !direct {
             for m in &messages {
                 if let Some(content) = &m.content
