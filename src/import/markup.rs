@@ -80,11 +80,11 @@ fn code_block(code: &str, out: &mut String) {
     out.push_str("\n```\n");
 }
 
-/// One character of plain text, or markup already made Markdown.
+/// One character of plain text (an entity decoded: `&amp;` is one `&`), or markup already
+/// made Markdown.
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
-    /// A character as typed; `literal` when it was an entity (never markup).
-    Char { c: char, literal: bool },
+    Char(char),
     /// A person, channel or link, already in Markdown; a word for emphasis boundaries.
     Atom(String),
 }
@@ -109,17 +109,11 @@ fn plain(text: &str, names: &dyn Names, out: &mut String) {
         if c == '&'
             && let Some((decoded, len)) = entity(rest)
         {
-            pieces.push(Piece::Char {
-                c: decoded,
-                literal: true,
-            });
+            pieces.push(Piece::Char(decoded));
             rest = &rest[len..];
             continue;
         }
-        pieces.push(Piece::Char {
-            c,
-            literal: c == '<' || c == '&',
-        });
+        pieces.push(Piece::Char(c));
         rest = &rest[c.len_utf8()..];
     }
     let text = Text::new(pieces);
@@ -217,9 +211,9 @@ fn escape_label(text: &str) -> String {
     out
 }
 
-fn char_at(pieces: &[Piece], i: usize) -> Option<(char, bool)> {
+fn char_at(pieces: &[Piece], i: usize) -> Option<char> {
     match pieces.get(i) {
-        Some(Piece::Char { c, literal }) => Some((*c, *literal)),
+        Some(Piece::Char(c)) => Some(*c),
         _ => None,
     }
 }
@@ -228,21 +222,18 @@ fn char_at(pieces: &[Piece], i: usize) -> Option<(char, bool)> {
 fn is_word(pieces: &[Piece], i: Option<usize>) -> bool {
     match i.and_then(|i| pieces.get(i)) {
         Some(Piece::Atom(_)) => true,
-        Some(Piece::Char { c, .. }) => c.is_alphanumeric(),
+        Some(Piece::Char(c)) => c.is_alphanumeric(),
         None => false,
     }
 }
 
 fn is_space(pieces: &[Piece], i: usize) -> bool {
-    char_at(pieces, i).is_some_and(|(c, _)| c.is_whitespace())
+    char_at(pieces, i).is_some_and(char::is_whitespace)
 }
 
-/// The emphasis marker at `i`, if a typed `*`, `_` or `~` is there.
+/// The emphasis marker at `i`, if a `*`, `_` or `~` is there (an entity is never one).
 fn marker(pieces: &[Piece], i: usize) -> Option<char> {
-    match char_at(pieces, i) {
-        Some((c @ ('*' | '_' | '~'), false)) => Some(c),
-        _ => None,
-    }
+    char_at(pieces, i).filter(|c| MARKERS.contains(c))
 }
 
 /// Plain text as pieces, with what emphasis needs to know found once: every place a marker
@@ -265,7 +256,7 @@ impl Text {
         let mut line = 0;
         for i in 0..pieces.len() {
             lines.push(line);
-            if char_at(&pieces, i) == Some(('\n', false)) {
+            if char_at(&pieces, i) == Some('\n') {
                 line += 1;
             }
             if let Some(m) = marker(&pieces, i)
@@ -288,8 +279,8 @@ impl Text {
     fn closer(&self, open: usize, end: usize) -> Option<usize> {
         let p = &self.pieces;
         let m = marker(p, open)?;
-        let starts_word = open + 1 < end
-            && !is_space(p, open + 1)
+        // Whether the closer found lies before `end` is checked last.
+        let starts_word = !is_space(p, open + 1)
             && marker(p, open + 1) != Some(m)
             && !is_word(p, open.checked_sub(1));
         if !starts_word {
@@ -320,7 +311,7 @@ impl Text {
             }
             match &p[i] {
                 Piece::Atom(md) => out.push_str(md),
-                Piece::Char { c, .. } => {
+                Piece::Char(c) => {
                     if needs_escape(p, i) {
                         out.push('\\');
                     }
@@ -334,10 +325,10 @@ impl Text {
 
 /// Whether the character at `i`, left as it is, would be Markdown markup.
 fn needs_escape(pieces: &[Piece], i: usize) -> bool {
-    let Some((c, _)) = char_at(pieces, i) else {
+    let Some(c) = char_at(pieces, i) else {
         return false;
     };
-    let next = char_at(pieces, i + 1).map(|(c, _)| c);
+    let next = char_at(pieces, i + 1);
     match c {
         // Backticks here opened no code on Slack.
         '*' | '~' | '`' => true,
@@ -355,7 +346,7 @@ fn needs_escape(pieces: &[Piece], i: usize) -> bool {
 
 fn at_line_start(pieces: &[Piece], i: usize) -> bool {
     i.checked_sub(1)
-        .is_none_or(|prev| char_at(pieces, prev).is_some_and(|(c, _)| c == '\n'))
+        .is_none_or(|prev| char_at(pieces, prev) == Some('\n'))
 }
 
 /// Whether `&` followed by the pieces from `from` would read as a character reference.
@@ -363,8 +354,8 @@ fn looks_like_entity(pieces: &[Piece], from: usize) -> bool {
     let mut len = 0;
     for i in from.. {
         match char_at(pieces, i) {
-            Some((';', _)) => return len > 0,
-            Some((c, _)) if c.is_ascii_alphanumeric() || c == '#' => len += 1,
+            Some(';') => return len > 0,
+            Some(c) if c.is_ascii_alphanumeric() || c == '#' => len += 1,
             _ => return false,
         }
     }

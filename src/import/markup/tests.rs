@@ -73,6 +73,13 @@ fn links_become_markdown_links() {
         "[paren \\[x\\]](<https://example.org/a (b)>)"
     );
     assert_eq!(md("<ftp://example.org>"), "ftp://example.org");
+    // A scheme alone is no link.
+    assert_eq!(md("<http://>"), "http://");
+    assert_eq!(md("<https://x>"), "<https://x>");
+    assert_eq!(
+        md("<https://x.org/?a=1&b|Q&amp;A & more>"),
+        "[Q&A & more](https://x.org/?a=1&b)"
+    );
     assert_eq!(md("<https://a.org/<x>"), "https://a.org/<x");
     assert_eq!(md("<|>"), "");
     assert_eq!(
@@ -91,6 +98,9 @@ fn emphasis_becomes_markdown_emphasis() {
     assert_eq!(md("*_both_*"), "***both***");
     assert_eq!(md("_*both*_"), "***both***");
     assert_eq!(md("*see <@U1>*"), "**see @ada**");
+    // The first closer ends it; a marker of the same kind inside stays a character.
+    assert_eq!(md("*a *b* c*"), "**a \\*b** c\\*");
+    assert_eq!(md("_x *y* z_"), "*x **y** z*");
     assert_eq!(
         html("*bold* _it_ ~st~"),
         "<p><strong>bold</strong> <em>it</em> <del>st</del></p>"
@@ -119,6 +129,7 @@ fn what_is_not_emphasis_on_slack_stays_literal() {
 fn code_is_kept_as_it_is() {
     assert_eq!(md("run `*not bold* <x>`"), "run `*not bold* <x>`");
     assert_eq!(md("`a &lt; b &amp;&amp; c`"), "`a < b && c`");
+    assert_eq!(md("`a & b &c &amp`"), "`a & b &c &amp`");
     assert_eq!(
         md("look:```let x = *y*;\nlet _z_ = 1;```done"),
         "look:\n```\nlet x = *y*;\nlet _z_ = 1;\n```\ndone"
