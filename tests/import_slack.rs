@@ -268,7 +268,7 @@ fn a_slack_export_comes_over_whole_and_only_once() {
         "Slack ids not in users.json (times met): U9 (1)",
         "under the deactivated account \"slack-unknown\"",
         "Custom emoji left out: :partyparrot:",
-        "1 replies in C1 answer a message that is not in the export",
+        "1 reply in #general answers a message that is not in the export",
         "joins, leaves, topic changes and other lines about the channel",
         "empty: no text and no file",
     ] {

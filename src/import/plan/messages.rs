@@ -164,10 +164,20 @@ impl Builder<'_> {
             });
         }
         if orphans > 0 {
+            let place = match c.kind {
+                slack::Kind::Public | slack::Kind::Private if !c.channel.name.is_empty() => {
+                    format!("#{}", c.channel.name)
+                }
+                _ => c.channel.id.clone(),
+            };
+            let (replies, answer) = if orphans == 1 {
+                ("reply", "answers")
+            } else {
+                ("replies", "answer")
+            };
             self.plan.summary.notes.push(format!(
-                "{orphans} replies in {} answer a message that is not in the export: they are \
-                 kept as plain messages.",
-                c.channel.id
+                "{orphans} {replies} in {place} {answer} a message that is not in the export: \
+                 kept as plain messages."
             ));
         }
         Ok(planned)
