@@ -1070,6 +1070,7 @@ fn odd_exports_come_over_with_each_oddity_explained() {
         {"user": "U1", "text": "edit without time", "ts": "1600000001.000100",
          "edited": {"user": "U1"}},
         {"user": "U1", "text": "x".repeat(100_001), "ts": "1600000002.000100"},
+        {"user": "U1", "text": "é".repeat(100_000), "ts": "1600000002.000200"},
         {"user": "U1", "text": "loved", "ts": "1600000003.000100",
          "reactions": [{"name": "heart", "users": ["U1", "U55"]},
                        {"name": "+1", "users": ["U1"]}, {"name": "thumbsup", "users": ["U1"]}]},
@@ -1193,6 +1194,12 @@ fn odd_exports_come_over_with_each_oddity_explained() {
         2,
         "both Slack directs are one here"
     );
+    let longest: i64 = one(
+        &conn,
+        "SELECT count(*) FROM messages WHERE length(body) = 100000",
+        [],
+    );
+    assert_eq!(longest, 1, "100,000 characters is not too long; 100,001 is");
     let edited: Option<i64> = one(
         &conn,
         "SELECT edited_at FROM messages WHERE body = 'edit without time'",
