@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod fragments;
 pub mod hub;
+pub mod import;
 pub mod mail;
 pub mod media;
 pub mod net;

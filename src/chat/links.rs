@@ -7,7 +7,7 @@ use super::accounts::{self, NewUser};
 use super::actor::Actor;
 use super::conversations::join_general;
 use super::secrets::{new_token, token_hash};
-use crate::domain::{self, Role, User, now_ms};
+use crate::domain::{self, Role, User, UserId, now_ms};
 use crate::error::{Error, Result};
 use crate::hub::CLOSE_SESSION_ENDED;
 use crate::store::password_links::{self as store, Purpose};
@@ -22,6 +22,23 @@ pub const RESET_REASON: &str = "Your password was reset by an admin";
 /// The link that carries a password token.
 pub fn link(base: &str, token: &str) -> String {
     format!("{base}/password/{token}")
+}
+
+/// Writes a welcome link (7 days) for `user`, made by `created_by`; returns its token, which
+/// is kept nowhere but in what the caller prints.
+pub fn welcome(conn: &rusqlite::Connection, user: UserId, created_by: &str) -> Result<String> {
+    let token = new_token();
+    let now = now_ms();
+    store::insert(
+        conn,
+        &token_hash(&token),
+        user,
+        Purpose::Welcome,
+        created_by,
+        now,
+        now + WELCOME_MS,
+    )?;
+    Ok(token)
 }
 
 /// Only admins (and the command line) hand out links; others are told nothing exists.
@@ -52,29 +69,17 @@ pub async fn add_person(
     };
     let (username, display) = accounts::validate(&new)?;
     let hash = chat.passwords.hash(unusable).await?;
-    let token = new_token();
-    let (key, name, live) = (token_hash(&token), actor.name(), chat.clone());
-    let user = chat
-        .db
+    let (name, live) = (actor.name(), chat.clone());
+    chat.db
         .write(move |ctx| {
             let user = users::insert(ctx.conn, &username, &display, &hash, role)?;
-            let now = now_ms();
-            store::insert(
-                ctx.conn,
-                &key,
-                user.id,
-                Purpose::Welcome,
-                &name,
-                now,
-                now + WELCOME_MS,
-            )?;
+            let token = welcome(ctx.conn, user.id, &name)?;
             audit::record(ctx.conn, &name, "user.add", &user.username)?;
             join_general(ctx, &live, &user)?;
             super::support::joined_as(ctx, &live, &user)?;
-            Ok(user)
+            Ok((user, token))
         })
-        .await?;
-    Ok((user, token))
+        .await
 }
 
 /// Makes a reset link for `username`: their password stops working, every session of

@@ -18,7 +18,7 @@ use crate::store::messages::{self as store, Cursor};
 use crate::store::{attachments, conversations as convs, memberships, reactions, reads, users};
 
 /// The most distinct emoji one message may carry.
-const MAX_EMOJI_PER_MESSAGE: i64 = 20;
+pub const MAX_EMOJI_PER_MESSAGE: i64 = 20;
 
 /// A message to send.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -34,8 +34,9 @@ pub struct Draft {
     pub attachments: Vec<AttachmentId>,
 }
 
-/// Renders a body, resolving @mentions among the conversation's members.
-fn render_body(
+/// Renders a body, resolving @mentions among the conversation's active members; returns the
+/// HTML and who is mentioned. Imports render through here too.
+pub(crate) fn render_body(
     ctx: &WriteCtx,
     conversation: ConversationId,
     body: &str,

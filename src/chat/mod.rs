@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod devices;
 pub mod email;
 pub mod files;
+pub mod imports;
 pub mod instance;
 pub mod invites;
 pub mod json;

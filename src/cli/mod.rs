@@ -1,6 +1,7 @@
 //! The command line: the clap command tree and one small function per subcommand.
 
 mod email;
+mod import;
 mod invite;
 mod ops;
 pub mod serve;
@@ -73,6 +74,9 @@ pub enum Command {
     Stats(ops::StatsArgs),
     /// Export conversations as JSON Lines or as one readable HTML file
     Export(ops::ExportArgs),
+    /// Bring a community over from another chat service: `hearth import slack EXPORT.zip`
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Exit 0 when the local server answers its health check (for containers)
     Healthcheck(ops::HealthcheckArgs),
     /// Check the email settings: `hearth email test ADDRESS` sends a test email
@@ -115,6 +119,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Check => ops::check(&config),
         Command::Stats(args) => ops::stats(&config, args),
         Command::Export(args) => ops::export(&config, args),
+        Command::Import(cmd) => import::run(config, cmd),
         Command::Healthcheck(args) => ops::healthcheck(&config, args),
         Command::Email(cmd) => block_on(email::run(config, cmd)),
     }

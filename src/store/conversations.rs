@@ -126,6 +126,18 @@ pub fn touch(conn: &Connection, id: ConversationId, message_id: i64, now: i64) -
     Ok(())
 }
 
+/// Records `message_id`, written at `at`, as the conversation's latest activity unless later
+/// activity is already recorded (imported history arrives with its own, older times).
+pub fn touch_at(conn: &Connection, id: ConversationId, message_id: i64, at: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET last_message_id = max(last_message_id, ?2),
+                                  last_activity_at = max(last_activity_at, ?3)
+         WHERE id = ?1",
+    )?
+    .execute(params![id, message_id, at])?;
+    Ok(())
+}
+
 /// Every channel and group (support conversations aside), for the admin console, with its
 /// member count: channels first, then by name.
 pub fn all_shared(conn: &Connection) -> Result<Vec<(Conversation, i64)>> {

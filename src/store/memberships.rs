@@ -53,6 +53,21 @@ pub fn add(
         == 1)
 }
 
+/// Makes messages up to `upto` never count as unread for any member (an imported history is
+/// not news); a member whose mark is already further keeps it.
+pub fn set_unread_after_all(
+    conn: &Connection,
+    conversation: ConversationId,
+    upto: MessageId,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE memberships SET unread_after_message_id = max(unread_after_message_id, ?2)
+         WHERE conversation_id = ?1",
+    )?
+    .execute(params![conversation, upto])?;
+    Ok(())
+}
+
 /// Removes a member; true when they were one.
 pub fn remove(conn: &Connection, conversation: ConversationId, user: UserId) -> Result<bool> {
     Ok(conn

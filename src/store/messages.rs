@@ -234,6 +234,14 @@ pub fn edit(conn: &Connection, id: MessageId, body: &str, html: &str, now: i64) 
     Ok(())
 }
 
+/// Sets when a message was last edited, leaving its words as they are (an import knows the
+/// time of an edit made elsewhere).
+pub fn set_edited_at(conn: &Connection, id: MessageId, at: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE messages SET edited_at = ?2 WHERE id = ?1")?
+        .execute(params![id, at])?;
+    Ok(())
+}
+
 /// Soft delete: the row stays (replies and order keep working), the text is gone.
 /// Up to `limit` of the messages `sender` wrote that are not deleted (lines aside), oldest first.
 pub fn live_by_sender(conn: &Connection, sender: UserId, limit: usize) -> Result<Vec<MessageId>> {

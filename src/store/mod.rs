@@ -5,6 +5,7 @@ pub mod audit;
 pub mod conversations;
 pub mod email;
 pub mod events;
+pub mod imports;
 pub mod invites;
 pub mod link_previews;
 pub mod memberships;

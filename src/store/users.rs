@@ -213,6 +213,11 @@ pub fn set_deactivated(conn: &Connection, id: UserId, deactivated: bool) -> Resu
     )?)
 }
 
+/// Marks an account as a bot (it never signs in) or as a person.
+pub fn set_bot(conn: &Connection, id: UserId, bot: bool) -> Result<()> {
+    affected(conn.execute("UPDATE users SET bot = ?2 WHERE id = ?1", params![id, bot])?)
+}
+
 /// Who an admin is looking for: a part of the name, a role, active or deactivated.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
