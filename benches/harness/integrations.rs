@@ -70,22 +70,26 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
         .unwrap_or_default()
         .to_owned();
 
-    // Reads with a token, then with a cookie.
-    let bearer = {
+    // Reads with a token and with a cookie, in turn, twice: the better run of each counts, so
+    // that neither is judged by a moment when the machine was busy with something else.
+    let (mut bearer, mut cookie): (Option<Reads>, Option<Reads>) = (None, None);
+    let mut peak_reads: f64 = 0.0;
+    for _ in 0..2 {
         let tokens = tokens.clone();
-        reads(&server, connections, seconds, spread, move |c| {
+        let run = reads(&server, connections, seconds / 2.0, spread, move |c| {
             format!("authorization: Bearer {}", tokens[c % tokens.len()])
         })
-        .await?
-    };
-    let peak_reads = server.rss_mb()?;
-    let cookie = {
+        .await?;
+        peak_reads = peak_reads.max(server.rss_mb()?);
+        bearer = Some(better(bearer, run));
         let seeded = seeded.clone();
-        reads(&server, connections, seconds, spread, move |c| {
+        let run = reads(&server, connections, seconds / 2.0, spread, move |c| {
             format!("cookie: {}", seeded.cookie(c % seeded.tokens.len()))
         })
-        .await?
-    };
+        .await?;
+        cookie = Some(better(cookie, run));
+    }
+    let (bearer, cookie) = (bearer.expect("two runs"), cookie.expect("two runs"));
 
     // Messages through the webhook, then the same through the API.
     let (hook_hist, hook_took, hook_peak) = writes(&server, posts, concurrency, |n| {
@@ -107,8 +111,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     let mut report = Report::default();
     report.note(format!(
         "{people} people, each with a read token (POST /api/v1/me/tokens); {connections} \
-         keep-alive connections GET /api/v1/me for {seconds} s with a bearer token, then with a \
-         session cookie; {}",
+         keep-alive connections GET /api/v1/me with a bearer token and with a session cookie in \
+         turn, twice each ({seconds} s in all for each; the better run counts); {}",
         server.note()
     ));
     report.note(format!(
@@ -147,6 +151,21 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Report> {
     report.field("connections", connections);
     report.field("posts", posts);
     Ok(report)
+}
+
+/// The run with the higher rate (bad answers of both are kept).
+fn better(best: Option<Reads>, run: Reads) -> Reads {
+    match best {
+        Some(b) if b.rate >= run.rate => Reads {
+            bad: b.bad + run.bad,
+            ..b
+        },
+        Some(b) => Reads {
+            bad: b.bad + run.bad,
+            ..run
+        },
+        None => run,
+    }
 }
 
 struct Reads {
