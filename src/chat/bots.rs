@@ -58,7 +58,13 @@ pub async fn get(chat: &Chat, actor: Actor<'_>, username: &str) -> Result<User> 
 pub fn hook_username(name: &str, taken: impl Fn(&str) -> Result<bool>) -> Result<Username> {
     let mut slug: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect::<String>()
         .split('-')
         .filter(|s| !s.is_empty())
@@ -81,12 +87,13 @@ pub fn hook_username(name: &str, taken: impl Fn(&str) -> Result<bool>) -> Result
             return Username::parse(&candidate);
         }
     }
-    Err(Error::Conflict(format!("no free username for a bot named {name:?}")))
+    Err(Error::Conflict(format!(
+        "no free username for a bot named {name:?}"
+    )))
 }
 
 /// Makes the bot a webhook speaks as, named after the hook, and adds it to `conversation` (by
 /// `by`, whose name is on the line that says so). Inside the write that makes the hook.
-#[allow(dead_code)] // used by the webhooks
 pub(super) fn for_hook(
     ctx: &mut crate::db::WriteCtx,
     chat: &Chat,
@@ -118,9 +125,15 @@ mod tests {
     #[test]
     fn a_hook_bot_is_named_after_its_hook_and_never_takes_a_used_name() {
         let free = |_: &str| Ok(false);
-        assert_eq!(hook_username("CI builds!", free).unwrap().as_str(), "ci-builds-bot");
+        assert_eq!(
+            hook_username("CI builds!", free).unwrap().as_str(),
+            "ci-builds-bot"
+        );
         assert_eq!(hook_username("  ", free).unwrap().as_str(), "hook-bot");
-        assert_eq!(hook_username("Zoë's form", free).unwrap().as_str(), "zoë-s-form-bot");
+        assert_eq!(
+            hook_username("Zoë's form", free).unwrap().as_str(),
+            "zoë-s-form-bot"
+        );
         let long = "a".repeat(40);
         assert_eq!(hook_username(&long, free).unwrap().as_str().len(), 24 + 4);
         let taken = |u: &str| Ok(u == "ci-bot" || u == "ci-bot2");

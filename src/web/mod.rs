@@ -14,6 +14,7 @@ pub mod html;
 pub mod invites;
 pub mod metrics;
 pub mod notify;
+pub mod outgoing;
 pub mod pages;
 pub mod pictures;
 pub mod posted;
@@ -167,6 +168,7 @@ pub fn router(app: App) -> Router {
         .merge(pictures::routes())
         .merge(invites::routes())
         .merge(tokens::routes())
+        .merge(outgoing::routes())
         .merge(account::routes())
         .merge(admin::routes())
         .nest("/api/v1", api::routes())
