@@ -837,3 +837,50 @@ async fn an_admin_makes_a_hook_on_its_page_rotates_its_secret_and_revokes_it() {
         3
     );
 }
+
+#[tokio::test]
+async fn a_message_deleted_before_its_retry_is_not_sent_again() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, general) = people(&app).await;
+    let receiver = Receiver::start("127.0.0.1", vec![Reply::Status(503)]).await;
+    let hook = local_hook(&ann, general, "Later", &receiver.url("/")).await;
+    let oops = bob.say(general, "my password is hunter2").await;
+    log_of(&ann, &hook, 1, 10).await;
+    let res = bob
+        .delete(&format!("/api/v1/messages/{}", oops["id"]))
+        .await;
+    assert_eq!(res.status(), 204);
+
+    retry_now(&app).await;
+    let log = log_of(&ann, &hook, 2, 10).await;
+    assert_eq!(log[0]["attempt"], 2);
+    assert_eq!(log[0]["outcome"], "failed");
+    assert_eq!(log[0]["status"], Value::Null);
+    assert_eq!(log[0]["error"], "not sent: the message was deleted");
+    assert_eq!(receiver.got().len(), 1, "only the try before the deletion");
+    assert_eq!(waiting_deliveries(&app), 0);
+}
+
+#[tokio::test]
+async fn a_bot_removed_from_its_conversation_hears_nothing_more() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, general) = people(&app).await;
+    let receiver = Receiver::start("127.0.0.1", vec![]).await;
+    let hook = local_hook(&ann, general, "Listener", &receiver.url("/")).await;
+    bob.say(general, "one").await;
+    receiver.wait_for(1, 10).await;
+
+    let bot = &hook["bot"]["id"];
+    let res = ann
+        .delete(&format!("/api/v1/conversations/{general}/members/{bot}"))
+        .await;
+    assert_eq!(res.status(), 204);
+    bob.say(general, "two").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.got().len(),
+        1,
+        "the conversation is no longer heard"
+    );
+    assert_eq!(waiting_deliveries(&app), 0);
+}

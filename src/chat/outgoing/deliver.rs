@@ -121,9 +121,29 @@ pub(in crate::chat) async fn run(
 ) -> std::result::Result<(), Failure> {
     let job: Job = serde_json::from_str(payload)
         .map_err(|e| Failure::Permanent(format!("unreadable job: {e}")))?;
+    let (hook, message) = (job.hook, job.message);
     let base = chat.config.base_url.clone();
-    let Some(ready) = chat.db.read(move |conn| prepare(conn, &job, &base)).await? else {
-        return Ok(());
+    let ready = match chat.db.read(move |conn| prepare(conn, &job, &base)).await? {
+        Prepared::Send(ready) => ready,
+        Prepared::Revoked => return Ok(()),
+        Prepared::Deleted => {
+            chat.db
+                .write(move |ctx| {
+                    let row = NewDelivery {
+                        hook_id: hook,
+                        message_id: message,
+                        attempt,
+                        at: now_ms(),
+                        status: None,
+                        outcome: Outcome::Failed,
+                        error: "not sent: the message was deleted",
+                        duration_ms: 0,
+                    };
+                    log(ctx, &row)
+                })
+                .await?;
+            return Ok(());
+        }
     };
     let started = Instant::now();
     let answer = send(chat, &ready, attempt).await;
@@ -140,12 +160,24 @@ pub(in crate::chat) async fn run(
     retry.map_or(Ok(()), Err)
 }
 
-/// The hook and the JSON it is sent; `None` when there is nothing to send.
-fn prepare(conn: &rusqlite::Connection, job: &Job, base: &str) -> Result<Option<Ready>> {
+/// What a delivery comes to before anything is sent.
+enum Prepared {
+    Send(Box<Ready>),
+    /// The hook was revoked since: nothing is sent.
+    Revoked,
+    /// The message was deleted since: nothing is sent, and the log says so.
+    Deleted,
+}
+
+/// The hook and the JSON it is sent, unless there is nothing to send.
+fn prepare(conn: &rusqlite::Connection, job: &Job, base: &str) -> Result<Prepared> {
     let hook = store::get(conn, job.hook)?;
     let message = messages::get(conn, job.message)?;
-    if hook.revoked_at.is_some() || message.deleted || message.notice.is_some() {
-        return Ok(None);
+    if hook.revoked_at.is_some() {
+        return Ok(Prepared::Revoked);
+    }
+    if message.deleted || message.notice.is_some() {
+        return Ok(Prepared::Deleted);
     }
     let c = convs::get(conn, message.conversation_id)?;
     let delivery = format!("{}-{}", hook.id, message.id);
@@ -175,13 +207,13 @@ fn prepare(conn: &rusqlite::Connection, job: &Job, base: &str) -> Result<Option<
         },
     };
     let body = serde_json::to_vec(&payload).expect("a payload serializes");
-    Ok(Some(Ready {
+    Ok(Prepared::Send(Box::new(Ready {
         conversation: c.id,
         message: message.id,
         hook,
         delivery,
         body,
-    }))
+    })))
 }
 
 /// The client for the hooks an admin let reach private addresses: every address allowed, the
@@ -394,22 +426,24 @@ fn record(
             Some(why) => verdict.error = join(&verdict.error, &why),
         }
     }
-    store::log(
-        ctx.conn,
-        &NewDelivery {
-            hook_id: hook.id,
-            message_id: ready.message,
-            attempt,
-            at: now_ms(),
-            status: verdict.status,
-            outcome: verdict.outcome,
-            error: &verdict.error,
-            duration_ms,
-        },
-        KEEP,
-    )?;
-    if verdict.outcome != Outcome::Retrying {
-        outbox::forget(ctx.conn, &key(hook.id, ready.message))?;
+    let row = NewDelivery {
+        hook_id: hook.id,
+        message_id: ready.message,
+        attempt,
+        at: now_ms(),
+        status: verdict.status,
+        outcome: verdict.outcome,
+        error: &verdict.error,
+        duration_ms,
+    };
+    log(ctx, &row)
+}
+
+/// Logs an attempt and, unless another is planned, ends the delivery's job.
+fn log(ctx: &mut WriteCtx, row: &NewDelivery) -> Result<()> {
+    store::log(ctx.conn, row, KEEP)?;
+    if row.outcome != Outcome::Retrying {
+        outbox::forget(ctx.conn, &key(row.hook_id, row.message_id))?;
     }
     Ok(())
 }
