@@ -243,6 +243,7 @@ pub(super) fn write_message(
     let id = store::insert(ctx.conn, &new)?;
     attachments::bind(ctx.conn, files_sent, id, conversation)?;
     super::cards::queue(ctx, chat, id, body)?;
+    super::outgoing::queue(ctx, chat, me, conversation, id, body, &mentioned)?;
     store::add_mentions(ctx.conn, id, conversation, &mentioned)?;
     convs::touch(ctx.conn, conversation, id, now)?;
     reads::mark_read(ctx.conn, conversation, me.id, id)?;

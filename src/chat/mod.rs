@@ -24,6 +24,7 @@ pub mod notes;
 pub mod notices;
 pub mod notify;
 pub mod outbox;
+pub mod outgoing;
 pub mod passwords;
 pub mod pictures;
 pub mod previews;
@@ -71,8 +72,11 @@ pub struct Chat {
     pub instance: Arc<instance::Kept>,
     /// Where files are stored and how many images are decoded at once.
     pub files: files::Files,
-    /// The one outbound HTTP client (link cards).
+    /// The one outbound HTTP client (link cards, pushes, outgoing webhooks).
     pub fetch: crate::net::Client,
+    /// The same with every address allowed, for the outgoing webhooks an admin let reach
+    /// private targets; made on first use.
+    pub fetch_private: Arc<std::sync::OnceLock<crate::net::Client>>,
     /// New messages on their way to page notices.
     pub alerts: Arc<notify::Alerts>,
     /// The Web Push key pair, read (or made) on first use.
@@ -93,6 +97,7 @@ impl Chat {
             files: files::Files::new(&config.data_dir),
             email: Arc::new(email::Email::new(&config)),
             fetch: outbound(&config),
+            fetch_private: Arc::default(),
             db,
             hub: Hub::default(),
             limits,

@@ -1,9 +1,9 @@
-//! The outbox worker: takes due jobs (link cards, pushes, emails) off the writer, runs each through
+//! The outbox worker: takes due jobs (link cards, pushes, emails, webhooks) off the writer, runs each through
 //! its kind's function, and records the outcome: done, retried with backoff, or given up.
 
 use std::time::Duration;
 
-use super::{Chat, cards, email, push};
+use super::{Chat, cards, email, outgoing, push};
 use crate::domain::now_ms;
 use crate::error::Error;
 use crate::net::FetchError;
@@ -73,6 +73,11 @@ fn kind(name: &str) -> Option<Kind> {
             attempts: email::ATTEMPTS,
             backoff: email::backoff_ms,
         }),
+        outgoing::JOB => Some(Kind {
+            what: "a webhook delivery",
+            attempts: outgoing::ATTEMPTS,
+            backoff: outgoing::backoff_ms,
+        }),
         _ => None,
     }
 }
@@ -131,6 +136,7 @@ async fn run_job(chat: &Chat, job: outbox::Job) {
     let outcome = match job.kind.as_str() {
         cards::JOB => cards::run(chat, &job.payload).await,
         email::BATCH | email::SEND => email::run(chat, &job.kind, &job.payload).await,
+        outgoing::JOB => outgoing::run(chat, &job.payload, attempt).await,
         _ => push::run(chat, &job.kind, &job.payload).await,
     };
     let what = kind.what;

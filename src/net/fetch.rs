@@ -1,6 +1,7 @@
 //! The outbound client: GET with every hop checked (scheme, addresses), redirects followed by
 //! hand, one time limit over the whole fetch, and a byte limit applied while the body streams;
-//! POST (a push to a push service) with the same checks and limits, and no redirects.
+//! POST (a push to a push service, a webhook to its receiver) with the same checks and limits,
+//! and no redirects.
 
 use super::address::allowed;
 use super::error::FetchError;
@@ -100,6 +101,10 @@ pub struct Answer {
     pub status: u16,
     /// How long the server asks to be left alone (`Retry-After`, in seconds or as a date).
     pub retry_after: Option<Duration>,
+    /// The media type, lowercase, without parameters (empty when none was given).
+    pub content_type: String,
+    /// Where a redirect points (`Location`, as sent); it is not followed.
+    pub location: Option<String>,
     /// The body's first bytes, up to the limit asked for.
     pub body: Vec<u8>,
 }
@@ -219,6 +224,11 @@ impl Client {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| retry_after(value, SystemTime::now()));
+        let content_type = media_type(res.headers());
+        let location = res
+            .headers()
+            .get(LOCATION)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
         let status = res.status().as_u16();
         let mut body = Vec::new();
         while body.len() < limit {
@@ -231,6 +241,8 @@ impl Client {
         Ok(Answer {
             status,
             retry_after,
+            content_type,
+            location,
             body,
         })
     }
@@ -271,15 +283,19 @@ fn check_target(url: &Url, allow: &[IpNet]) -> Result<(), FetchError> {
     }
 }
 
-/// Checks the content type, then streams the body up to the limit.
-async fn read(mut res: reqwest::Response, url: Url, want: &Want) -> Result<Fetched, FetchError> {
-    let content_type = res
-        .headers()
+/// The media type of a response, lowercase, without parameters; empty when none was given.
+fn media_type(headers: &reqwest::header::HeaderMap) -> String {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .map(|essence| essence.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Checks the content type, then streams the body up to the limit.
+async fn read(mut res: reqwest::Response, url: Url, want: &Want) -> Result<Fetched, FetchError> {
+    let content_type = media_type(res.headers());
     if !want.types.contains(&content_type.as_str()) {
         let found = match content_type.as_str() {
             "" => "no content type".to_owned(),

@@ -12,6 +12,7 @@ pub mod memberships;
 pub mod messages;
 pub mod notify;
 pub mod outbox;
+pub mod outgoing;
 pub mod password_links;
 pub mod pictures;
 pub mod push;

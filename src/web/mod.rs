@@ -14,6 +14,7 @@ pub mod html;
 pub mod invites;
 pub mod metrics;
 pub mod notify;
+pub mod outgoing;
 pub mod pages;
 pub mod pictures;
 pub mod posted;
@@ -169,6 +170,7 @@ pub fn router(app: App) -> Router {
         .merge(invites::routes())
         .merge(tokens::routes())
         .merge(webhooks::routes())
+        .merge(outgoing::routes())
         .merge(account::routes())
         .merge(admin::routes())
         .nest("/api/v1", api::routes())

@@ -94,6 +94,13 @@ pub fn page(shell: Shell, nav: &Nav, view: &SettingsView) -> Markup {
                         }
                     }
                 }
+                @if c.kind != Kind::Direct && view.me.is_admin() {
+                    section.card.wide aria-labelledby="outgoing-title" {
+                        h2 #outgoing-title { "Outgoing webhooks" }
+                        p.hint { "Send this conversation's new messages to another service, and post its answers." }
+                        p { a href=(action("outgoing")) { "Outgoing webhooks" } }
+                    }
+                }
                 @if c.kind != Kind::Direct && view.role.is_some() {
                     section.card.wide aria-labelledby="leave-title" {
                         h2 #leave-title { "Leave" }
