@@ -884,3 +884,40 @@ async fn a_bot_removed_from_its_conversation_hears_nothing_more() {
     );
     assert_eq!(waiting_deliveries(&app), 0);
 }
+
+#[tokio::test]
+async fn hooks_are_for_channels_and_groups_an_admin_may_see() {
+    let app = TestApp::spawn().await;
+    let (ann, bob, _general) = people(&app).await;
+    let body = json!({"name": "Spy", "url": "https://example.org/", "allow_private": true});
+    // A private group ann is not in: not even an admin sees it, or may hook it.
+    let res = bob
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "group", "name": "bobs"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let group = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{group}/outgoing-webhooks");
+    assert_eq!(ann.get(&path).await.status(), 404);
+    assert_eq!(ann.post(&path, body.clone()).await.status(), 404);
+    // A direct conversation is two people's: no hooks, even for an admin in it.
+    let res = ann
+        .post("/api/v1/directs", json!({"user_id": bob.id}))
+        .await;
+    assert!(res.status().is_success());
+    let direct = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{direct}/outgoing-webhooks");
+    assert_eq!(ann.get(&path).await.status(), 404);
+    assert_eq!(ann.post(&path, body.clone()).await.status(), 404);
+    // Nor a member's support conversation, which ann is in as an admin.
+    let res = bob.post("/api/v1/support", json!({})).await;
+    assert_eq!(res.status(), 200);
+    let support = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{support}/outgoing-webhooks");
+    assert_eq!(ann.get(&path).await.status(), 404);
+    assert_eq!(ann.post(&path, body).await.status(), 404);
+    assert_eq!(app.count("SELECT count(*) FROM webhooks_out"), 0);
+    assert_eq!(app.count("SELECT count(*) FROM users WHERE bot = 1"), 0);
+}

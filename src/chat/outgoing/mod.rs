@@ -3,6 +3,7 @@
 //! a hook is queued in the outbox in the message's own write, and [`deliver`] POSTs it, signed,
 //! off the writer. Here: which messages fire which hooks, and the hooks' management.
 
+mod answer;
 mod deliver;
 
 pub(super) use deliver::run;

@@ -1,4 +1,4 @@
-use super::deliver::{Verdict, answer, judge, reply_text};
+use super::answer::{Verdict, answer, judge, reply_text};
 use super::*;
 use crate::net::FetchError;
 use crate::store::outgoing::Outcome;
