@@ -109,15 +109,6 @@ pub fn revoke(conn: &Connection, user: UserId, id: i64, now: i64) -> Result<Opti
         .optional()?)
 }
 
-/// Revokes every token of `user` (their account was deactivated or their role lowered).
-pub fn revoke_all(conn: &Connection, user: UserId, now: i64) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(
-            "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-        )?
-        .execute(params![user, now])?)
-}
-
 /// Notes a use (at most once a minute per token, like sessions).
 pub fn touch(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")?

@@ -33,7 +33,6 @@ fn from_row(r: &Row) -> rusqlite::Result<Incoming> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn insert(
     conn: &Connection,
     conversation: ConversationId,
