@@ -83,7 +83,7 @@ pub fn new_password(raw: &str) -> Result<&str> {
 }
 
 /// What a user may do across the whole instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

@@ -4,25 +4,27 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::{
     ApiSession, ClientIp, cleared_cookie, session_token, sign_in_client, signed_in_cookies,
 };
+use super::openapi::ErrorBody;
 use super::strict::Object;
 use crate::chat::auth;
 use crate::domain::{Role, User};
 use crate::error::Error;
 
+/// What answers under `/api/v1` besides the documented routes: the WebSocket, and JSON
+/// errors for paths and methods that do not exist.
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/session", post(create_session).delete(delete_session))
-        .route("/me", get(me).patch(super::account::api::rename))
-        .route("/ws", get(super::ws::upgrade))
+        .route("/ws", axum::routing::get(super::ws::upgrade))
         .merge(super::api_chat::routes())
         .merge(super::admin::api_routes())
         .fallback(|| async { ApiError(Error::NotFound) })
@@ -32,6 +34,13 @@ pub fn routes() -> Router<App> {
             *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             res
         })
+}
+
+/// Signing in and out, and who one is.
+pub fn documented() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session, delete_session))
+        .routes(routes!(me, super::account::api::rename))
 }
 
 /// An error as the API answers it: `{"error": {"code", "message"}}` with its status.
@@ -49,7 +58,8 @@ impl IntoResponse for ApiError {
         if err.status().is_server_error() && err.retry_after().is_none() {
             tracing::error!(error = %err, "request failed");
         }
-        let body = json!({"error": {"code": err.code(), "message": err.public_message()}});
+        let body =
+            serde_json::json!({"error": {"code": err.code(), "message": err.public_message()}});
         let mut res = (err.status(), Json(body)).into_response();
         if let Some(retry_after) = err.retry_after() {
             res.headers_mut()
@@ -116,7 +126,7 @@ fn json_rejection(rejection: JsonRejection) -> Error {
 }
 
 /// A user as the API shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub username: String,
@@ -142,13 +152,34 @@ impl From<&User> for UserView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Credentials {
+    #[schema(max_length = 256)]
     username: String,
+    #[schema(max_length = 4096)]
     password: String,
 }
 
-/// POST /api/v1/session
+/// The person signed in.
+#[derive(Serialize, ToSchema)]
+struct SignedIn {
+    user: UserView,
+}
+
+/// Sign in with a username and password; sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    security(()),
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in; `Set-Cookie` carries the session.", body = SignedIn),
+        (status = 400, description = "Not a JSON object with a username and password, or one too long.", body = ErrorBody),
+        (status = 401, description = "Wrong username or password.", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this name or address; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn create_session(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
@@ -168,14 +199,17 @@ async fn create_session(
     )
     .await?;
     let cookies = signed_in_cookies(&app.config, &session, "/api/v1/session");
-    Ok((
-        cookies,
-        Json(json!({"user": UserView::from(&session.user)})),
-    )
-        .into_response())
+    let user = UserView::from(&session.user);
+    Ok((cookies, Json(SignedIn { user })).into_response())
 }
 
-/// DELETE /api/v1/session
+/// Sign out: ends the session the cookie names (with a token, ends nothing).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    responses((status = 204, description = "Signed out; the cookie is cleared.")),
+)]
 async fn delete_session(
     State(app): State<App>,
     ApiSession(_): ApiSession,
@@ -191,7 +225,13 @@ async fn delete_session(
         .into_response())
 }
 
-/// GET /api/v1/me
+/// Who the credentials belong to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "account",
+    responses((status = 200, description = "The signed-in person.", body = UserView)),
+)]
 async fn me(ApiSession(session): ApiSession) -> Json<UserView> {
     Json(UserView::from(&session.user))
 }

@@ -14,6 +14,7 @@ pub mod html;
 pub mod invites;
 pub mod metrics;
 pub mod notify;
+pub mod openapi;
 pub mod outgoing;
 pub mod pages;
 pub mod pictures;
@@ -173,6 +174,7 @@ pub fn router(app: App) -> Router {
         .merge(outgoing::routes())
         .merge(account::routes())
         .merge(admin::routes())
+        .merge(openapi::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(

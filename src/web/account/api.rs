@@ -10,6 +10,7 @@ use crate::chat::account;
 use crate::web::App;
 use crate::web::api::{ApiError, ApiJson, ApiPath, UserView};
 use crate::web::auth::ApiSession;
+use crate::web::openapi::ErrorBody;
 
 /// GET /api/v1/me/sessions
 pub async fn sessions(
@@ -30,13 +31,23 @@ pub async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
     display_name: String,
 }
 
-/// PATCH /api/v1/me
+/// Change one's display name.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/me",
+    tag = "account",
+    request_body = Rename,
+    responses(
+        (status = 200, description = "The person, renamed.", body = UserView),
+        (status = 400, description = "Not a valid display name, or not a JSON object.", body = ErrorBody),
+    )
+)]
 pub async fn rename(
     State(app): State<App>,
     ApiSession(s): ApiSession,
