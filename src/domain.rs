@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 pub type UserId = i64;
 
 /// A username: 1–32 letters, digits, `_`, `.` or `-`; unique regardless of letter case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Username(String);
 
 impl Username {
@@ -110,7 +110,7 @@ impl Role {
 }
 
 /// A user as the rest of the system sees it (never the password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub username: String,

@@ -15,7 +15,7 @@ use crate::domain::files::{Attachment, AttachmentId, LinkCard, preview_image_url
 
 /// A message as the API and events show it. With a viewer, reactions say `me`.
 /// A line about the conversation has the same shape, with `notice` set (`null` otherwise).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageView<'a> {
     id: MessageId,
     conversation_id: ConversationId,
@@ -39,7 +39,7 @@ pub struct MessageView<'a> {
 
 /// A file as a message carries it: `url` downloads it (or shows it, for a safe image),
 /// `thumb_url` is its thumbnail (images only).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AttachmentView<'a> {
     id: AttachmentId,
     name: &'a str,
@@ -69,7 +69,7 @@ impl<'a> AttachmentView<'a> {
 }
 
 /// The card of a message's first link; its image is stored by the server (`image_url`).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PreviewView<'a> {
     url: &'a str,
     title: &'a str,
@@ -94,7 +94,7 @@ impl<'a> PreviewView<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReactionView<'a> {
     emoji: &'a str,
     count: usize,
@@ -133,7 +133,7 @@ impl<'a> MessageView<'a> {
 }
 
 /// A page of history: `{"messages": [...], "has_more": bool}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct HistoryPage<'a> {
     messages: Vec<MessageView<'a>>,
     has_more: bool,

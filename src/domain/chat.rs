@@ -9,7 +9,7 @@ pub type ConversationId = i64;
 pub type MessageId = i64;
 
 /// What kind of place a conversation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Open: every member of the instance may find and join it.
@@ -41,7 +41,7 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Conversation {
     pub id: ConversationId,
     pub kind: Kind,
@@ -60,7 +60,7 @@ pub struct Conversation {
 }
 
 /// A person as shown beside what they did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserRef {
     pub id: UserId,
     pub username: String,
@@ -85,14 +85,14 @@ impl From<&User> for UserRef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberRole {
     Owner,
     Member,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Member {
     #[serde(flatten)]
     pub user: UserRef,
@@ -101,7 +101,7 @@ pub struct Member {
 }
 
 /// What a reply shows of the message it answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReplyPreview {
     pub id: MessageId,
     pub sender: UserRef,
@@ -110,14 +110,14 @@ pub struct ReplyPreview {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reaction {
     pub emoji: String,
     pub count: usize,
     pub user_ids: Vec<UserId>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
@@ -149,7 +149,7 @@ pub struct Message {
 /// A line in a conversation's timeline about the conversation itself: who came, who went,
 /// what changed. It is kept among the messages (ordered and paged with them) and its `sender`
 /// is the person who did it. Serialized with its `action` as the tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Notice {
     /// `user` joined a channel (or was put into `general` with a new account).
@@ -233,7 +233,7 @@ impl Message {
 }
 
 /// A conversation as one member sees it in their list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     #[serde(flatten)]
     pub conversation: Conversation,
@@ -254,7 +254,7 @@ pub struct Summary {
 }
 
 /// The newest message of a conversation, as a one-line preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LastMessage {
     pub id: MessageId,
     pub sender: UserRef,

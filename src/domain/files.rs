@@ -48,7 +48,7 @@ impl Attachment {
 }
 
 /// The card of the first link in a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LinkCard {
     pub url: String,
     pub title: String,

@@ -6,7 +6,7 @@ use super::chat::Kind;
 use crate::error::{Error, Result};
 
 /// What in a conversation notifies a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Every message from someone else.
@@ -56,7 +56,7 @@ impl Level {
 }
 
 /// A member's notification settings for one conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Setting {
     pub level: Level,
     /// No unread badge, and nothing but mentions notify.

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// Whether the admins still have something to do in a support conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Open,
@@ -37,7 +37,7 @@ impl State {
 }
 
 /// A member's support conversation as the admins track it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Thread {
     pub conversation_id: ConversationId,
     pub member: UserRef,
@@ -47,7 +47,7 @@ pub struct Thread {
 }
 
 /// One line of the inbox: a thread with one admin's unread count and the newest message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxEntry {
     #[serde(flatten)]
     pub thread: Thread,
@@ -90,7 +90,7 @@ impl Filter {
 }
 
 /// A note the admins leave in a support conversation; never a message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Note {
     pub id: i64,
     pub conversation_id: ConversationId,
@@ -102,7 +102,7 @@ pub struct Note {
 
 /// What marks a conversation in a list as a support conversation, and what to call it there:
 /// the admin team's name for its member, the member's name for the admins.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SupportTag {
     pub member: UserRef,
     /// The viewer is the member whose conversation it is.

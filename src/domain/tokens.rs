@@ -6,7 +6,9 @@ use super::Role;
 use crate::error::{Error, Result};
 
 /// What an API token may do, each scope including the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Read: `GET` requests and the socket's read-only operations.
