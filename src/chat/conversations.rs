@@ -21,7 +21,7 @@ use crate::store::{conversations as convs, memberships, reads, users};
 pub const GENERAL: &str = "general";
 
 /// What it takes to open a channel or group.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewConversation {
     pub kind: String,
     pub name: String,
@@ -170,7 +170,7 @@ pub async fn direct(chat: &Chat, user: &User, other: UserId) -> Result<Conversat
 }
 
 /// What may change about a conversation.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct Changes {
     pub name: Option<String>,
     pub topic: Option<String>,

@@ -171,6 +171,61 @@ impl<'a> HistoryPage<'a> {
     }
 }
 
+/// A conversation as one member's list shows it: the summary with its `title`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SummaryView<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    /// What to call it: the name, the other person of a direct, or a support title.
+    title: &'a str,
+}
+
+impl<'a> SummaryView<'a> {
+    pub fn new(summary: &'a Summary) -> Self {
+        SummaryView {
+            summary,
+            title: summary.title(),
+        }
+    }
+}
+
+/// A conversation with its members.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConversationDetail<'a> {
+    #[serde(flatten)]
+    conversation: &'a Conversation,
+    members: &'a [Member],
+}
+
+impl<'a> ConversationDetail<'a> {
+    pub fn new(conversation: &'a Conversation, members: &'a [Member]) -> Self {
+        ConversationDetail {
+            conversation,
+            members,
+        }
+    }
+}
+
+/// A channel as the channel browser lists it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChannelEntry<'a> {
+    #[serde(flatten)]
+    conversation: &'a Conversation,
+    member_count: i64,
+    /// Whether the viewer is a member.
+    joined: bool,
+}
+
+impl<'a> ChannelEntry<'a> {
+    pub fn new(conversation: &'a Conversation, member_count: i64, joined: bool) -> Self {
+        ChannelEntry {
+            conversation,
+            member_count,
+            joined,
+        }
+    }
+}
+
 /// A message as a JSON value, for replies that add fields to it.
 pub fn message(m: &Message, viewer: Option<UserId>) -> Value {
     serde_json::to_value(MessageView::new(m, viewer)).expect("a message serializes")
@@ -181,15 +236,7 @@ pub fn conversation(c: &Conversation) -> Value {
 }
 
 pub fn conversation_with_members(c: &Conversation, members: &[Member]) -> Value {
-    let mut v = json!(c);
-    v["members"] = json!(members);
-    v
-}
-
-pub fn summary(s: &Summary) -> Value {
-    let mut v = json!(s);
-    v["title"] = json!(s.title());
-    v
+    json!(ConversationDetail::new(c, members))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::store::{attachments, conversations as convs, memberships, reactions, 
 pub const MAX_EMOJI_PER_MESSAGE: i64 = 20;
 
 /// A message to send.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct Draft {
     pub body: String,
     #[serde(default)]

@@ -60,7 +60,7 @@ pub async fn mark_read(
 }
 
 /// Unread counts for the badge and the tab title.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Unread {
     pub total: i64,
     pub mentions: i64,

@@ -132,7 +132,7 @@ fn stamp(map: &Mutex<HashMap<UserId, Instant>>, user: UserId, keep: Duration) {
 }
 
 /// Whether a person is around.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Presence {
     Online,

@@ -1,149 +1,254 @@
-//! The JSON API for conversations, messages, read state and the people directory.
+//! The JSON API for conversations, their members and the people directory.
 
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::api::{ApiError, ApiJson, ApiPath, UserView};
 use super::auth::ApiSession;
-use super::strict::Object;
+use super::openapi::ErrorBody;
 use crate::chat::conversations::{self as convs, Changes, NewConversation};
-use crate::chat::messages::{self, Draft};
-use crate::chat::{json as views, reads};
+use crate::chat::json::{ChannelEntry, ConversationDetail, SummaryView};
 use crate::domain::UserId;
-use crate::domain::chat::{ConversationId, MessageId};
-use crate::error::Error;
-use crate::store::messages::Cursor;
+use crate::domain::chat::{Conversation, ConversationId};
+use crate::hub::Presence;
 use crate::store::users;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/users", get(directory))
-        .route("/channels", get(channels))
-        .route("/conversations", get(list).post(create))
-        .route("/directs", post(direct))
-        .route("/conversations/{id}", get(show).patch(update))
-        .route("/conversations/{id}/join", post(join))
-        .route("/conversations/{id}/leave", post(leave))
-        .route("/conversations/{id}/members", post(add_member))
-        .route(
-            "/conversations/{id}/members/{user}",
-            axum::routing::delete(remove_member),
-        )
-        .route("/conversations/{id}/messages", get(history).post(send))
-        .route("/conversations/{id}/read", post(read))
-        .route("/conversations/{id}/typing", post(typing))
-        .route("/messages/{id}", patch(edit).delete(delete))
-        .route(
-            "/messages/{id}/reactions/{emoji}",
-            put(react_on).delete(react_off),
-        )
-        .route("/unread", get(unread))
+pub fn documented() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(directory))
+        .routes(routes!(channels))
+        .routes(routes!(list, create))
+        .routes(routes!(direct))
+        .routes(routes!(show, update))
+        .routes(routes!(join))
+        .routes(routes!(leave))
+        .routes(routes!(add_member))
+        .routes(routes!(remove_member))
+        .merge(super::api_messages::documented())
 }
 
-type ApiResult<T = Json<Value>> = Result<T, ApiError>;
+type ApiResult<T> = Result<T, ApiError>;
 
-/// GET /users: active people, with presence.
-async fn directory(State(app): State<App>, ApiSession(_): ApiSession) -> ApiResult {
+/// A person in the directory, with whether they are around.
+#[derive(Serialize, ToSchema)]
+struct DirectoryEntry {
+    #[serde(flatten)]
+    user: UserView,
+    presence: Presence,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Directory {
+    users: Vec<DirectoryEntry>,
+}
+
+/// The people of this instance who are active, with their presence.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "people",
+    operation_id = "listUsers",
+    responses((status = 200, description = "Everyone active, deactivated people left out.", body = Directory)),
+)]
+async fn directory(
+    State(app): State<App>,
+    ApiSession(_): ApiSession,
+) -> ApiResult<Json<Directory>> {
     let people = app.db.read(users::list).await?;
-    let list: Vec<Value> = people
+    let users = people
         .iter()
         .filter(|u| !u.deactivated)
-        .map(|u| {
-            let mut v = json!(UserView::from(u));
-            v["presence"] = json!(app.chat.hub.presence(u.id));
-            v
+        .map(|u| DirectoryEntry {
+            user: UserView::from(u),
+            presence: app.chat.hub.presence(u.id),
         })
         .collect();
-    Ok(Json(json!({"users": list})))
+    Ok(Json(Directory { users }))
 }
 
-/// GET /channels: every channel, for the channel browser.
-async fn channels(State(app): State<App>, ApiSession(s): ApiSession) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+struct Channels<'a> {
+    channels: Vec<ChannelEntry<'a>>,
+}
+
+/// Every channel, joined or not, for the channel browser.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    tag = "conversations",
+    operation_id = "listChannels",
+    responses((status = 200, description = "Every channel, with its member count and whether one has joined it.", body = Channels)),
+)]
+async fn channels(State(app): State<App>, ApiSession(s): ApiSession) -> ApiResult<Response> {
     let rows = convs::channels(&app.chat, &s.user).await?;
-    let list: Vec<Value> = rows
+    let channels = rows
         .iter()
-        .map(|(c, members, joined)| {
-            let mut v = views::conversation(c);
-            v["member_count"] = json!(members);
-            v["joined"] = json!(joined);
-            v
-        })
+        .map(|(c, members, joined)| ChannelEntry::new(c, *members, *joined))
         .collect();
-    Ok(Json(json!({"channels": list})))
+    Ok(Json(Channels { channels }).into_response())
 }
 
-/// GET /conversations: mine, newest activity first.
-async fn list(State(app): State<App>, ApiSession(s): ApiSession) -> ApiResult {
+#[derive(Serialize, ToSchema)]
+struct Conversations<'a> {
+    conversations: Vec<SummaryView<'a>>,
+}
+
+/// One's conversations, newest activity first, with unread counts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations",
+    tag = "conversations",
+    operation_id = "listConversations",
+    responses((status = 200, description = "The conversations one is a member of.", body = Conversations)),
+)]
+async fn list(State(app): State<App>, ApiSession(s): ApiSession) -> ApiResult<Response> {
     let list = convs::list(&app.chat, &s.user).await?;
-    Ok(Json(
-        json!({"conversations": list.iter().map(views::summary).collect::<Vec<_>>()}),
-    ))
+    let conversations = list.iter().map(SummaryView::new).collect();
+    Ok(Json(Conversations { conversations }).into_response())
 }
 
-/// POST /conversations
+/// Open a channel or a private group.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations",
+    tag = "conversations",
+    operation_id = "createConversation",
+    request_body = NewConversation,
+    responses(
+        (status = 201, description = "The new conversation; one is its owner.", body = Conversation),
+        (status = 400, description = "A kind other than channel or group, a bad name or topic, or a member who does not exist or is deactivated.", body = ErrorBody),
+        (status = 409, description = "A channel with that name exists.", body = ErrorBody),
+        (status = 429, description = "Too many conversations opened; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn create(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiJson(new): ApiJson<NewConversation>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Conversation>)> {
     let c = convs::create(&app.chat, &s.user, new).await?;
-    Ok((StatusCode::CREATED, Json(views::conversation(&c))))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct DirectWith {
     user_id: UserId,
 }
 
-/// POST /directs: the direct conversation with that person (get or create).
+/// The direct conversation with a person, opened if it does not exist yet.
+#[utoipa::path(
+    post,
+    path = "/api/v1/directs",
+    tag = "conversations",
+    operation_id = "openDirect",
+    request_body = DirectWith,
+    responses(
+        (status = 200, description = "The direct conversation with that person.", body = Conversation),
+        (status = 400, description = "Oneself, or not a JSON object with a `user_id`.", body = ErrorBody),
+        (status = 404, description = "No active person with that id.", body = ErrorBody),
+        (status = 429, description = "Too many conversations opened; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn direct(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiJson(d): ApiJson<DirectWith>,
-) -> ApiResult {
+) -> ApiResult<Json<Conversation>> {
     let c = convs::direct(&app.chat, &s.user, d.user_id).await?;
-    Ok(Json(views::conversation(&c)))
+    Ok(Json(c))
 }
 
-/// GET /conversations/{id}
+/// A conversation and its members.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}",
+    tag = "conversations",
+    operation_id = "getConversation",
+    params(("id" = i64, Path, description = "The conversation.")),
+    responses(
+        (status = 200, description = "The conversation with its members.", body = ConversationDetail),
+        (status = 404, description = "No such conversation, or one may not see it.", body = ErrorBody),
+    )
+)]
 async fn show(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
-) -> ApiResult {
+) -> ApiResult<Response> {
     let (c, _, members) = convs::get(&app.chat, &s.user, id).await?;
-    Ok(Json(views::conversation_with_members(&c, &members)))
+    Ok(Json(ConversationDetail::new(&c, &members)).into_response())
 }
 
-/// PATCH /conversations/{id}: name, topic, archived.
+/// Rename, set the topic, or archive. Names and archiving: owners and admins; the topic: any member.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/conversations/{id}",
+    tag = "conversations",
+    operation_id = "updateConversation",
+    params(("id" = i64, Path, description = "The conversation.")),
+    request_body = Changes,
+    responses(
+        (status = 200, description = "The conversation as it now is.", body = Conversation),
+        (status = 400, description = "Nothing to change, a bad name or topic, or a name for a direct.", body = ErrorBody),
+        (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
+        (status = 409, description = "Another channel has that name.", body = ErrorBody),
+        (status = 429, description = "Too many changes; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn update(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(changes): ApiJson<Changes>,
-) -> ApiResult {
+) -> ApiResult<Json<Conversation>> {
     let c = convs::update(&app.chat, &s.user, id, changes).await?;
-    Ok(Json(views::conversation(&c)))
+    Ok(Json(c))
 }
 
-/// POST /conversations/{id}/join
+/// Join a channel.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/join",
+    tag = "conversations",
+    operation_id = "joinConversation",
+    params(("id" = i64, Path, description = "The channel.")),
+    responses(
+        (status = 200, description = "Joined (or already a member).", body = Conversation),
+        (status = 400, description = "Not a channel: groups and directs are joined by being added.", body = ErrorBody),
+        (status = 404, description = "No such conversation, or one may not see it.", body = ErrorBody),
+        (status = 429, description = "Too many joins and leaves; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn join(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
-) -> ApiResult {
+) -> ApiResult<Json<Conversation>> {
     let c = convs::join(&app.chat, &s.user, id).await?;
-    Ok(Json(views::conversation(&c)))
+    Ok(Json(c))
 }
 
-/// POST /conversations/{id}/leave
+/// Leave a channel or group.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/leave",
+    tag = "conversations",
+    operation_id = "leaveConversation",
+    params(("id" = i64, Path, description = "The conversation.")),
+    responses(
+        (status = 204, description = "Left."),
+        (status = 400, description = "A direct conversation cannot be left.", body = ErrorBody),
+        (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
+        (status = 429, description = "Too many joins and leaves; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn leave(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -153,12 +258,27 @@ async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct MemberToAdd {
     user_id: UserId,
 }
 
-/// POST /conversations/{id}/members
+/// Add someone to a channel or group (groups: owners and admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/members",
+    tag = "conversations",
+    operation_id = "addMember",
+    params(("id" = i64, Path, description = "The conversation.")),
+    request_body = MemberToAdd,
+    responses(
+        (status = 204, description = "Added."),
+        (status = 400, description = "A direct, or a person who does not exist or is deactivated.", body = ErrorBody),
+        (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
+        (status = 409, description = "Already a member.", body = ErrorBody),
+        (status = 429, description = "Too many membership changes; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn add_member(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -169,7 +289,23 @@ async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// DELETE /conversations/{id}/members/{user}
+/// Remove someone from a channel or group (owners and admins).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/conversations/{id}/members/{user}",
+    tag = "conversations",
+    operation_id = "removeMember",
+    params(
+        ("id" = i64, Path, description = "The conversation."),
+        ("user" = i64, Path, description = "The person to remove."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, description = "A direct, or oneself (leave instead).", body = ErrorBody),
+        (status = 404, description = "No such conversation, or that person is not a member.", body = ErrorBody),
+        (status = 429, description = "Too many membership changes; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 async fn remove_member(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -177,162 +313,4 @@ async fn remove_member(
 ) -> ApiResult<StatusCode> {
     convs::remove(&app.chat, &s.user, id, user).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct Page {
-    before: Option<String>,
-    after: Option<String>,
-    around: Option<String>,
-    limit: Option<String>,
-}
-
-fn cursor(page: &Page) -> Result<(Cursor, usize), Error> {
-    let id = |raw: &str, what: &str| {
-        raw.parse::<MessageId>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| Error::invalid(format!("{what} must be a message id")))
-    };
-    if page.around.is_some() && (page.before.is_some() || page.after.is_some()) {
-        return Err(Error::invalid("give before, after or around, only one"));
-    }
-    let cursor = match (&page.before, &page.after) {
-        (Some(_), Some(_)) => return Err(Error::invalid("give before or after, not both")),
-        (Some(b), None) => Cursor::Before(id(b, "before")?),
-        (None, Some(a)) => Cursor::After(id(a, "after")?),
-        (None, None) => Cursor::Latest,
-    };
-    let limit = match &page.limit {
-        None => 50,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| Error::invalid("limit must be between 1 and 100"))?,
-    };
-    Ok((cursor, limit))
-}
-
-/// GET /conversations/{id}/messages?before=&after=&limit=
-async fn history(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<ConversationId>,
-    page: Result<Query<Page>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(page) = page.map_err(|e| Error::invalid(format!("bad query: {}", e.body_text())))?;
-    let (cursor, limit) = cursor(&page)?;
-    if let Some(raw) = &page.around {
-        let at = raw
-            .parse::<MessageId>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| Error::invalid("around must be a message id"))?;
-        let (list, older, newer) = messages::around(&app.chat, &s.user, id, at, limit).await?;
-        let page = views::HistoryPage::new(&list, older, Some(s.user.id)).with_newer(newer);
-        return Ok(super::api::json_sized(&page, page.size_hint()));
-    }
-    let (list, has_more) = messages::history(&app.chat, &s.user, id, cursor, limit).await?;
-    let page = views::HistoryPage::new(&list, has_more, Some(s.user.id));
-    Ok(super::api::json_sized(&page, page.size_hint()))
-}
-
-/// POST /conversations/{id}/messages
-async fn send(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<ConversationId>,
-    ApiJson(draft): ApiJson<Draft>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let m = messages::send(&app.chat, &s.user, id, draft).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(views::message(&m, Some(s.user.id))),
-    ))
-}
-
-#[derive(Deserialize)]
-struct Edit {
-    body: String,
-}
-
-/// PATCH /messages/{id}
-async fn edit(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<MessageId>,
-    ApiJson(e): ApiJson<Edit>,
-) -> ApiResult {
-    let m = messages::edit(&app.chat, &s.user, id, &e.body).await?;
-    Ok(Json(views::message(&m, Some(s.user.id))))
-}
-
-/// DELETE /messages/{id}
-async fn delete(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<MessageId>,
-) -> ApiResult<StatusCode> {
-    messages::delete(&app.chat, &s.user, id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// PUT /messages/{id}/reactions/{emoji}
-async fn react_on(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath((id, emoji)): ApiPath<(MessageId, String)>,
-) -> ApiResult {
-    let m = messages::react(&app.chat, &s.user, id, &emoji, true).await?;
-    Ok(Json(views::message(&m, Some(s.user.id))))
-}
-
-/// DELETE /messages/{id}/reactions/{emoji}
-async fn react_off(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath((id, emoji)): ApiPath<(MessageId, String)>,
-) -> ApiResult {
-    let m = messages::react(&app.chat, &s.user, id, &emoji, false).await?;
-    Ok(Json(views::message(&m, Some(s.user.id))))
-}
-
-#[derive(Deserialize, Default)]
-struct ReadUpTo {
-    message_id: Option<MessageId>,
-}
-
-/// POST /conversations/{id}/read (an empty body means "everything")
-async fn read(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<ConversationId>,
-    body: Result<axum::body::Bytes, BytesRejection>,
-) -> ApiResult<StatusCode> {
-    let body = body.map_err(|_| Error::TooLarge("request body too large".into()))?;
-    let up_to: ReadUpTo = if body.iter().all(u8::is_ascii_whitespace) {
-        ReadUpTo::default()
-    } else {
-        serde_json::from_slice::<Object<ReadUpTo>>(&body)
-            .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
-            .0
-    };
-    reads::mark_read(&app.chat, &s.user, id, up_to.message_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// POST /conversations/{id}/typing
-async fn typing(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<ConversationId>,
-) -> ApiResult<StatusCode> {
-    reads::typing(&app.chat, &s.user, id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// GET /unread
-async fn unread(State(app): State<App>, ApiSession(s): ApiSession) -> Result<Response, ApiError> {
-    Ok(Json(reads::unread(&app.chat, &s.user).await?).into_response())
 }

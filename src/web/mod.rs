@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod api_chat;
+pub mod api_messages;
 pub mod app;
 pub mod assets;
 pub mod auth;

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde_json::Value;
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, ResponseBuilder};
@@ -139,24 +140,46 @@ fn complete(method: HttpMethod, op: &mut Operation) {
 
 /// Every documented route of the API, each folder's merged.
 fn documented() -> OpenApiRouter<App> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(super::api::documented())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(super::api::documented())
+        .merge(super::api_chat::documented())
 }
 
 /// The routes and the finished description.
-fn parts() -> (Router<App>, utoipa::openapi::OpenApi) {
+fn parts() -> (Router<App>, Value) {
     let (router, mut doc) = documented().split_for_parts();
     Shared.modify(&mut doc);
+    let mut doc = serde_json::to_value(&doc).expect("the API description serializes");
+    inline_ids(&mut doc);
     (router, doc)
+}
+
+/// Ids are `i64` aliases (`MessageId`, `UserId`…), which the generator names as a schema of
+/// their own, `i64`: written in place instead, as the integers they are.
+fn inline_ids(value: &mut Value) {
+    const ID: &str = "#/components/schemas/i64";
+    match value {
+        Value::Object(map) => {
+            if map.get("$ref").and_then(Value::as_str) == Some(ID) {
+                map.remove("$ref");
+                map.insert("type".into(), "integer".into());
+                map.insert("format".into(), "int64".into());
+            }
+            if let Some(Value::Object(schemas)) = map.get_mut("schemas") {
+                schemas.remove("i64");
+            }
+            map.values_mut().for_each(inline_ids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(inline_ids),
+        _ => {}
+    }
 }
 
 /// The documented routes (answering JSON for a method a path does not take) and the
 /// description, serialized once.
 pub fn routes() -> Router<App> {
     let (router, doc) = parts();
-    let json = Bytes::from(
-        doc.to_pretty_json()
-            .expect("the API description serializes"),
-    );
+    let json = Bytes::from(serde_json::to_vec_pretty(&doc).expect("a value serializes"));
     router
         .method_not_allowed_fallback(|| async {
             let mut res =
@@ -168,7 +191,7 @@ pub fn routes() -> Router<App> {
 }
 
 /// The description as a value, for tests and tools.
-pub fn description() -> utoipa::openapi::OpenApi {
+pub fn description() -> Value {
     parts().1
 }
 
