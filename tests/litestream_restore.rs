@@ -351,4 +351,25 @@ async fn a_replica_behind_the_database_is_refused_and_a_current_one_replaces_it_
         "{}",
         check.stdout
     );
+
+    // The monthly drill: the same replica into a scratch data dir, the live one untouched.
+    let live = files(&data);
+    let drill = root.path().join("drill");
+    ok(hearth(&drill)
+        .args(["restore", "--from-litestream"])
+        .arg(&config)
+        .arg("--replica-of")
+        .arg(std::path::absolute(&db).unwrap())
+        .arg("--litestream")
+        .arg(&litestream));
+    let check = ok(hearth(&drill).arg("check"));
+    assert!(
+        check.stdout.contains("No problems found."),
+        "{}",
+        check.stdout
+    );
+    let restored = drill.join("hearth.db");
+    let found = "SELECT count(*) FROM messages WHERE body = 'after the replica stopped'";
+    assert_eq!(count(&restored, found), 1);
+    assert_eq!(files(&data), live);
 }
