@@ -66,7 +66,8 @@ pub enum Command {
     Invite(invite::InviteCommand),
     /// Write a consistent backup archive (works while the server runs)
     Backup(ops::BackupArgs),
-    /// Restore a backup archive into the data dir (the server must be stopped)
+    /// Restore a backup archive, or a Litestream replica, into the data dir (the server must be
+    /// stopped)
     Restore(ops::RestoreArgs),
     /// Check the database, its search index and the attachment files; exit 1 on a problem
     Check,

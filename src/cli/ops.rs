@@ -32,7 +32,18 @@ pub struct BackupArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// A backup archive made by `hearth backup`
-    file: PathBuf,
+    #[arg(required_unless_present = "from_litestream")]
+    file: Option<PathBuf>,
+    /// Restore hearth.db from the Litestream replica this litestream.yml names for it
+    #[arg(long, value_name = "CONFIG", conflicts_with = "file")]
+    from_litestream: Option<PathBuf>,
+    /// The database whose replica to restore, as the Litestream config names it [default:
+    /// this data dir's hearth.db]
+    #[arg(long, value_name = "DB", requires = "from_litestream")]
+    replica_of: Option<PathBuf>,
+    /// The litestream binary to run [default: litestream on PATH]
+    #[arg(long, value_name = "PATH", requires = "from_litestream")]
+    litestream: Option<PathBuf>,
     /// Replace the database in the data dir (its files are kept in a pre-restore-… folder)
     #[arg(long)]
     force: bool,
@@ -115,17 +126,23 @@ pub fn backup(config: &Config, args: BackupArgs) -> Result<()> {
 }
 
 pub fn restore(config: &Config, args: RestoreArgs) -> Result<()> {
-    let report = ops::restore::restore(
-        &args.file,
-        &config.data_dir,
-        args.force,
-        Progress::terminal(),
-    )?;
+    if let Some(litestream) = &args.from_litestream {
+        let source = ops::litestream::Source {
+            config: litestream,
+            replica_of: args.replica_of.as_deref(),
+            binary: args.litestream.as_deref(),
+        };
+        return restore_litestream(config, &source, args.force);
+    }
+    let Some(file) = args.file else {
+        return Err(Error::invalid("name a backup file to restore"));
+    };
+    let report = ops::restore::restore(&file, &config.data_dir, args.force, Progress::terminal())?;
     let m = &report.manifest;
     let count = |t: &str| m.row_counts.get(t).copied().unwrap_or(0);
     println!(
         "Restored {} into {}: {} users, {} conversations, {} messages (backup of {}, schema version {}).",
-        args.file.display(),
+        file.display(),
         config.data_dir.display(),
         count("users"),
         count("conversations"),
@@ -142,6 +159,39 @@ pub fn restore(config: &Config, args: RestoreArgs) -> Result<()> {
             *LATEST_VERSION
         );
     }
+    Ok(())
+}
+
+fn restore_litestream(
+    config: &Config,
+    source: &ops::litestream::Source,
+    force: bool,
+) -> Result<()> {
+    let report = ops::litestream::restore(source, &config.data_dir, force)?;
+    let r = &report.restored;
+    println!(
+        "Restored {} from the Litestream replica in {}: {} messages, newest event {} (schema \
+         version {}).",
+        config.db_path().display(),
+        source.config.display(),
+        r.messages,
+        r.at.map_or_else(|| "none".into(), crate::fragments::iso),
+        r.schema_version,
+    );
+    println!("Attachments are not in a Litestream replica: those in the data dir are kept.");
+    if let Some(aside) = &report.set_aside {
+        println!("The files it replaced are in {}.", aside.display());
+    }
+    if let Some(why) = &report.uncompared {
+        println!("Not compared with the database it replaced: {why}.");
+    }
+    if r.schema_version < *LATEST_VERSION {
+        println!(
+            "`hearth serve` will upgrade it to schema version {}.",
+            *LATEST_VERSION
+        );
+    }
+    println!("Run `hearth check` next.");
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod backup;
 pub mod check;
 pub mod export;
 mod export_html;
+pub mod litestream;
 pub mod lock;
 pub mod progress;
 pub mod restore;
