@@ -90,6 +90,7 @@ async fn the_description_is_served_to_anyone_and_is_well_formed() {
         // What authentication brings is documented on every operation that needs it.
         if !is_public(op) {
             assert!(responses.contains_key("401"), "{what}: 401");
+            assert!(responses.contains_key("400"), "{what}: 400");
             if method != "get" {
                 assert!(responses.contains_key("403"), "{what}: 403");
             }
@@ -199,6 +200,18 @@ async fn every_operation_answers_the_authentication_errors_it_documents() {
             .await
             .unwrap();
         assert_eq!(code(res).await, (401, "token_invalid".to_owned()), "{what}");
+        // A token with a cookie.
+        let res = request(&app, &method, &path)
+            .header("authorization", format!("Bearer {read}"))
+            .header("cookie", &admin.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            code(res).await,
+            (400, "token_with_cookie".to_owned()),
+            "{what} with both"
+        );
         // A read token may read, never write, whoever it belongs to.
         if method != "get" {
             let res = request(&app, &method, &path)

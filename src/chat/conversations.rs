@@ -23,12 +23,24 @@ pub const GENERAL: &str = "general";
 /// What it takes to open a channel or group.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewConversation {
+    /// `channel` or `group`.
+    #[schema(value_type = NewKind, example = "group")]
     pub kind: String,
+    #[schema(example = "plans")]
     pub name: String,
     #[serde(default)]
     pub topic: Option<String>,
     #[serde(default)]
     pub members: Vec<UserId>,
+}
+
+/// What a new conversation may be (directs are opened with `POST /api/v1/directs`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum NewKind {
+    Channel,
+    Group,
 }
 
 fn may_manage(user: &User, role: Option<MemberRole>) -> bool {

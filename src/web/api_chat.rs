@@ -139,6 +139,7 @@ async fn create(
 
 #[derive(Deserialize, ToSchema)]
 struct DirectWith {
+    #[schema(example = 2)]
     user_id: UserId,
 }
 
@@ -171,7 +172,7 @@ async fn direct(
     path = "/api/v1/conversations/{id}",
     tag = "conversations",
     operation_id = "getConversation",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     responses(
         (status = 200, description = "The conversation with its members.", body = ConversationDetail),
         (status = 404, description = "No such conversation, or one may not see it.", body = ErrorBody),
@@ -192,7 +193,7 @@ async fn show(
     path = "/api/v1/conversations/{id}",
     tag = "conversations",
     operation_id = "updateConversation",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     request_body = Changes,
     responses(
         (status = 200, description = "The conversation as it now is.", body = Conversation),
@@ -218,7 +219,7 @@ async fn update(
     path = "/api/v1/conversations/{id}/join",
     tag = "conversations",
     operation_id = "joinConversation",
-    params(("id" = i64, Path, description = "The channel.")),
+    params(("id" = i64, Path, description = "The channel.", example = 1)),
     responses(
         (status = 200, description = "Joined (or already a member).", body = Conversation),
         (status = 400, description = "Not a channel: groups and directs are joined by being added.", body = ErrorBody),
@@ -241,7 +242,7 @@ async fn join(
     path = "/api/v1/conversations/{id}/leave",
     tag = "conversations",
     operation_id = "leaveConversation",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     responses(
         (status = 204, description = "Left."),
         (status = 400, description = "A direct conversation cannot be left.", body = ErrorBody),
@@ -260,6 +261,7 @@ async fn leave(
 
 #[derive(Deserialize, ToSchema)]
 struct MemberToAdd {
+    #[schema(example = 2)]
     user_id: UserId,
 }
 
@@ -269,7 +271,7 @@ struct MemberToAdd {
     path = "/api/v1/conversations/{id}/members",
     tag = "conversations",
     operation_id = "addMember",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     request_body = MemberToAdd,
     responses(
         (status = 204, description = "Added."),
@@ -296,8 +298,8 @@ async fn add_member(
     tag = "conversations",
     operation_id = "removeMember",
     params(
-        ("id" = i64, Path, description = "The conversation."),
-        ("user" = i64, Path, description = "The person to remove."),
+        ("id" = i64, Path, description = "The conversation.", example = 1),
+        ("user" = i64, Path, description = "The person to remove.", example = 2),
     ),
     responses(
         (status = 204, description = "Removed."),

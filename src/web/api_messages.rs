@@ -86,7 +86,7 @@ fn cursor(page: &Page) -> Result<(Cursor, usize), Error> {
     path = "/api/v1/conversations/{id}/messages",
     tag = "messages",
     operation_id = "listMessages",
-    params(("id" = i64, Path, description = "The conversation."), Page),
+    params(("id" = i64, Path, description = "The conversation.", example = 1), Page),
     responses(
         (status = 200, description = "The page; `has_more` says whether older messages exist.", body = HistoryPage),
         (status = 400, description = "A bad cursor or limit, or more than one of before, after and around.", body = ErrorBody),
@@ -122,7 +122,7 @@ async fn history(
     path = "/api/v1/conversations/{id}/messages",
     tag = "messages",
     operation_id = "sendMessage",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     request_body = Draft,
     responses(
         (status = 201, description = "The message as sent.", body = MessageView),
@@ -155,7 +155,7 @@ struct Edit {
     path = "/api/v1/messages/{id}",
     tag = "messages",
     operation_id = "editMessage",
-    params(("id" = i64, Path, description = "The message.")),
+    params(("id" = i64, Path, description = "The message.", example = 1)),
     request_body = Edit,
     responses(
         (status = 200, description = "The message as edited.", body = MessageView),
@@ -180,7 +180,7 @@ async fn edit(
     path = "/api/v1/messages/{id}",
     tag = "messages",
     operation_id = "deleteMessage",
-    params(("id" = i64, Path, description = "The message.")),
+    params(("id" = i64, Path, description = "The message.", example = 1)),
     responses(
         (status = 204, description = "Deleted (it stays in history as deleted)."),
         (status = 400, description = "A line about the conversation.", body = ErrorBody),
@@ -204,8 +204,8 @@ async fn delete(
     tag = "messages",
     operation_id = "addReaction",
     params(
-        ("id" = i64, Path, description = "The message."),
-        ("emoji" = String, Path, description = "One emoji."),
+        ("id" = i64, Path, description = "The message.", example = 1),
+        ("emoji" = String, Path, description = "One emoji.", example = "👍"),
     ),
     responses(
         (status = 200, description = "The message with its reactions.", body = MessageView),
@@ -230,8 +230,8 @@ async fn react_on(
     tag = "messages",
     operation_id = "removeReaction",
     params(
-        ("id" = i64, Path, description = "The message."),
-        ("emoji" = String, Path, description = "One emoji."),
+        ("id" = i64, Path, description = "The message.", example = 1),
+        ("emoji" = String, Path, description = "One emoji.", example = "👍"),
     ),
     responses(
         (status = 200, description = "The message with its reactions.", body = MessageView),
@@ -261,7 +261,7 @@ struct ReadUpTo {
     path = "/api/v1/conversations/{id}/read",
     tag = "messages",
     operation_id = "markRead",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     request_body(content = Option<ReadUpTo>, description = "An empty body marks everything read."),
     responses(
         (status = 204, description = "Marked."),
@@ -294,7 +294,7 @@ async fn read(
     path = "/api/v1/conversations/{id}/typing",
     tag = "messages",
     operation_id = "sendTyping",
-    params(("id" = i64, Path, description = "The conversation.")),
+    params(("id" = i64, Path, description = "The conversation.", example = 1)),
     responses(
         (status = 204, description = "Sent."),
         (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),

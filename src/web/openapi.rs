@@ -62,7 +62,8 @@ struct ErrorDetail {
 }
 
 /// Adds the security schemes, and to every operation that needs authentication the `401` it
-/// answers without it and — for writes — the `403` a read-only token gets.
+/// answers without it, the `400` of a token sent with a cookie, and — for writes — the `403`
+/// a read-only token gets.
 struct Shared;
 
 impl Modify for Shared {
@@ -128,6 +129,13 @@ fn complete(method: HttpMethod, op: &mut Operation) {
         )
     };
     let responses = &mut op.responses.responses;
+    const BOTH: &str = "A bearer token sent with a session cookie (`token_with_cookie`).";
+    match responses.get_mut("400") {
+        Some(RefOr::T(bad)) => bad.description = format!("{} Or: {BOTH}", bad.description),
+        _ => {
+            responses.insert("400".into(), error(BOTH));
+        }
+    }
     responses.entry("401".into()).or_insert_with(|| {
         error("No valid credentials: no token or session, or a token that is not valid, has expired or was revoked.")
     });

@@ -1,5 +1,5 @@
 //! Helpers for the replication tests: the pinned tools (`litestream`, `moto_server`, installed by
-//! `.ci/run` from `.ci/requirements-replication.txt`), a replicating Litestream, and an S3
+//! `.ci/run` from `.ci/requirements.txt`), a replicating Litestream, and an S3
 //! endpoint on loopback. Used with `#[path = "common/litestream.rs"] mod replication;`.
 //!
 //! A tool is found by its variable (`LITESTREAM`, `MOTO_SERVER`), then in `.ci/venv/bin`, then
@@ -34,7 +34,7 @@ pub fn require(var: &str, name: &str) -> Option<PathBuf> {
     if found.is_none() {
         let why = format!(
             "{name} is not installed (set {var}, or run: python3 -m venv .ci/venv && \
-             .ci/venv/bin/pip install -r .ci/requirements-replication.txt)"
+             .ci/venv/bin/pip install -r .ci/requirements.txt)"
         );
         if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
             panic!("CI is set but the replication tests cannot run: {why}");

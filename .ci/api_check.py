@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Checks the served API against its own OpenAPI description with Schemathesis.
+
+Starts `hearth serve` on a fresh data dir (127.0.0.1, a free port), makes an admin and a
+member with API tokens, and runs Schemathesis (pinned in .ci/requirements.txt) against
+/api/v1/openapi.json twice — as the admin and as the member, each with a bearer token —
+bounded in examples and time. Fails on any 5xx, any answer that does not match its schema,
+status or content type, and on any documented status that no request reached.
+
+Usage: .ci/api_check.py [--hearth target/debug/hearth] [--max-time SECONDS]
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "correct horse battery staple"
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+# Operations a fuzzer must not run with the token it is using: they would end its own
+# credentials (revoking tokens, ending sessions, changing the password) midway.
+SELF_ENDING = ["revokeToken", "endSession", "changePassword", "deleteSession"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, token=None, cookie=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    if cookie:
+        req.add_header("cookie", cookie)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, res.headers, res.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def sign_in(base, name):
+    status, headers, _ = call(base, "POST", "/api/v1/session", {"username": name, "password": PASSWORD})
+    assert status == 200, f"signing in {name}: {status}"
+    cookies = [c.split(";")[0] for c in headers.get_all("set-cookie")]
+    return "; ".join(cookies)
+
+
+def make_token(base, cookie, scope):
+    status, _, body = call(
+        base, "POST", "/api/v1/me/tokens", {"name": f"api-check {scope}", "scope": scope}, cookie=cookie
+    )
+    assert status == 201, f"making a {scope} token: {status} {body[:200]!r}"
+    return json.loads(body)["token"]
+
+
+def hearth(binary, data_dir, *args, stdin=None):
+    subprocess.run(
+        [binary, "--data-dir", data_dir, *args], input=stdin, text=True, check=True, capture_output=True
+    )
+
+
+def operations(doc):
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method.upper(), path, op
+
+
+def is_public(op):
+    return all(not req for req in op.get("security", [{"x": []}]))
+
+
+def schemathesis(base, token, label, max_time, max_examples, report):
+    cmd = [
+        os.path.join(ROOT, ".ci/venv/bin/schemathesis"),
+        "run",
+        base + "/api/v1/openapi.json",
+        "--url",
+        base,
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        str(max_examples),
+        "--max-time",
+        str(max_time),
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--no-shrink",
+        "--generation-with-security-parameters",
+        "false",
+        "--generation-database",
+        "none",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        report,
+        "--no-color",
+        "--warnings",
+        "off",
+    ]
+    for op in SELF_ENDING:
+        cmd += ["--exclude-operation-id", op]
+    print(f"--- schemathesis as {label}", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    with open(report + ".log", "w") as f:
+        f.write(result.stdout + result.stderr)
+    print(result.stdout if result.returncode else "\n".join(result.stdout.splitlines()[-25:]))
+    print(f"    ({time.monotonic() - started:.0f} s, exit {result.returncode})", flush=True)
+    return result.returncode
+
+
+def seen_statuses(report, seen):
+    """Every (method, path template, status) the ndjson report recorded."""
+    with open(report) as f:
+        for line in f:
+            walk(json.loads(line), seen, None)
+
+
+def walk(value, seen, label):
+    if isinstance(value, dict):
+        label = value.get("label", label) if isinstance(value.get("label"), str) else label
+        response = value.get("response")
+        if isinstance(response, dict) and isinstance(response.get("status_code"), int) and label:
+            seen.add((label, str(response["status_code"])))
+        for v in value.values():
+            walk(v, seen, label)
+    elif isinstance(value, list):
+        for v in value:
+            walk(v, seen, label)
+
+
+def scenario(base, tokens):
+    """Requests a fuzzer is unlikely to make — successes that need existing things, and
+    conflicts — made in order, each recorded with the status it got."""
+    admin, member = tokens["admin"], tokens["member"]
+    seen = set()
+    made = {}
+
+    def step(method, template, body=None, token=admin, **params):
+        path = template.format(**{k: made.get(v, v) for k, v in params.items()})
+        status, _, raw = call(base, method, path, body, token=token)
+        seen.add((f"{method} {template}", str(status)))
+        return status, (json.loads(raw) if raw.startswith(b"{") else None)
+
+    mia = step("GET", "/api/v1/users")[1]["users"]
+    mia = next(u["id"] for u in mia if u["username"] == "mia")
+    for name in ("check-a", "check-b"):
+        made[name] = step("POST", "/api/v1/conversations", {"kind": "channel", "name": name})[1]["id"]
+    step("PATCH", "/api/v1/conversations/{id}", {"name": "check-a"}, id="check-b")
+    made["group"] = step("POST", "/api/v1/conversations", {"kind": "group", "name": "crew"})[1]["id"]
+    for _ in range(2):
+        step("POST", "/api/v1/conversations/{id}/members", {"user_id": mia}, id="group")
+    step("DELETE", "/api/v1/conversations/{id}/members/{user}", id="group", user=mia)
+    step("POST", "/api/v1/directs", {"user_id": mia})
+    # A read marker moved past its budget (a burst, then one every 2 s).
+    for _ in range(100):
+        if step("POST", "/api/v1/conversations/{id}/read", {}, token=member, id="check-a")[0] == 429:
+            break
+    return seen
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hearth", default=os.path.join(ROOT, "target/debug/hearth"))
+    parser.add_argument("--max-time", type=int, default=60, help="seconds per Schemathesis run")
+    parser.add_argument("--max-examples", type=int, default=25)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        hearth(args.hearth, data, "init", "--admin", "root", "--password-stdin", stdin=PASSWORD + "\n")
+        hearth(args.hearth, data, "user", "add", "mia", "--password-stdin", stdin=PASSWORD + "\n")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = open(os.path.join(tmp, "server.log"), "w")
+        server = subprocess.Popen(
+            [args.hearth, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    if call(base, "GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            else:
+                sys.exit("the server did not start")
+            status, _, raw = call(base, "GET", "/api/v1/openapi.json")
+            assert status == 200, status
+            doc = json.loads(raw)
+            admin = make_token(base, sign_in(base, "root"), "admin")
+            mia = sign_in(base, "mia")
+            member = make_token(base, mia, "write")
+            reader = make_token(base, mia, "read")
+            # Something to find: a message in #general for each of them.
+            convs = json.loads(call(base, "GET", "/api/v1/conversations", token=admin)[2])
+            general = convs["conversations"][0]["id"]
+            for token in (admin, member):
+                call(base, "POST", f"/api/v1/conversations/{general}/messages", {"body": "hello"}, token=token)
+
+            failed = False
+            seen = scenario(base, {"admin": admin, "member": member})
+            seen.add(("POST /api/v1/session", "200"))  # each sign-in above
+            for label, token in (("an admin", admin), ("a member", member)):
+                report = os.path.join(tmp, f"report-{label.split()[-1]}.ndjson")
+                code = schemathesis(base, token, label, args.max_time, args.max_examples, report)
+                failed |= code != 0
+                if os.path.exists(report):
+                    seen_statuses(report, seen)
+
+            # Authentication errors, reached directly: a token that is not one, and a read
+            # token on a write.
+            wrong = "hearth_" + "0" * 64
+            for method, path, op in operations(doc):
+                if is_public(op):
+                    continue
+                concrete = "/".join("1" if s.startswith("{") else s for s in path.split("/"))
+                body = None if method in ("GET", "DELETE") else {}
+                if call(base, method, concrete, body, token=wrong)[0] == 401:
+                    seen.add((f"{method} {path}", "401"))
+                if method != "GET" and call(base, method, concrete, body, token=reader)[0] == 403:
+                    seen.add((f"{method} {path}", "403"))
+                if call(base, method, concrete, body, token=reader, cookie=mia)[0] == 400:
+                    seen.add((f"{method} {path}", "400"))
+
+            missing = []
+            for method, path, op in operations(doc):
+                if op.get("operationId") in SELF_ENDING:
+                    continue
+                for status in op["responses"]:
+                    if (f"{method} {path}", status) not in seen:
+                        missing.append(f"{method} {path} {status}")
+            if missing:
+                print("--- documented statuses no request reached:")
+                print("\n".join("    " + m for m in missing))
+                failed = True
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+        with open(os.path.join(tmp, "server.log")) as f:
+            panics = [line for line in f if "panicked" in line]
+        if panics:
+            print("--- the server panicked:\n" + "".join(panics[:10]))
+            failed = True
+    if failed:
+        sys.exit(1)
+    print("--- the API matches its description")
+
+
+if __name__ == "__main__":
+    main()
