@@ -139,7 +139,13 @@ fn complete(method: HttpMethod, op: &mut Operation) {
 
 /// Every documented route of the API, each folder's merged.
 fn documented() -> OpenApiRouter<App> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(super::api::documented())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(super::api::documented())
+        .merge(super::tokens::api())
+        .merge(super::invites::api())
+        .merge(super::webhooks::api())
+        .merge(super::outgoing::api())
+        .merge(super::admin::api())
 }
 
 /// The routes and the finished description.
