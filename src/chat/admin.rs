@@ -153,7 +153,8 @@ pub async fn end_sessions(chat: &Chat, actor: &User, username: &str) -> Result<u
 }
 
 /// A channel or group as the console lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SharedConversation)]
 pub struct Shared {
     #[serde(flatten)]
     pub conversation: Conversation,

@@ -19,7 +19,7 @@ pub const WELCOME_MAX: usize = 2000;
 pub const NAME_MAX: usize = 64;
 
 /// Who may do something that an admin may always do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Who {
     Admins,
@@ -50,7 +50,8 @@ impl Who {
 }
 
 /// The settings as they are now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = InstanceSettings)]
 pub struct Settings {
     pub community_name: String,
     pub welcome_text: String,
@@ -60,7 +61,8 @@ pub struct Settings {
     pub inviters: Who,
     /// What members see the admin team called.
     pub support_name: String,
-    /// The SHA-256 of the logo's square; travels as `logo_url`.
+    /// The logo: kept as the SHA-256 of its square, sent as its URL (`logo_url`), `null`
+    /// without one.
     #[serde(rename = "logo_url", serialize_with = "logo_url")]
     pub logo: Option<String>,
 }
@@ -97,14 +99,23 @@ impl Settings {
 }
 
 /// A change to some of the settings; fields left `None` stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = SettingsChange)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
+    /// 1–64 characters, no control characters (surrounding spaces trimmed).
     pub community_name: Option<String>,
+    /// Shown on the sign-in page: at most 2000 characters.
     pub welcome_text: Option<String>,
+    /// A colour written `#rrggbb`.
     pub accent: Option<String>,
+    /// Who may create channels.
+    #[schema(value_type = Option<Who>)]
     pub channel_creators: Option<String>,
+    /// Who may make invites.
+    #[schema(value_type = Option<Who>)]
     pub inviters: Option<String>,
+    /// What members see the admin team called: 1–64 characters, no control characters.
     pub support_name: Option<String>,
 }
 

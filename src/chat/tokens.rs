@@ -30,8 +30,10 @@ pub struct Spec {
 }
 
 /// A token just made: its value, shown this once, and its row.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = MadeToken)]
 pub struct Made {
+    /// The token's value (`hearth_…`), for `Authorization: Bearer`.
     pub token: String,
     #[serde(flatten)]
     pub info: Token,

@@ -26,7 +26,8 @@ pub fn record_detail(
 }
 
 /// One row of the audit log as the admin console shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct Entry {
     pub id: i64,
     pub at: i64,

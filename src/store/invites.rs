@@ -22,8 +22,9 @@ pub struct Invite {
 }
 
 /// What an invite is fit for now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InviteState)]
 pub enum State {
     Active,
     Expired,

@@ -8,8 +8,9 @@ use crate::domain::chat::{ConversationId, MessageId, UserRef};
 use crate::error::Result;
 
 /// Which new messages a hook is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = OutgoingTrigger)]
 pub enum Trigger {
     /// Every message.
     All,
@@ -39,7 +40,8 @@ impl Trigger {
 }
 
 /// An outgoing webhook as its admins see it (with its secret: they set it on the receiver).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = OutgoingWebhook)]
 pub struct Hook {
     pub id: i64,
     pub conversation_id: ConversationId,
@@ -208,8 +210,9 @@ pub fn revoke(conn: &Connection, id: i64, now: i64) -> Result<bool> {
 }
 
 /// How one attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = DeliveryOutcome)]
 pub enum Outcome {
     /// The receiver took it (2xx) and had nothing to say.
     Delivered,
@@ -242,7 +245,7 @@ impl Outcome {
 }
 
 /// One attempt to deliver a message to a hook.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: i64,
     pub hook_id: i64,

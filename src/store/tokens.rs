@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::store::sessions::Session;
 
 /// A token as its owner sees it in their list (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ApiToken)]
 pub struct Token {
     pub id: i64,
     pub user_id: UserId,

@@ -227,7 +227,7 @@ pub struct Filter {
 }
 
 /// A person as the admin console lists them.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Person {
     #[serde(flatten)]
     pub user: User,

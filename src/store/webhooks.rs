@@ -8,7 +8,8 @@ use crate::domain::chat::ConversationId;
 use crate::error::Result;
 
 /// An incoming webhook as its managers see it (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = IncomingWebhook)]
 pub struct Incoming {
     pub id: i64,
     pub conversation_id: ConversationId,

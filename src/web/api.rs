@@ -25,7 +25,6 @@ use crate::error::Error;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/ws", axum::routing::get(super::ws::upgrade))
-        .merge(super::admin::api_routes())
         .fallback(|| async { ApiError(Error::NotFound) })
         .method_not_allowed_fallback(|| async {
             let mut res =

@@ -151,6 +151,11 @@ fn documented() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(super::api::documented())
         .merge(super::api_chat::documented())
+        .merge(super::tokens::api())
+        .merge(super::invites::api())
+        .merge(super::webhooks::api())
+        .merge(super::outgoing::api())
+        .merge(super::admin::api())
 }
 
 /// The routes and the finished description.

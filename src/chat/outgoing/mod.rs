@@ -32,17 +32,17 @@ pub const MAX_PER_CONVERSATION: i64 = 10;
 pub const LOG_SHOWN: usize = 50;
 
 /// What an admin asks for when making a hook.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOutgoing {
     /// The hook's name, which is also its bot's (1–64 characters).
     pub name: String,
-    /// Where messages are POSTed: http or https.
+    /// Where messages are POSTed: an http or https URL of at most 2000 characters.
     pub url: String,
     /// `all` (default), `mention` or `word`.
     #[serde(default)]
     pub trigger: Option<String>,
-    /// For `word`: the words, separated by spaces or commas.
+    /// For `word`: 1–10 words of at most 32 characters, separated by spaces or commas.
     #[serde(default)]
     pub words: Option<String>,
     /// Lets this hook reach private and local addresses (an intranet service).

@@ -1,13 +1,18 @@
-//! The console as JSON under `/api/v1/admin`: the same `chat` functions as its pages.
+//! The console as JSON under `/api/v1/admin`: the same `chat` functions as its pages. Anyone
+//! but an active admin is told none of it exists (404).
 
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
+use super::schema::{
+    AddedPerson, AdminConversation, AdminConversations, AdminPeople, AdminSettings, AuditPage,
+    PersonChanged, ResetLink, SessionsEnded,
+};
 use super::{audit, people, status};
 use crate::chat::actor::Actor;
 use crate::chat::{admin, instance, links};
@@ -18,32 +23,9 @@ use crate::web::App;
 use crate::web::api::{ApiError, ApiJson, ApiPath};
 use crate::web::auth::ApiSession;
 use crate::web::html::base_url;
-use axum::http::HeaderMap;
+use crate::web::openapi::ErrorBody;
 
 type ApiResult = Result<Response, ApiError>;
-
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/admin/status", get(show_status))
-        .route("/admin/people", get(list_people).post(add_person))
-        .route("/admin/people/{username}/reset-link", post(reset_link))
-        .route(
-            "/admin/people/{username}",
-            axum::routing::patch(change_person),
-        )
-        .route(
-            "/admin/people/{username}/sessions",
-            axum::routing::delete(end_sessions),
-        )
-        .route("/admin/conversations", get(list_conversations))
-        .route(
-            "/admin/conversations/{id}",
-            axum::routing::patch(change_conversation).delete(delete_conversation),
-        )
-        .route("/admin/conversations/{id}/join", post(join))
-        .route("/admin/audit", get(audit_log))
-        .route("/admin/settings", get(settings).patch(change_settings))
-}
 
 fn admin_only(session: &ApiSession) -> Result<(), ApiError> {
     if session.0.user.is_admin() {
@@ -53,28 +35,64 @@ fn admin_only(session: &ApiSession) -> Result<(), ApiError> {
     }
 }
 
-/// GET /api/v1/admin/status
-async fn show_status(State(app): State<App>, s: ApiSession) -> ApiResult {
+/// A query string read into `T`; one that does not fit is a 400 like any other.
+fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    parsed
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError(Error::invalid(format!("bad query: {}", e.body_text()))))
+}
+
+/// How the server is doing: version, uptime, sizes, people and connections.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/status",
+    tag = "admin",
+    operation_id = "adminStatus",
+    responses(
+        (status = 200, description = "The server's status.", body = status::Status),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
+pub async fn show_status(State(app): State<App>, s: ApiSession) -> ApiResult {
     admin_only(&s)?;
     Ok(Json(status::gather(&app).await?).into_response())
 }
 
-/// GET /api/v1/admin/people?q=&role=&state=
-async fn list_people(
+/// Find people by name, role and state.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/people",
+    tag = "admin",
+    operation_id = "adminListPeople",
+    params(people::Search),
+    responses(
+        (status = 200, description = "The people found, by username (at most 200).", body = AdminPeople),
+        (status = 400, description = "A role or state that is not one of the choices.", body = ErrorBody),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
+pub async fn list_people(
     State(app): State<App>,
     s: ApiSession,
-    Query(search): Query<people::Search>,
+    search: Result<Query<people::Search>, QueryRejection>,
 ) -> ApiResult {
-    let found = admin::people(&app.chat, &s.0.user, search.filter()?).await?;
-    Ok(Json(json!({ "people": found })).into_response())
+    let search = query(search)?;
+    let people = admin::people(&app.chat, &s.0.user, search.filter()?).await?;
+    Ok(Json(AdminPeople { people }).into_response())
 }
 
-#[derive(Deserialize)]
+/// An account to add.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPerson {
+pub struct NewPerson {
+    /// 1–32 letters, digits, `_`, `.` or `-` (surrounding spaces trimmed); unique regardless
+    /// of letter case.
     username: String,
+    /// 1–64 characters; the username when omitted.
     display_name: Option<String>,
+    /// `member` when omitted.
     #[serde(default = "member")]
+    #[schema(default = "member")]
     role: Role,
 }
 
@@ -82,9 +100,21 @@ fn member() -> Role {
     Role::Member
 }
 
-/// POST /api/v1/admin/people `{"username", "display_name"?, "role"?}` → 201
-/// `{"user", "link"}`: the account and its one-time welcome link.
-async fn add_person(
+/// Add a person: an account with no password yet, and the one-time link that lets them choose one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/people",
+    tag = "admin",
+    operation_id = "adminAddPerson",
+    request_body = NewPerson,
+    responses(
+        (status = 201, description = "The account and its welcome link, shown only now.", body = AddedPerson),
+        (status = 400, description = "Not a JSON object of the fields above, or a bad username, display name or role.", body = ErrorBody),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+        (status = 409, description = "The username is taken.", body = ErrorBody),
+    )
+)]
+pub async fn add_person(
     State(app): State<App>,
     s: ApiSession,
     headers: HeaderMap,
@@ -94,15 +124,23 @@ async fn add_person(
     let (user, token) =
         links::add_person(&app.chat, me, &new.username, new.display_name, new.role).await?;
     let link = links::link(&base_url(&app.config, &headers), &token);
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "user": user, "link": link })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(AddedPerson { user, link })).into_response())
 }
 
-/// POST /api/v1/admin/people/{username}/reset-link → `{"link"}`; their sessions end.
-async fn reset_link(
+/// Make a password reset link for a person: their password stops working and their sessions end.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/people/{username}/reset-link",
+    tag = "admin",
+    operation_id = "adminResetLink",
+    params(("username" = String, Path, description = "The person's username (any letter case).")),
+    responses(
+        (status = 200, description = "The reset link, shown only now.", body = ResetLink),
+        (status = 400, description = "The account is a bot: it has no password.", body = ErrorBody),
+        (status = 404, description = "Not an admin, or no one has this username.", body = ErrorBody),
+    )
+)]
+pub async fn reset_link(
     State(app): State<App>,
     s: ApiSession,
     headers: HeaderMap,
@@ -110,20 +148,37 @@ async fn reset_link(
 ) -> ApiResult {
     let token = links::reset_link(&app.chat, Actor::User(&s.0.user), &username).await?;
     let link = links::link(&base_url(&app.config, &headers), &token);
-    Ok(Json(json!({ "link": link })).into_response())
+    Ok(Json(ResetLink { link }).into_response())
 }
 
-#[derive(Deserialize)]
+/// A change to a person: their role, whether they may sign in, or both.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PersonChange {
+pub struct PersonChange {
     role: Option<Role>,
+    /// `false` deactivates (their sessions end at once), `true` reactivates.
     active: Option<bool>,
+    /// With `"active": false` only: delete every message they wrote, for everyone.
     #[serde(default)]
     delete_messages: bool,
 }
 
-/// PATCH /api/v1/admin/people/{username} `{"role"?, "active"?, "delete_messages"?}`
-async fn change_person(
+/// Change a person's role, or deactivate or reactivate them.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/people/{username}",
+    tag = "admin",
+    operation_id = "adminChangePerson",
+    params(("username" = String, Path, description = "The person's username (any letter case).")),
+    request_body = PersonChange,
+    responses(
+        (status = 200, description = "The person as they are now.", body = PersonChanged),
+        (status = 400, description = "Not a JSON object of the fields above, neither role nor active given, delete_messages without `\"active\": false`, or a bot made an admin.", body = ErrorBody),
+        (status = 404, description = "Not an admin, or no one has this username.", body = ErrorBody),
+        (status = 409, description = "The change would leave no active admin.", body = ErrorBody),
+    )
+)]
+pub async fn change_person(
     State(app): State<App>,
     s: ApiSession,
     ApiPath(username): ApiPath<String>,
@@ -153,50 +208,107 @@ async fn change_person(
         None => {}
     }
     let user = crate::chat::accounts::find(&app.chat, &username).await?;
-    Ok(Json(json!({ "user": user, "messages_deleted": deleted })).into_response())
+    let body = PersonChanged {
+        user,
+        messages_deleted: deleted,
+    };
+    Ok(Json(body).into_response())
 }
 
-/// DELETE /api/v1/admin/people/{username}/sessions
-async fn end_sessions(
+/// End every session of a person: they sign in again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/people/{username}/sessions",
+    tag = "admin",
+    operation_id = "adminEndSessions",
+    params(("username" = String, Path, description = "The person's username (any letter case).")),
+    responses(
+        (status = 200, description = "How many sessions ended.", body = SessionsEnded),
+        (status = 404, description = "Not an admin, or no one has this username.", body = ErrorBody),
+    )
+)]
+pub async fn end_sessions(
     State(app): State<App>,
     s: ApiSession,
     ApiPath(username): ApiPath<String>,
 ) -> ApiResult {
     let ended = admin::end_sessions(&app.chat, &s.0.user, &username).await?;
-    Ok(Json(json!({ "ended": ended })).into_response())
+    Ok(Json(SessionsEnded { ended }).into_response())
 }
 
-/// GET /api/v1/admin/conversations
-async fn list_conversations(State(app): State<App>, s: ApiSession) -> ApiResult {
-    let list = admin::conversations(&app.chat, &s.0.user).await?;
-    Ok(Json(json!({ "conversations": list })).into_response())
+/// List every channel and group, with their member counts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/conversations",
+    tag = "admin",
+    operation_id = "adminListConversations",
+    responses(
+        (status = 200, description = "Every channel and group, channels first.", body = AdminConversations),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
+pub async fn list_conversations(State(app): State<App>, s: ApiSession) -> ApiResult {
+    let conversations = admin::conversations(&app.chat, &s.0.user).await?;
+    Ok(Json(AdminConversations { conversations }).into_response())
 }
 
-#[derive(Deserialize)]
+/// Archive or unarchive.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ConversationChange {
+pub struct Archiving {
+    /// `true` makes it read-only; `false` opens it again.
     archived: bool,
 }
 
-/// PATCH /api/v1/admin/conversations/{id} `{"archived"}`
-async fn change_conversation(
+/// Archive or unarchive a channel or group.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/conversations/{id}",
+    tag = "admin",
+    operation_id = "adminArchiveConversation",
+    params(("id" = i64, Path, description = "The channel's or group's id.")),
+    request_body = Archiving,
+    responses(
+        (status = 200, description = "The conversation as it is now.", body = AdminConversation),
+        (status = 400, description = "Not a JSON object with `archived`.", body = ErrorBody),
+        (status = 404, description = "Not an admin, or no channel or group with this id.", body = ErrorBody),
+        (status = 429, description = "Too many conversation changes; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn change_conversation(
     State(app): State<App>,
     s: ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
-    ApiJson(change): ApiJson<ConversationChange>,
+    ApiJson(change): ApiJson<Archiving>,
 ) -> ApiResult {
-    let c = admin::set_archived(&app.chat, &s.0.user, id, change.archived).await?;
-    Ok(Json(json!({ "conversation": c })).into_response())
+    let conversation = admin::set_archived(&app.chat, &s.0.user, id, change.archived).await?;
+    Ok(Json(AdminConversation { conversation }).into_response())
 }
 
-#[derive(Deserialize)]
+/// The name of the conversation to delete, typed to confirm.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Confirm {
+#[schema(as = DeleteConfirm)]
+pub struct Confirm {
+    /// The conversation's name (any letter case).
     confirm: String,
 }
 
-/// DELETE /api/v1/admin/conversations/{id} `{"confirm": name}`
-async fn delete_conversation(
+/// Delete a channel or group and everything in it; its members are told.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/conversations/{id}",
+    tag = "admin",
+    operation_id = "adminDeleteConversation",
+    params(("id" = i64, Path, description = "The channel's or group's id.")),
+    request_body = Confirm,
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "Not a JSON object with `confirm`, or not the conversation's name.", body = ErrorBody),
+        (status = 404, description = "Not an admin, or no channel or group with this id.", body = ErrorBody),
+    )
+)]
+pub async fn delete_conversation(
     State(app): State<App>,
     s: ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
@@ -206,38 +318,88 @@ async fn delete_conversation(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// POST /api/v1/admin/conversations/{id}/join
-async fn join(
+/// Join a private group one is not in; its members see a line that says so.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/conversations/{id}/join",
+    tag = "admin",
+    operation_id = "adminJoinGroup",
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "The group joined.", body = AdminConversation),
+        (status = 400, description = "A channel: channels are joined like any member joins them.", body = ErrorBody),
+        (status = 404, description = "Not an admin, or no channel or group with this id.", body = ErrorBody),
+        (status = 409, description = "Already a member.", body = ErrorBody),
+    )
+)]
+pub async fn join(
     State(app): State<App>,
     s: ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult {
-    let c = admin::join_group(&app.chat, &s.0.user, id).await?;
-    Ok(Json(json!({ "conversation": c })).into_response())
+    let conversation = admin::join_group(&app.chat, &s.0.user, id).await?;
+    Ok(Json(AdminConversation { conversation }).into_response())
 }
 
-/// GET /api/v1/admin/audit?person=&action=&before=
-async fn audit_log(
+/// Read the audit log, a page at a time, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    operation_id = "adminAuditLog",
+    params(audit::Search),
+    responses(
+        (status = 200, description = "A page of the log.", body = AuditPage),
+        (status = 400, description = "`before` is not a number.", body = ErrorBody),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
+pub async fn audit_log(
     State(app): State<App>,
     s: ApiSession,
-    Query(search): Query<audit::Search>,
+    search: Result<Query<audit::Search>, QueryRejection>,
 ) -> ApiResult {
-    let (entries, more) = admin::audit_log(&app.chat, &s.0.user, search.filter()).await?;
-    Ok(Json(json!({ "entries": entries, "has_more": more })).into_response())
+    let search = query(search)?;
+    let (entries, has_more) = admin::audit_log(&app.chat, &s.0.user, search.filter()).await?;
+    Ok(Json(AuditPage { entries, has_more }).into_response())
 }
 
-/// GET /api/v1/admin/settings
-async fn settings(State(app): State<App>, s: ApiSession) -> ApiResult {
+/// Read the instance's settings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/settings",
+    tag = "admin",
+    operation_id = "adminSettings",
+    responses(
+        (status = 200, description = "The settings as they are now.", body = AdminSettings),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
+pub async fn settings(State(app): State<App>, s: ApiSession) -> ApiResult {
     admin_only(&s)?;
-    Ok(Json(json!({ "settings": *app.chat.instance() })).into_response())
+    let settings = (*app.chat.instance()).clone();
+    Ok(Json(AdminSettings { settings }).into_response())
 }
 
-/// PATCH /api/v1/admin/settings `{"community_name"?, "welcome_text"?, "accent"?, …}`
-async fn change_settings(
+/// Change some of the instance's settings; each value is checked first, and a bad one changes nothing.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/settings",
+    tag = "admin",
+    operation_id = "adminChangeSettings",
+    request_body = instance::Change,
+    responses(
+        (status = 200, description = "The settings as they are now.", body = AdminSettings),
+        (status = 400, description = "Not a JSON object of the fields above, or a value that breaks its rule.", body = ErrorBody),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
+pub async fn change_settings(
     State(app): State<App>,
     s: ApiSession,
     ApiJson(change): ApiJson<instance::Change>,
 ) -> ApiResult {
     let next = instance::change(&app.chat, &s.0.user, change).await?;
-    Ok(Json(json!({ "settings": *next })).into_response())
+    let settings = (*next).clone();
+    Ok(Json(AdminSettings { settings }).into_response())
 }

@@ -13,12 +13,16 @@ use crate::web::App;
 use crate::web::html::PageError;
 
 /// `?person=&action=&before=`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Search {
+    /// Rows whose actor or target is this name (the first 64 characters count).
     #[serde(default)]
     pub person: String,
+    /// An action (`user.role.admin`) or its family (`user`); the first 64 characters count.
     #[serde(default)]
     pub action: String,
+    /// Rows older than this row id: the next page.
     pub before: Option<i64>,
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminPage, Section, console, shell};
 use crate::chat::actor::Actor;
+use crate::chat::tokens::Made;
 use crate::chat::{bots, tokens};
 use crate::domain::User;
 use crate::error::Error;
@@ -18,6 +19,7 @@ use crate::web::App;
 use crate::web::api::{ApiError, ApiJson, ApiPath};
 use crate::web::auth::ApiSession;
 use crate::web::html::PageError;
+use crate::web::openapi::ErrorBody;
 use crate::web::pages::{csrf_field, stamp};
 use crate::web::posted::{Plain, Posted};
 use crate::web::tokens::pages::{TokensView, section as tokens_section};
@@ -198,22 +200,25 @@ pub async fn revoke_token(
 }
 
 /// The bots, as the API lists them.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BotList {
     pub bots: Vec<User>,
 }
 
 /// What makes a bot.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBot {
+    /// 1–32 letters, digits, `_`, `.` or `-` (surrounding spaces trimmed); unique regardless
+    /// of letter case.
     pub username: String,
+    /// 1–64 characters; the username when omitted.
     #[serde(default)]
     pub display_name: Option<String>,
 }
 
 /// A bot's tokens.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BotTokens {
     pub tokens: Vec<Token>,
 }
@@ -227,13 +232,36 @@ fn admin_of(session: &ApiSession) -> Result<Actor<'_>, ApiError> {
     }
 }
 
-/// GET /api/v1/admin/bots
+/// List the bot accounts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/bots",
+    tag = "admin",
+    operation_id = "adminListBots",
+    responses(
+        (status = 200, description = "Every bot account.", body = BotList),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+    )
+)]
 pub async fn api_list(State(app): State<App>, s: ApiSession) -> Result<Json<BotList>, ApiError> {
     let bots = bots::list(&app.chat, admin_of(&s)?).await?;
     Ok(Json(BotList { bots }))
 }
 
-/// POST /api/v1/admin/bots: 201 with the bot.
+/// Make a bot account: no password, it acts through its tokens.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/bots",
+    tag = "admin",
+    operation_id = "adminCreateBot",
+    request_body = NewBot,
+    responses(
+        (status = 201, description = "The bot.", body = User),
+        (status = 400, description = "Not a JSON object of the fields above, or a bad username or display name.", body = ErrorBody),
+        (status = 404, description = "Not an admin.", body = ErrorBody),
+        (status = 409, description = "The username is taken.", body = ErrorBody),
+    )
+)]
 pub async fn api_create(
     State(app): State<App>,
     s: ApiSession,
@@ -244,7 +272,18 @@ pub async fn api_create(
     Ok((StatusCode::CREATED, Json(bot)).into_response())
 }
 
-/// GET /api/v1/admin/bots/{username}/tokens
+/// List a bot's API tokens (never their values).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/bots/{username}/tokens",
+    tag = "admin",
+    operation_id = "adminListBotTokens",
+    params(("username" = String, Path, description = "The bot's username (any letter case).")),
+    responses(
+        (status = 200, description = "The bot's tokens, newest first.", body = BotTokens),
+        (status = 404, description = "Not an admin, or no bot has this username.", body = ErrorBody),
+    )
+)]
 pub async fn api_tokens(
     State(app): State<App>,
     s: ApiSession,
@@ -256,7 +295,21 @@ pub async fn api_tokens(
     Ok(Json(BotTokens { tokens }))
 }
 
-/// POST /api/v1/admin/bots/{username}/tokens: 201 with the token's value, shown this once.
+/// Make an API token for a bot; its value is answered this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/bots/{username}/tokens",
+    tag = "admin",
+    operation_id = "adminCreateBotToken",
+    params(("username" = String, Path, description = "The bot's username (any letter case).")),
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The token made, with its value (`token`), shown only now.", body = Made),
+        (status = 400, description = "Not a JSON object of the fields above, a bad name, scope or expiry, or the bot is deactivated.", body = ErrorBody),
+        (status = 404, description = "Not an admin, or no bot has this username.", body = ErrorBody),
+        (status = 409, description = "The bot already has 50 working tokens: revoke one first.", body = ErrorBody),
+    )
+)]
 pub async fn api_create_token(
     State(app): State<App>,
     s: ApiSession,
@@ -269,7 +322,21 @@ pub async fn api_create_token(
     Ok((StatusCode::CREATED, Json(made)).into_response())
 }
 
-/// DELETE /api/v1/admin/bots/{username}/tokens/{id}: 204.
+/// Revoke a bot's API token: it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/bots/{username}/tokens/{id}",
+    tag = "admin",
+    operation_id = "adminRevokeBotToken",
+    params(
+        ("username" = String, Path, description = "The bot's username (any letter case)."),
+        ("id" = i64, Path, description = "The token's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked; the sockets it opened are closed."),
+        (status = 404, description = "Not an admin, no bot has this username, or it has no working token with this id.", body = ErrorBody),
+    )
+)]
 pub async fn api_revoke_token(
     State(app): State<App>,
     s: ApiSession,

@@ -8,6 +8,7 @@ mod bots;
 mod conversations;
 mod logo;
 mod people;
+mod schema;
 mod settings;
 mod status;
 pub mod theme;
@@ -20,6 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -80,18 +83,22 @@ pub fn routes() -> Router<App> {
         .route("/theme.css", get(theme::serve))
 }
 
-/// The JSON routes, nested under `/api/v1`.
-pub fn api_routes() -> Router<App> {
-    api::routes()
-        .route("/admin/bots", get(bots::api_list).post(bots::api_create))
-        .route(
-            "/admin/bots/{username}/tokens",
-            get(bots::api_tokens).post(bots::api_create_token),
-        )
-        .route(
-            "/admin/bots/{username}/tokens/{id}",
-            axum::routing::delete(bots::api_revoke_token),
-        )
+/// The console as JSON, under `/api/v1/admin`.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::show_status))
+        .routes(routes!(api::list_people, api::add_person))
+        .routes(routes!(api::reset_link))
+        .routes(routes!(api::change_person))
+        .routes(routes!(api::end_sessions))
+        .routes(routes!(api::list_conversations))
+        .routes(routes!(api::change_conversation, api::delete_conversation))
+        .routes(routes!(api::join))
+        .routes(routes!(api::audit_log))
+        .routes(routes!(api::settings, api::change_settings))
+        .routes(routes!(bots::api_list, bots::api_create))
+        .routes(routes!(bots::api_tokens, bots::api_create_token))
+        .routes(routes!(bots::api_revoke_token))
 }
 
 /// A page request by an active admin; anyone else gets the 404 page (or the sign-in page).

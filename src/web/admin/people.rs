@@ -21,12 +21,16 @@ use crate::web::posted::{Plain, Posted, csrf_field as csrf_form};
 use axum::http::HeaderMap;
 
 /// `?q=&role=&state=`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Search {
+    /// Text found in the username or display name (the first 64 characters count).
     #[serde(default)]
     q: String,
+    /// `admin` or `member`; empty or `any` for both.
     #[serde(default)]
     role: String,
+    /// `active` or `deactivated`; empty or `any` for both.
     #[serde(default)]
     state: String,
 }

@@ -14,7 +14,8 @@ use crate::web::App;
 use crate::web::html::PageError;
 
 /// How the server is doing, as the status page and `GET /api/v1/admin/status` show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ServerStatus)]
 pub struct Status {
     pub version: &'static str,
     pub started_at: i64,
@@ -26,7 +27,7 @@ pub struct Status {
     pub active_people: i64,
     pub connected_people: usize,
     pub sockets: i64,
-    /// Unix ms of the last backup this server made on schedule; `None` before the first.
+    /// Unix ms of the last backup this server made on schedule; `null` before the first.
     pub last_backup_at: Option<i64>,
 }
 

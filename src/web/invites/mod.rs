@@ -9,8 +9,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -30,13 +32,23 @@ pub fn routes() -> Router<App> {
         .route("/invites/{id}/revoke", post(revoke))
         .route("/join/{token}", get(join::page).post(join::submit))
         .route("/signup", get(join::signup_page).post(join::signup))
-        .route("/api/v1/invites", get(api::list).post(api::create))
-        .route("/api/v1/invites/{id}", delete(api::revoke))
-        // A link's token must not linger in caches or the history's restored pages.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
+}
+
+/// Invites as JSON.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::list, api::create))
+        .routes(routes!(api::revoke))
+        .layer(no_store())
+}
+
+/// A link's token must not linger in caches or the history's restored pages.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// The channels and groups `user` may invite into: every channel, and groups they are in

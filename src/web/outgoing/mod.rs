@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -28,24 +30,25 @@ pub fn routes() -> Router<App> {
         .route("/c/{id}/outgoing/{hook}", get(hook_page))
         .route("/c/{id}/outgoing/{hook}/rotate", post(rotate))
         .route("/c/{id}/outgoing/{hook}/revoke", post(revoke))
-        .route(
-            "/api/v1/conversations/{id}/outgoing-webhooks",
-            get(api::list).post(api::create),
-        )
-        .route(
-            "/api/v1/outgoing-webhooks/{id}",
-            get(api::show).delete(api::revoke),
-        )
-        .route("/api/v1/outgoing-webhooks/{id}/rotate", post(api::rotate))
-        .route(
-            "/api/v1/outgoing-webhooks/{id}/deliveries",
-            get(api::deliveries),
-        )
-        // The pages and answers show secrets: never kept by a cache.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
+}
+
+/// Outgoing webhooks as JSON.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::list, api::create))
+        .routes(routes!(api::show, api::revoke))
+        .routes(routes!(api::rotate))
+        .routes(routes!(api::deliveries))
+        .layer(no_store())
+}
+
+/// The pages and answers show secrets: never kept by a cache.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// The form that makes a hook.

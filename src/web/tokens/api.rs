@@ -16,23 +16,26 @@ use crate::store::tokens::Token;
 use crate::web::App;
 use crate::web::api::{ApiError, ApiJson, ApiPath};
 use crate::web::auth::ApiSession;
+use crate::web::openapi::ErrorBody;
 
 /// A list of tokens (never their values).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenList {
     pub tokens: Vec<Token>,
 }
 
 /// What makes a token.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// What it is for (1–64 characters).
+    /// What it is for (1–64 characters, surrounding spaces trimmed).
     pub name: String,
     /// `read`, `write` (default) or `admin`: never beyond the owner's role.
     #[serde(default)]
+    #[schema(value_type = Option<Scope>)]
     pub scope: Option<String>,
-    /// A number of days like `90d` (default 90 days), or `never` (admins only).
+    /// A number of days from 1 to 3650, like `90d` or `90` (default 90 days), or `never`
+    /// (admins only).
     #[serde(default)]
     pub expires: Option<String>,
 }
@@ -55,7 +58,17 @@ fn by_session(session: &Session) -> Result<(), Error> {
     Ok(())
 }
 
-/// GET /api/v1/me/tokens
+/// List one's API tokens, newest first (never their values).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/tokens",
+    tag = "tokens",
+    operation_id = "listTokens",
+    responses(
+        (status = 200, description = "One's tokens, revoked and expired ones included.", body = TokenList),
+        (status = 403, description = "Authenticated with an API token: tokens are managed only from a signed-in session.", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(app): State<App>,
     ApiSession(session): ApiSession,
@@ -66,7 +79,19 @@ pub async fn list(
     Ok(Json(TokenList { tokens }))
 }
 
-/// POST /api/v1/me/tokens: 201 with the token's value, shown this once.
+/// Make an API token; its value is answered this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/tokens",
+    tag = "tokens",
+    operation_id = "createToken",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The token made, with its value (`token`), shown only now.", body = Made),
+        (status = 400, description = "Not a JSON object of the fields above, a name that is empty, too long or holds control characters, an unknown scope or a bad expiry.", body = ErrorBody),
+        (status = 409, description = "One already has 50 working tokens: revoke one first.", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(app): State<App>,
     ApiSession(session): ApiSession,
@@ -78,7 +103,18 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(made)).into_response())
 }
 
-/// DELETE /api/v1/me/tokens/{id}: 204; it stops working at once.
+/// Revoke one of one's API tokens: it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/tokens/{id}",
+    tag = "tokens",
+    operation_id = "revokeToken",
+    params(("id" = i64, Path, description = "The token's id.")),
+    responses(
+        (status = 204, description = "Revoked; the sockets it opened are closed."),
+        (status = 404, description = "None of one's working tokens has this id.", body = ErrorBody),
+    )
+)]
 pub async fn revoke(
     State(app): State<App>,
     ApiSession(session): ApiSession,

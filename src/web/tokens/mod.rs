@@ -8,8 +8,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -26,13 +28,23 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/account/tokens", get(page).post(create))
         .route("/account/tokens/{id}/revoke", post(revoke))
-        .route("/api/v1/me/tokens", get(api::list).post(api::create))
-        .route("/api/v1/me/tokens/{id}", delete(api::revoke))
-        // A new token's value must not linger in caches or restored pages.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
+}
+
+/// One's own tokens as JSON.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::list, api::create))
+        .routes(routes!(api::revoke))
+        .layer(no_store())
+}
+
+/// A new token's value must not linger in caches or restored pages.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// The scopes `owner` may be given, narrowest first.

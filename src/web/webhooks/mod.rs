@@ -2,27 +2,27 @@
 //! integrations page and JSON API to make, rotate and revoke its incoming hooks. Thin:
 //! extract, call `chat::webhooks`, render.
 
+mod api;
 pub mod pages;
 pub mod receive;
 
-use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
-use super::api::{ApiError, ApiJson, ApiPath};
-use super::auth::{ApiSession, PageSession};
+use super::auth::PageSession;
 use super::html::{PageError, base_url, shell};
 use super::posted::{Plain, Posted};
 use crate::chat::conversations;
 use crate::chat::webhooks::{self, Made};
 use crate::error::Error;
-use crate::store::webhooks::Incoming;
 use pages::IntegrationsView;
 
 pub fn routes() -> Router<App> {
@@ -35,24 +35,25 @@ pub fn routes() -> Router<App> {
         .route("/c/{id}/integrations/hooks", post(create))
         .route("/c/{id}/integrations/hooks/{hook}/rotate", post(rotate))
         .route("/c/{id}/integrations/hooks/{hook}/revoke", post(revoke))
-        .route(
-            "/api/v1/conversations/{id}/webhooks",
-            get(api_list).post(api_create),
-        )
-        .route(
-            "/api/v1/conversations/{id}/webhooks/{hook}",
-            axum::routing::delete(api_revoke),
-        )
-        .route(
-            "/api/v1/conversations/{id}/webhooks/{hook}/rotate",
-            post(api_rotate),
-        )
-        // A hook's URL must not linger in caches or restored pages.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
         .merge(receiving)
+}
+
+/// A conversation's incoming hooks as JSON.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::list, api::create))
+        .routes(routes!(api::revoke))
+        .routes(routes!(api::rotate))
+        .layer(no_store())
+}
+
+/// A hook's URL must not linger in caches or restored pages.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// A hook's URL from its secret.
@@ -162,86 +163,4 @@ async fn revoke(
     let id = id_of(&id)?;
     webhooks::revoke(&app.chat, &session.0.user, id, id_of(&hook)?).await?;
     Ok(Redirect::to(&format!("/c/{id}/integrations")).into_response())
-}
-
-/// An incoming hook as the API shows it, with its bot's username.
-#[derive(Serialize)]
-pub struct HookView {
-    #[serde(flatten)]
-    pub hook: Incoming,
-    pub bot: String,
-}
-
-#[derive(Serialize)]
-pub struct HookList {
-    pub webhooks: Vec<HookView>,
-}
-
-/// A hook just made or rotated, with its URL, shown this once.
-#[derive(Serialize)]
-pub struct MadeView {
-    pub webhook: Incoming,
-    pub url: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewHook {
-    pub name: String,
-}
-
-/// GET /api/v1/conversations/{id}/webhooks
-async fn api_list(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<HookList>, ApiError> {
-    let webhooks = webhooks::list(&app.chat, &s.user, id)
-        .await?
-        .into_iter()
-        .map(|(hook, bot)| HookView { hook, bot })
-        .collect();
-    Ok(Json(HookList { webhooks }))
-}
-
-/// POST /api/v1/conversations/{id}/webhooks: 201 with the URL, shown this once.
-async fn api_create(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(new): ApiJson<NewHook>,
-) -> Result<Response, ApiError> {
-    let made = webhooks::create(&app.chat, &s.user, id, &new.name).await?;
-    let url = hook_url(&base_url(&app.config, &headers), &made.secret);
-    let body = MadeView {
-        webhook: made.hook,
-        url,
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// POST /api/v1/conversations/{id}/webhooks/{hook}/rotate: the new URL, shown this once.
-async fn api_rotate(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    headers: HeaderMap,
-    ApiPath((id, hook)): ApiPath<(i64, i64)>,
-) -> Result<Json<MadeView>, ApiError> {
-    let made = webhooks::rotate(&app.chat, &s.user, id, hook).await?;
-    let url = hook_url(&base_url(&app.config, &headers), &made.secret);
-    Ok(Json(MadeView {
-        webhook: made.hook,
-        url,
-    }))
-}
-
-/// DELETE /api/v1/conversations/{id}/webhooks/{hook}: 204.
-async fn api_revoke(
-    State(app): State<App>,
-    ApiSession(s): ApiSession,
-    ApiPath((id, hook)): ApiPath<(i64, i64)>,
-) -> Result<StatusCode, ApiError> {
-    webhooks::revoke(&app.chat, &s.user, id, hook).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
