@@ -165,9 +165,9 @@ def scenario(base, tokens):
     seen = set()
     made = {}
 
-    def step(method, template, body=None, token=admin, **params):
+    def step(method, template, body=None, token=admin, cookie=None, **params):
         path = template.format(**{k: made.get(v, v) for k, v in params.items()})
-        status, _, raw = call(base, method, path, body, token=token)
+        status, _, raw = call(base, method, path, body, token=None if cookie else token, cookie=cookie)
         seen.add((f"{method} {template}", str(status)))
         return status, (json.loads(raw) if raw.startswith(b"{") else None)
 
@@ -181,6 +181,60 @@ def scenario(base, tokens):
         step("POST", "/api/v1/conversations/{id}/members", {"user_id": mia}, id="group")
     step("DELETE", "/api/v1/conversations/{id}/members/{user}", id="group", user=mia)
     step("POST", "/api/v1/directs", {"user_id": mia})
+    # Reactions, on and off.
+    said = step("POST", "/api/v1/conversations/{id}/messages", {"body": "hi"}, id="check-a")[1]
+    made["said"] = said["id"]
+    step("PUT", "/api/v1/messages/{id}/reactions/{emoji}", id="said", emoji="%F0%9F%91%8D")
+    step("DELETE", "/api/v1/messages/{id}/reactions/{emoji}", id="said", emoji="%F0%9F%91%8D")
+    # The console: a group of someone else's joined, archived too often, then deleted.
+    made["theirs"] = step("POST", "/api/v1/conversations", {"kind": "group", "name": "hers"}, token=member)[1]["id"]
+    step("POST", "/api/v1/admin/conversations/{id}/join", id="theirs")
+    for _ in range(30):
+        if step("PATCH", "/api/v1/admin/conversations/{id}", {"archived": False}, id="theirs")[0] == 429:
+            break
+    step("DELETE", "/api/v1/admin/conversations/{id}", {"confirm": "hers"}, id="theirs")
+    # Limits that answer 409: hooks per conversation, working tokens per person and bot.
+    status, body = step("POST", "/api/v1/conversations/{id}/webhooks", {"name": "ci"}, id="check-a")
+    made["hook"] = body["webhook"]["id"]
+    step("POST", "/api/v1/conversations/{id}/webhooks/{hook}/rotate", id="check-a", hook="hook")
+    step("DELETE", "/api/v1/conversations/{id}/webhooks/{hook}", id="check-a", hook="hook")
+    step("GET", "/api/v1/conversations/{id}/webhooks", token=member, id=1)
+    for _ in range(25):
+        if step("POST", "/api/v1/conversations/{id}/webhooks", {"name": "ci"}, id="check-a")[0] == 409:
+            break
+    # Invites, where only admins may invite (the default).
+    step("GET", "/api/v1/invites", token=member)
+    step("POST", "/api/v1/invites", {"role": "member"}, token=member)
+    # Reactions past the message budget.
+    for _ in range(80):
+        if step("PUT", "/api/v1/messages/{id}/reactions/{emoji}", token=member, id="said", emoji="%F0%9F%91%8D")[0] == 429:
+            break
+    # The last active admin stays one.
+    step("PATCH", "/api/v1/admin/people/{username}", {"role": "member"}, username="root")
+    for _ in range(15):
+        hook = {"name": "echo", "url": "https://example.com/hook"}
+        status, body = step("POST", "/api/v1/conversations/{id}/outgoing-webhooks", hook, id="check-b")
+        if status == 201:
+            made["outgoing"] = body["id"]
+        if status == 409:
+            break
+    for template in (
+        "/api/v1/outgoing-webhooks/{id}",
+        "/api/v1/outgoing-webhooks/{id}/deliveries",
+    ):
+        step("GET", template, id="outgoing")
+    step("POST", "/api/v1/outgoing-webhooks/{id}/rotate", id="outgoing")
+    step("DELETE", "/api/v1/outgoing-webhooks/{id}", id="outgoing")
+    step("POST", "/api/v1/admin/bots", {"username": "checkbot"})
+    for _ in range(60):
+        if step("POST", "/api/v1/admin/bots/{username}/tokens", {"name": "t", "scope": "write"}, username="checkbot")[0] == 409:
+            break
+    # One's own tokens are managed from a signed-in browser, never with a token.
+    cookie = tokens["cookie"]
+    step("GET", "/api/v1/me/tokens", cookie=cookie)
+    for _ in range(60):
+        if step("POST", "/api/v1/me/tokens", {"name": "t", "scope": "read"}, cookie=cookie)[0] == 409:
+            break
     # A read marker moved past its budget (a burst, then one every 2 s).
     for _ in range(100):
         if step("POST", "/api/v1/conversations/{id}/read", {}, token=member, id="check-a")[0] == 429:
@@ -220,7 +274,8 @@ def main():
             status, _, raw = call(base, "GET", "/api/v1/openapi.json")
             assert status == 200, status
             doc = json.loads(raw)
-            admin = make_token(base, sign_in(base, "root"), "admin")
+            root = sign_in(base, "root")
+            admin = make_token(base, root, "admin")
             mia = sign_in(base, "mia")
             member = make_token(base, mia, "write")
             reader = make_token(base, mia, "read")
@@ -231,7 +286,7 @@ def main():
                 call(base, "POST", f"/api/v1/conversations/{general}/messages", {"body": "hello"}, token=token)
 
             failed = False
-            seen = scenario(base, {"admin": admin, "member": member})
+            seen = scenario(base, {"admin": admin, "member": member, "cookie": root})
             seen.add(("POST /api/v1/session", "200"))  # each sign-in above
             for label, token in (("an admin", admin), ("a member", member)):
                 report = os.path.join(tmp, f"report-{label.split()[-1]}.ndjson")
