@@ -68,7 +68,8 @@ fn mailer(chat: &Chat) -> Result<&Mailer> {
 }
 
 /// A person's address as they see it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = EmailState)]
 pub struct State {
     /// `None`: no address.
     pub address: Option<String>,
