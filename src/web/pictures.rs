@@ -124,7 +124,7 @@ fn raw(headers: &HeaderMap, body: Body) -> Upload<BodyDataStream> {
     tag = "pictures",
     operation_id = "setAvatar",
     request_body(
-        content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp")),
+        content((inline(PictureBytes) = "image/png"), (inline(PictureBytes) = "image/jpeg"), (inline(PictureBytes) = "image/gif"), (inline(PictureBytes) = "image/webp")),
         description = PICTURE,
     ),
     responses(
@@ -170,7 +170,7 @@ async fn delete_avatar(
     operation_id = "setConversationPicture",
     params(("id" = i64, Path, description = "The conversation's id.")),
     request_body(
-        content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp")),
+        content((inline(PictureBytes) = "image/png"), (inline(PictureBytes) = "image/jpeg"), (inline(PictureBytes) = "image/gif"), (inline(PictureBytes) = "image/webp")),
         description = PICTURE,
     ),
     responses(
@@ -238,7 +238,7 @@ impl From<Arc<Settings>> for LogoChanged {
     tag = "pictures",
     operation_id = "setLogo",
     request_body(
-        content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp")),
+        content((inline(PictureBytes) = "image/png"), (inline(PictureBytes) = "image/jpeg"), (inline(PictureBytes) = "image/gif"), (inline(PictureBytes) = "image/webp")),
         description = PICTURE,
     ),
     responses(
@@ -277,6 +277,12 @@ async fn delete_logo(
     let settings = pictures::remove_logo(&app.chat, &s.user).await?;
     Ok(Json(settings.into()))
 }
+
+/// A picture's bytes, as a request body.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct PictureBytes(Vec<u8>);
 
 /// What a picture's request body is.
 const PICTURE: &str = "The picture's bytes: a JPEG, PNG, GIF or WebP image, up to the server's `max_upload_mb` (a body limit of its own). Its type is read from its content, whatever `Content-Type` says.";

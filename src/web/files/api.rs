@@ -40,6 +40,12 @@ pub struct Uploaded<'a> {
     expires_in_secs: i64,
 }
 
+/// A file's bytes, as a request body.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct FileBytes(Vec<u8>);
+
 /// Upload a file: the request body is the file's bytes.
 ///
 /// Send it within a day by listing its `id` in a message's `attachments`.
@@ -50,7 +56,7 @@ pub struct Uploaded<'a> {
     operation_id = "uploadFile",
     params(UploadQuery),
     request_body(
-        content = Vec<u8>,
+        content = inline(FileBytes),
         content_type = "application/octet-stream",
         description = "The file's bytes, up to the server's `max_upload_mb` (a body limit of its own, above the limit of other requests). Its type is read from its content, whatever `Content-Type` says; images are measured and thumbnailed.",
     ),

@@ -70,7 +70,7 @@ enum SearchSort {
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 50, description = "Results per page; 20 by default."),
         ("public" = Option<bool>, Query, description = "Also search channels one has not joined."),
-        ("sort" = Option<SearchSort>, Query, description = "`newest` first (the default) or `best` match first."),
+        ("sort" = inline(Option<SearchSort>), Query, description = "`newest` first (the default) or `best` match first."),
         ("tz" = Option<i32>, Query, minimum = -840, maximum = 840, description = "One's time zone in minutes east of UTC, for date filters; 0 by default."),
     ),
     responses(
