@@ -11,6 +11,7 @@ Usage: .ci/api_check.py [--hearth target/debug/hearth] [--max-time SECONDS]
 """
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -242,6 +243,94 @@ def scenario(base, tokens):
     return seen
 
 
+# A Web Push subscription's keys (RFC 8291's example user agent), for a device whose push
+# service is on this machine (a closed port: pushes to it fail, off the request).
+PUSH_KEYS = {
+    "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+    "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+}
+
+
+def config(tmp, port, closed):
+    """Email and Web Push on, so that their operations can succeed: both send to a closed port
+    on this machine, and sending happens off the request (a failure is only logged)."""
+    path = os.path.join(tmp, "hearth.toml")
+    with open(path, "w") as f:
+        f.write(
+            f'base_url = "http://127.0.0.1:{port}"\n'
+            'push_subject = "mailto:api-check@example.org"\n'
+            'fetch_allow_networks = ["127.0.0.0/8"]\n'
+            "[smtp]\n"
+            'host = "127.0.0.1"\n'
+            'tls = "none"\n'
+            f"port = {closed}\n"
+            'from = "Hearth <hearth@example.org>"\n'
+        )
+    return path
+
+
+def declared_too_large(base, method, path, token):
+    """A request that declares a body larger than any limit and sends none: refused at once."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.putrequest(method, path)
+    conn.putheader("authorization", "Bearer " + token)
+    conn.putheader("content-length", str(1 << 40))
+    conn.endheaders()
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def scenario_account(base, tokens, general):
+    """Email, push devices, the support inbox and uploads over their limits: what needs a
+    thing made first, a budget spent or a body too large. Run after the fuzzer, whose
+    budgets it would otherwise spend."""
+    admin, member = tokens["admin"], tokens["member"]
+    seen = set()
+
+    def step(method, template, body=None, token=admin, **params):
+        path = template.format(**params)
+        status, _, raw = call(base, method, path, body, token=token)
+        seen.add((f"{method} {template}", str(status)))
+        return status, (json.loads(raw) if raw.startswith(b"{") else None)
+
+    # Email: a new address (5 verification emails an hour, then 429), a new link.
+    step("PUT", "/api/v1/me/email", {"address": "mia@example.org"}, token=member)
+    step("POST", "/api/v1/me/email/verify", {}, token=member)
+    for n in range(10):
+        if step("PUT", "/api/v1/me/email", {"address": f"mia{n}@example.org"}, token=member)[0] == 429:
+            break
+    step("POST", "/api/v1/me/email/verify", {}, token=member)
+    # Push: the key, a device added and removed.
+    step("GET", "/api/v1/push/key")
+    sub = {"endpoint": f"http://127.0.0.1:{free_port()}/push/1", "keys": PUSH_KEYS, "label": "check"}
+    device = step("POST", "/api/v1/me/devices", sub)[1]
+    if device:
+        step("DELETE", "/api/v1/me/devices/{id}", id=device["id"])
+    # Support: the member's conversation, as its admins see it; its budget of changes spent.
+    support = step("POST", "/api/v1/support", token=member)[1]
+    if support:
+        sid = support["id"]
+        step("GET", "/api/v1/conversations/{id}/support", id=sid)
+        step("POST", "/api/v1/conversations/{id}/notes", {"body": "on it"}, id=sid)
+        step("GET", "/api/v1/conversations/{id}/notes", id=sid)
+        for n in range(20):
+            state = ("resolved", "open")[n % 2]
+            if step("POST", "/api/v1/conversations/{id}/support", {"state": state}, id=sid)[0] == 429:
+                break
+    # Bodies over the upload limit, refused before they are read.
+    for method, template, params in [
+        ("POST", "/api/v1/uploads", {}),
+        ("PUT", "/api/v1/me/avatar", {}),
+        ("PUT", "/api/v1/conversations/{id}/picture", {"id": general}),
+        ("PUT", "/api/v1/admin/logo", {}),
+    ]:
+        status = declared_too_large(base, method, template.format(**params), admin)
+        seen.add((f"{method} {template}", str(status)))
+    return seen
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hearth", default=os.path.join(ROOT, "target/debug/hearth"))
@@ -255,9 +344,10 @@ def main():
         hearth(args.hearth, data, "user", "add", "mia", "--password-stdin", stdin=PASSWORD + "\n")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
+        conf = config(tmp, port, free_port())
         log = open(os.path.join(tmp, "server.log"), "w")
         server = subprocess.Popen(
-            [args.hearth, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
+            [args.hearth, "--data-dir", data, "--config", conf, "serve", "--listen", f"127.0.0.1:{port}"],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -294,6 +384,7 @@ def main():
                 failed |= code != 0
                 if os.path.exists(report):
                     seen_statuses(report, seen)
+            seen |= scenario_account(base, {"admin": admin, "member": member}, general)
 
             # Authentication errors, reached directly: a token that is not one, and a read
             # token on a write.
