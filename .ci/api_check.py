@@ -14,6 +14,9 @@ import argparse
 import http.client
 import json
 import os
+import re
+import socketserver
+import threading
 import socket
 import subprocess
 import sys
@@ -251,9 +254,50 @@ PUSH_KEYS = {
 }
 
 
-def config(tmp, port, closed):
-    """Email and Web Push on, so that their operations can succeed: both send to a closed port
-    on this machine, and sending happens off the request (a failure is only logged)."""
+class Mailbox(socketserver.ThreadingTCPServer):
+    """An SMTP server on this machine that keeps what it is sent, for the links in it."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Session)
+        self.mails = []
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def link_token(self, after, timeout=10):
+        """The token of the verification link in the first email after the first `after`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.mails) > after:
+                text = self.mails[after].replace("=\r\n", "").replace("=3D", "=")
+                return re.search(r"verify\?token=([0-9A-Za-z_-]+)", text).group(1)
+            time.sleep(0.05)
+        raise AssertionError("no verification email arrived")
+
+
+class Session(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"220 api-check\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                body = []
+                while (row := self.rfile.readline()) not in (b".\r\n", b""):
+                    body.append(row.decode("utf-8", "replace"))
+                self.server.mails.append("".join(body))
+                self.wfile.write(b"250 kept\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def config(tmp, port, smtp):
+    """Email and Web Push on, so that their operations can succeed: emails go to `smtp` on this
+    machine, pushes to a closed port (sending happens off the request; a failure is logged)."""
     path = os.path.join(tmp, "hearth.toml")
     with open(path, "w") as f:
         f.write(
@@ -263,7 +307,7 @@ def config(tmp, port, closed):
             "[smtp]\n"
             'host = "127.0.0.1"\n'
             'tls = "none"\n'
-            f"port = {closed}\n"
+            f"port = {smtp}\n"
             'from = "Hearth <hearth@example.org>"\n'
         )
     return path
@@ -282,7 +326,7 @@ def declared_too_large(base, method, path, token):
     return status
 
 
-def scenario_account(base, tokens, general):
+def scenario_account(base, tokens, general, mailbox):
     """Email, push devices, the support inbox and uploads over their limits: what needs a
     thing made first, a budget spent or a body too large. Run after the fuzzer, whose
     budgets it would otherwise spend."""
@@ -295,8 +339,18 @@ def scenario_account(base, tokens, general):
         seen.add((f"{method} {template}", str(status)))
         return status, (json.loads(raw) if raw.startswith(b"{") else None)
 
-    # Email: a new address (5 verification emails an hour, then 429), a new link.
+    # Email: one address given by both, verified by the admin first; then the member's other
+    # addresses (5 verification emails an hour, then 429) and a new link.
+    shared = {"address": "shared@example.org"}
+    links = []
+    for token in (admin, member):
+        sent = len(mailbox.mails)
+        if step("PUT", "/api/v1/me/email", shared, token=token)[0] == 200:
+            links.append((token, mailbox.link_token(sent)))
+    for token, link in links:
+        step("POST", "/api/v1/me/email/verify", {"token": link}, token=token)
     step("PUT", "/api/v1/me/email", {"address": "mia@example.org"}, token=member)
+    step("PUT", "/api/v1/me/email", shared, token=member)
     step("POST", "/api/v1/me/email/verify", {}, token=member)
     for n in range(10):
         if step("PUT", "/api/v1/me/email", {"address": f"mia{n}@example.org"}, token=member)[0] == 429:
@@ -344,7 +398,8 @@ def main():
         hearth(args.hearth, data, "user", "add", "mia", "--password-stdin", stdin=PASSWORD + "\n")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        conf = config(tmp, port, free_port())
+        mailbox = Mailbox()
+        conf = config(tmp, port, mailbox.server_address[1])
         log = open(os.path.join(tmp, "server.log"), "w")
         server = subprocess.Popen(
             [args.hearth, "--data-dir", data, "--config", conf, "serve", "--listen", f"127.0.0.1:{port}"],
@@ -384,7 +439,7 @@ def main():
                 failed |= code != 0
                 if os.path.exists(report):
                     seen_statuses(report, seen)
-            seen |= scenario_account(base, {"admin": admin, "member": member}, general)
+            seen |= scenario_account(base, {"admin": admin, "member": member}, general, mailbox)
 
             # Authentication errors, reached directly: a token that is not one, and a read
             # token on a write.
