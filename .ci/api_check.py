@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks the served API against its own OpenAPI description with Schemathesis.
 
-Starts `hearth serve` on a fresh data dir (127.0.0.1, a free port), makes an admin and a
-member with API tokens, and runs Schemathesis (pinned in .ci/requirements.txt) against
-/api/v1/openapi.json twice — as the admin and as the member, each with a bearer token —
-bounded in examples and time. Fails on any 5xx, any answer that does not match its schema,
-status or content type, and on any documented status that no request reached.
+Starts `hearth serve` on a fresh data dir (127.0.0.1, a free port; email to an SMTP server
+of its own, Web Push on), makes an admin and a member with API tokens, and runs
+Schemathesis (pinned in .ci/requirements.txt) against /api/v1/openapi.json twice — as the
+admin and as the member, each with a bearer token — bounded in examples and time. Fails on
+any 5xx, any answer that does not match its schema, status or content type, and on any
+documented status that no request reached.
 
 Usage: .ci/api_check.py [--hearth target/debug/hearth] [--max-time SECONDS]
 """
