@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Checks the served API against its own OpenAPI description with Schemathesis.
 
-Starts `hearth serve` on a fresh data dir (127.0.0.1, a free port), makes an admin and a
-member with API tokens, and runs Schemathesis (pinned in .ci/requirements.txt) against
-/api/v1/openapi.json twice — as the admin and as the member, each with a bearer token —
-bounded in examples and time. Fails on any 5xx, any answer that does not match its schema,
-status or content type, and on any documented status that no request reached.
+Starts `hearth serve` on a fresh data dir (127.0.0.1, a free port; email to an SMTP server
+of its own, Web Push on), makes an admin and a member with API tokens, and runs
+Schemathesis (pinned in .ci/requirements.txt) against /api/v1/openapi.json twice — as the
+admin and as the member, each with a bearer token — bounded in examples and time. Fails on
+any 5xx, any answer that does not match its schema, status or content type, and on any
+documented status that no request reached.
 
 Usage: .ci/api_check.py [--hearth target/debug/hearth] [--max-time SECONDS]
 """
 
 import argparse
+import http.client
 import json
 import os
+import re
+import socketserver
+import threading
 import socket
 import subprocess
 import sys
@@ -242,6 +247,147 @@ def scenario(base, tokens):
     return seen
 
 
+# A Web Push subscription's keys (RFC 8291's example user agent), for a device whose push
+# service is on this machine (a closed port: pushes to it fail, off the request).
+PUSH_KEYS = {
+    "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+    "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+}
+
+
+class Mailbox(socketserver.ThreadingTCPServer):
+    """An SMTP server on this machine that keeps what it is sent, for the links in it."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Session)
+        self.mails = []
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def link_token(self, after, timeout=10):
+        """The token of the verification link in the first email after the first `after`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.mails) > after:
+                text = self.mails[after].replace("=\r\n", "").replace("=3D", "=")
+                return re.search(r"verify\?token=([0-9A-Za-z_-]+)", text).group(1)
+            time.sleep(0.05)
+        raise AssertionError("no verification email arrived")
+
+
+class Session(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"220 api-check\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                body = []
+                while (row := self.rfile.readline()) not in (b".\r\n", b""):
+                    body.append(row.decode("utf-8", "replace"))
+                self.server.mails.append("".join(body))
+                self.wfile.write(b"250 kept\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def config(tmp, port, smtp):
+    """Email and Web Push on, so that their operations can succeed: emails go to `smtp` on this
+    machine, pushes to a closed port (sending happens off the request; a failure is logged)."""
+    path = os.path.join(tmp, "hearth.toml")
+    with open(path, "w") as f:
+        f.write(
+            f'base_url = "http://127.0.0.1:{port}"\n'
+            'push_subject = "mailto:api-check@example.org"\n'
+            'fetch_allow_networks = ["127.0.0.0/8"]\n'
+            "[smtp]\n"
+            'host = "127.0.0.1"\n'
+            'tls = "none"\n'
+            f"port = {smtp}\n"
+            'from = "Hearth <hearth@example.org>"\n'
+        )
+    return path
+
+
+def declared_too_large(base, method, path, token):
+    """A request that declares a body larger than any limit and sends none: refused at once."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.putrequest(method, path)
+    conn.putheader("authorization", "Bearer " + token)
+    conn.putheader("content-length", str(1 << 40))
+    conn.endheaders()
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def scenario_account(base, tokens, general, mailbox):
+    """Email, push devices, the support inbox and uploads over their limits: what needs a
+    thing made first, a budget spent or a body too large. Run after the fuzzer, whose
+    budgets it would otherwise spend."""
+    admin, member = tokens["admin"], tokens["member"]
+    seen = set()
+
+    def step(method, template, body=None, token=admin, **params):
+        path = template.format(**params)
+        status, _, raw = call(base, method, path, body, token=token)
+        seen.add((f"{method} {template}", str(status)))
+        return status, (json.loads(raw) if raw.startswith(b"{") else None)
+
+    # Email: one address given by both, verified by the admin first; then the member's other
+    # addresses (5 verification emails an hour, then 429) and a new link.
+    shared = {"address": "shared@example.org"}
+    links = []
+    for token in (admin, member):
+        sent = len(mailbox.mails)
+        if step("PUT", "/api/v1/me/email", shared, token=token)[0] == 200:
+            links.append((token, mailbox.link_token(sent)))
+    for token, link in links:
+        step("POST", "/api/v1/me/email/verify", {"token": link}, token=token)
+    step("PUT", "/api/v1/me/email", {"address": "mia@example.org"}, token=member)
+    step("PUT", "/api/v1/me/email", shared, token=member)
+    step("POST", "/api/v1/me/email/verify", {}, token=member)
+    for n in range(10):
+        if step("PUT", "/api/v1/me/email", {"address": f"mia{n}@example.org"}, token=member)[0] == 429:
+            break
+    step("POST", "/api/v1/me/email/verify", {}, token=member)
+    # Push: the key, a device added and removed.
+    step("GET", "/api/v1/push/key")
+    sub = {"endpoint": f"http://127.0.0.1:{free_port()}/push/1", "keys": PUSH_KEYS, "label": "check"}
+    status, device = step("POST", "/api/v1/me/devices", sub)
+    if status == 201:
+        step("DELETE", "/api/v1/me/devices/{id}", id=device["id"])
+    # Support: the member's conversation, as its admins see it; its budget of changes spent.
+    # (Opened by the member now or earlier: its budget of new conversations may be spent.)
+    step("POST", "/api/v1/support", token=member)
+    threads = step("GET", "/api/v1/inbox")[1]["threads"]
+    if threads:
+        sid = threads[0]["conversation_id"]
+        step("GET", "/api/v1/conversations/{id}/support", id=sid)
+        step("POST", "/api/v1/conversations/{id}/notes", {"body": "on it"}, id=sid)
+        step("GET", "/api/v1/conversations/{id}/notes", id=sid)
+        for n in range(20):
+            state = ("resolved", "open")[n % 2]
+            if step("POST", "/api/v1/conversations/{id}/support", {"state": state}, id=sid)[0] == 429:
+                break
+    # Bodies over the upload limit, refused before they are read.
+    for method, template, params in [
+        ("POST", "/api/v1/uploads", {}),
+        ("PUT", "/api/v1/me/avatar", {}),
+        ("PUT", "/api/v1/conversations/{id}/picture", {"id": general}),
+        ("PUT", "/api/v1/admin/logo", {}),
+    ]:
+        status = declared_too_large(base, method, template.format(**params), admin)
+        seen.add((f"{method} {template}", str(status)))
+    return seen
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hearth", default=os.path.join(ROOT, "target/debug/hearth"))
@@ -255,9 +401,11 @@ def main():
         hearth(args.hearth, data, "user", "add", "mia", "--password-stdin", stdin=PASSWORD + "\n")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
+        mailbox = Mailbox()
+        conf = config(tmp, port, mailbox.server_address[1])
         log = open(os.path.join(tmp, "server.log"), "w")
         server = subprocess.Popen(
-            [args.hearth, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
+            [args.hearth, "--data-dir", data, "--config", conf, "serve", "--listen", f"127.0.0.1:{port}"],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -294,6 +442,7 @@ def main():
                 failed |= code != 0
                 if os.path.exists(report):
                     seen_statuses(report, seen)
+            seen |= scenario_account(base, {"admin": admin, "member": member}, general, mailbox)
 
             # Authentication errors, reached directly: a token that is not one, and a read
             # token on a write.

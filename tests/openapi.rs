@@ -366,6 +366,132 @@ async fn check(doc: &Value, method: &str, path: &str, res: reqwest::Response) ->
     body
 }
 
+/// A person's raw PUT of `bytes` (a picture).
+async fn put_bytes(person: &Person, path: &str, bytes: Vec<u8>) -> reqwest::Response {
+    person
+        .http
+        .put(person.url(path))
+        .header("cookie", &person.cookie)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn account_files_pictures_and_support_answer_as_documented() {
+    let app = TestApp::spawn().await;
+    let doc = description(&app).await;
+    let ada = app.person_with_role("ada", Role::Admin).await;
+    let bob = app.person("bob").await;
+    let general = ada.general().await;
+    let said = ada.say(general, "hello there").await;
+    let id = said["id"].as_i64().unwrap();
+    let png = || common::images::png(40, 30, 9);
+
+    for (who, path, template) in [
+        (
+            &ada,
+            "/api/v1/me/sessions".to_owned(),
+            "/api/v1/me/sessions",
+        ),
+        (&ada, "/api/v1/me/email".to_owned(), "/api/v1/me/email"),
+        (&ada, "/api/v1/me/quiet".to_owned(), "/api/v1/me/quiet"),
+        (&ada, "/api/v1/me/devices".to_owned(), "/api/v1/me/devices"),
+        (&ada, "/api/v1/push/key".to_owned(), "/api/v1/push/key"),
+        (
+            &ada,
+            format!("/api/v1/conversations/{general}/notify"),
+            "/api/v1/conversations/{id}/notify",
+        ),
+        (&ada, "/api/v1/search?q=hello".to_owned(), "/api/v1/search"),
+        (&ada, "/api/v1/search?q=".to_owned(), "/api/v1/search"),
+        (&ada, "/api/v1/inbox".to_owned(), "/api/v1/inbox"),
+        (&bob, "/api/v1/inbox".to_owned(), "/api/v1/inbox"),
+    ] {
+        check(&doc, "get", template, who.get(&path).await).await;
+    }
+    let until = json!({"until": hearth::domain::now_ms() + 60_000});
+    check(
+        &doc,
+        "put",
+        "/api/v1/me/quiet",
+        ada.put_json("/api/v1/me/quiet", until).await,
+    )
+    .await;
+    let res = ada
+        .put_json("/api/v1/me/email", json!({"notify": true}))
+        .await;
+    check(&doc, "put", "/api/v1/me/email", res).await;
+
+    // Files: an upload, the conversation's list, a card taken away.
+    let res = ada.upload("p.png", png()).await;
+    let upload = check(&doc, "post", "/api/v1/uploads", res).await;
+    let files = json!({"body": "a picture", "attachments": [upload["id"]]});
+    let res = ada
+        .post(&format!("/api/v1/conversations/{general}/messages"), files)
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = ada
+        .get(&format!("/api/v1/conversations/{general}/files"))
+        .await;
+    let listed = check(&doc, "get", "/api/v1/conversations/{id}/files", res).await;
+    assert_eq!(listed["files"][0]["sender"], "ada");
+    let res = ada.delete(&format!("/api/v1/messages/{id}/preview")).await;
+    check(&doc, "delete", "/api/v1/messages/{id}/preview", res).await;
+
+    // Pictures.
+    let res = put_bytes(&ada, "/api/v1/me/avatar", png()).await;
+    check(&doc, "put", "/api/v1/me/avatar", res).await;
+    let path = format!("/api/v1/conversations/{general}/picture");
+    let res = put_bytes(&ada, &path, png()).await;
+    check(&doc, "put", "/api/v1/conversations/{id}/picture", res).await;
+    let res = put_bytes(&ada, "/api/v1/admin/logo", png()).await;
+    check(&doc, "put", "/api/v1/admin/logo", res).await;
+    let res = ada.delete("/api/v1/admin/logo").await;
+    check(&doc, "delete", "/api/v1/admin/logo", res).await;
+
+    // Support: the member's conversation, the admins' inbox, thread and notes, a report.
+    let res = bob.post("/api/v1/support", json!({})).await;
+    let support = check(&doc, "post", "/api/v1/support", res).await;
+    let sid = support["id"].as_i64().unwrap();
+    let res = bob
+        .post(
+            &format!("/api/v1/messages/{id}/report"),
+            json!({"reason": "rude"}),
+        )
+        .await;
+    check(&doc, "post", "/api/v1/messages/{id}/report", res).await;
+    let res = ada
+        .post(
+            &format!("/api/v1/conversations/{sid}/notes"),
+            json!({"body": "on it"}),
+        )
+        .await;
+    check(&doc, "post", "/api/v1/conversations/{id}/notes", res).await;
+    let res = ada
+        .post(
+            &format!("/api/v1/conversations/{sid}/support"),
+            json!({"state": "resolved"}),
+        )
+        .await;
+    check(&doc, "post", "/api/v1/conversations/{id}/support", res).await;
+    for path in ["notes", "support"] {
+        let res = ada
+            .get(&format!("/api/v1/conversations/{sid}/{path}"))
+            .await;
+        check(
+            &doc,
+            "get",
+            &format!("/api/v1/conversations/{{id}}/{path}"),
+            res,
+        )
+        .await;
+    }
+    let inbox = check(&doc, "get", "/api/v1/inbox", ada.get("/api/v1/inbox").await).await;
+    assert_eq!(inbox["threads"][0]["conversation_id"], sid);
+}
+
 #[tokio::test]
 async fn answers_are_shaped_as_the_description_says() {
     let app = TestApp::spawn().await;

@@ -10,7 +10,7 @@ use crate::store::{memberships, sessions, users};
 
 /// A session as its owner sees it. `id` is public: the first 8 bytes of the token's hash in
 /// hex, enough to name it, never enough to use it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub id: String,
     pub device: String,

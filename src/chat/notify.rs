@@ -65,8 +65,9 @@ pub async fn setting(chat: &Chat, user: &User, conversation: ConversationId) -> 
 }
 
 /// A change to a setting: what is given changes, the rest stays.
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NotifyChange)]
 pub struct Change {
     pub level: Option<Level>,
     pub muted: Option<bool>,

@@ -46,7 +46,8 @@ pub struct Request {
 }
 
 /// How many results there are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = SearchCount)]
 pub struct Count {
     pub n: usize,
     /// False: at least `n` ("more than").
@@ -54,7 +55,8 @@ pub struct Count {
 }
 
 /// Where a result was said.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SearchWhere)]
 pub struct Where {
     pub id: ConversationId,
     pub kind: String,

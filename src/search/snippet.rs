@@ -9,7 +9,8 @@ use super::query::{Term, TermKind};
 pub const WINDOW: usize = 180;
 
 /// A run of snippet text, marked when it matched.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = SnippetPiece)]
 pub struct Piece {
     pub text: String,
     pub hit: bool,

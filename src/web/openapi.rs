@@ -156,6 +156,13 @@ fn documented() -> OpenApiRouter<App> {
         .merge(super::webhooks::api())
         .merge(super::outgoing::api())
         .merge(super::admin::api())
+        .merge(super::account::api())
+        .merge(super::email::api())
+        .merge(super::notify::api())
+        .merge(super::search::api())
+        .merge(super::files::api())
+        .merge(super::pictures::api())
+        .merge(super::support::api())
 }
 
 /// The routes and the finished description.

@@ -9,29 +9,36 @@ use axum::body::{Body, BodyDataStream};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use serde_json::{Value, json};
+use axum::routing::get;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::api::{ApiError, ApiPath, UserView};
 use super::auth::{ApiSession, PageSession};
 use super::files::serve;
 use super::html::PageError;
+use super::openapi::ErrorBody;
 use crate::chat::files::Upload;
-use crate::chat::json as views;
+use crate::chat::instance::Settings;
 use crate::chat::pictures::{self, Served};
-use crate::domain::chat::ConversationId;
+use crate::domain::chat::{Conversation, ConversationId};
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/pictures/{sha256}", get(picture))
         .route("/logo", get(logo))
-        .route("/api/v1/me/avatar", put(put_avatar).delete(delete_avatar))
-        .route(
-            "/api/v1/conversations/{id}/picture",
-            put(put_picture).delete(delete_picture),
-        )
-        .route("/api/v1/admin/logo", put(put_logo).delete(delete_logo))
+}
+
+/// The pictures JSON routes, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(put_avatar, delete_avatar))
+        .routes(routes!(put_picture, delete_picture))
+        .routes(routes!(put_logo, delete_logo))
 }
 
 /// Whether a request to `path` brings a picture, so that its declared length may be an
@@ -110,7 +117,23 @@ fn raw(headers: &HeaderMap, body: Body) -> Upload<BodyDataStream> {
     }
 }
 
-/// PUT /api/v1/me/avatar: the body is the picture. Answers the person, as `/api/v1/me` does.
+/// Set one's avatar: the request body is the picture, cut to its middle square.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/avatar",
+    tag = "pictures",
+    operation_id = "setAvatar",
+    request_body(
+        content((inline(PictureBytes) = "image/png"), (inline(PictureBytes) = "image/jpeg"), (inline(PictureBytes) = "image/gif"), (inline(PictureBytes) = "image/webp")),
+        description = PICTURE,
+    ),
+    responses(
+        (status = 200, description = "The person with their new avatar, as `GET /api/v1/me` answers.", body = UserView),
+        (status = 400, description = NOT_A_PICTURE, body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 429, description = TOO_MANY, body = ErrorBody),
+    )
+)]
 async fn put_avatar(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -121,7 +144,14 @@ async fn put_avatar(
     Ok(Json(UserView::from(&user)))
 }
 
-/// DELETE /api/v1/me/avatar
+/// Take one's avatar away: one's initials show again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/avatar",
+    tag = "pictures",
+    operation_id = "removeAvatar",
+    responses((status = 200, description = "The person without an avatar.", body = UserView)),
+)]
 async fn delete_avatar(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -130,49 +160,136 @@ async fn delete_avatar(
     Ok(Json(UserView::from(&user)))
 }
 
-/// PUT /api/v1/conversations/{id}/picture: the body is the picture. Answers the conversation.
+/// Set a channel's or group's picture (its owners and admins).
+///
+/// The request body is the picture, cut to its middle square.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conversations/{id}/picture",
+    tag = "pictures",
+    operation_id = "setConversationPicture",
+    params(("id" = i64, Path, description = "The conversation's id.")),
+    request_body(
+        content((inline(PictureBytes) = "image/png"), (inline(PictureBytes) = "image/jpeg"), (inline(PictureBytes) = "image/gif"), (inline(PictureBytes) = "image/webp")),
+        description = PICTURE,
+    ),
+    responses(
+        (status = 200, description = "The conversation with its new picture; its members hear `conversation.updated`.", body = Conversation),
+        (status = 400, description = "A direct conversation (it has no picture), or not a picture Hearth shows.", body = ErrorBody),
+        (status = 404, description = "No such conversation, or one one is not a member of (nor, for a group, an admin).", body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 429, description = TOO_MANY, body = ErrorBody),
+    )
+)]
 async fn put_picture(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Conversation>, ApiError> {
     let upload = raw(&headers, body);
     let c = pictures::set_conversation_picture(&app.chat, &s.user, id, upload).await?;
-    Ok(Json(views::conversation(&c)))
+    Ok(Json(c))
 }
 
-/// DELETE /api/v1/conversations/{id}/picture
+/// Take a channel's or group's picture away (its owners and admins).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/conversations/{id}/picture",
+    tag = "pictures",
+    operation_id = "removeConversationPicture",
+    params(("id" = i64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation without a picture; its members hear `conversation.updated`.", body = Conversation),
+        (status = 400, description = "A direct conversation (it has no picture).", body = ErrorBody),
+        (status = 404, description = "No such conversation, or one one is not a member of (nor, for a group, an admin).", body = ErrorBody),
+    )
+)]
 async fn delete_picture(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     ApiPath(id): ApiPath<ConversationId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Conversation>, ApiError> {
     let c = pictures::remove_conversation_picture(&app.chat, &s.user, id).await?;
-    Ok(Json(views::conversation(&c)))
+    Ok(Json(c))
 }
 
-/// PUT /api/v1/admin/logo: the body is the picture. Answers the settings, as
-/// `/api/v1/admin/settings` does.
+/// The community's settings, after a change of its logo.
+#[derive(Serialize, ToSchema)]
+pub struct LogoChanged {
+    settings: Settings,
+}
+
+impl From<Arc<Settings>> for LogoChanged {
+    fn from(settings: Arc<Settings>) -> Self {
+        LogoChanged {
+            settings: Arc::unwrap_or_clone(settings),
+        }
+    }
+}
+
+/// Set the community's logo (admins): the request body is the picture.
+///
+/// It is cut to its middle square.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/logo",
+    tag = "pictures",
+    operation_id = "setLogo",
+    request_body(
+        content((inline(PictureBytes) = "image/png"), (inline(PictureBytes) = "image/jpeg"), (inline(PictureBytes) = "image/gif"), (inline(PictureBytes) = "image/webp")),
+        description = PICTURE,
+    ),
+    responses(
+        (status = 200, description = "The settings with the new `logo_url`, as `GET /api/v1/admin/settings` answers.", body = LogoChanged),
+        (status = 400, description = NOT_A_PICTURE, body = ErrorBody),
+        (status = 404, description = "One is not an admin.", body = ErrorBody),
+        (status = 413, description = TOO_LARGE, body = ErrorBody),
+        (status = 429, description = TOO_MANY, body = ErrorBody),
+    )
+)]
 async fn put_logo(
     State(app): State<App>,
     ApiSession(s): ApiSession,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogoChanged>, ApiError> {
     let settings = pictures::set_logo(&app.chat, &s.user, raw(&headers, body)).await?;
-    Ok(Json(json!({ "settings": *settings })))
+    Ok(Json(settings.into()))
 }
 
-/// DELETE /api/v1/admin/logo
+/// Take the community's logo away (admins): its name stands alone again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/logo",
+    tag = "pictures",
+    operation_id = "removeLogo",
+    responses(
+        (status = 200, description = "The settings with `logo_url` `null`.", body = LogoChanged),
+        (status = 404, description = "One is not an admin.", body = ErrorBody),
+    )
+)]
 async fn delete_logo(
     State(app): State<App>,
     ApiSession(s): ApiSession,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogoChanged>, ApiError> {
     let settings = pictures::remove_logo(&app.chat, &s.user).await?;
-    Ok(Json(json!({ "settings": *settings })))
+    Ok(Json(settings.into()))
 }
+
+/// A picture's bytes, as a request body.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct PictureBytes(Vec<u8>);
+
+/// What a picture's request body is.
+const PICTURE: &str = "The picture's bytes: a JPEG, PNG, GIF or WebP image, up to the server's `max_upload_mb` (a body limit of its own). Its type is read from its content, whatever `Content-Type` says.";
+const NOT_A_PICTURE: &str =
+    "An empty body, or not a picture Hearth shows (JPEG, PNG, GIF or WebP) or can decode.";
+const TOO_LARGE: &str = "Larger than `max_upload_mb`.";
+const TOO_MANY: &str = "Too many uploads in a short time; see `Retry-After`.";
 
 #[cfg(test)]
 mod tests {

@@ -68,9 +68,10 @@ fn mailer(chat: &Chat) -> Result<&Mailer> {
 }
 
 /// A person's address as they see it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = EmailState)]
 pub struct State {
-    /// `None`: no address.
+    /// `null` without an address.
     pub address: Option<String>,
     pub verified: bool,
     /// Whether unread mentions and direct messages are emailed (once verified).

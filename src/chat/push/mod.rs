@@ -101,7 +101,7 @@ pub async fn public_key(chat: &Chat) -> Result<Option<String>> {
 }
 
 /// What a browser gives when it subscribes (`PushSubscription.toJSON()`), with a name.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
     pub endpoint: String,
@@ -110,10 +110,11 @@ pub struct NewDevice {
     pub label: String,
     /// Sent by some browsers; not used.
     #[serde(default, rename = "expirationTime")]
+    #[schema(value_type = Value)]
     pub expiration_time: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceKeys {
     pub p256dh: String,

@@ -10,9 +10,11 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::{PageSession, signed_out_headers};
@@ -39,13 +41,24 @@ pub fn routes() -> Router<App> {
             "/password/{token}",
             get(password::page).post(password::submit),
         )
-        .route("/api/v1/me/sessions", get(api::sessions))
-        .route("/api/v1/me/sessions/{id}", delete(api::end_session))
-        .route("/api/v1/me/password", post(api::change_password))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
+}
+
+/// The account's JSON routes, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::sessions))
+        .routes(routes!(api::end_session))
+        .routes(routes!(api::change_password))
+        .layer(no_store())
+}
+
+/// What one's account answers is never kept by a cache.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// What the account page says after an action: done, or what went wrong.

@@ -10,8 +10,16 @@ use crate::error::Error;
 use crate::web::App;
 use crate::web::api::{ApiError, ApiJson};
 use crate::web::auth::ApiSession;
+use crate::web::openapi::ErrorBody;
 
-/// GET /api/v1/me/email
+/// One's email address, whether it is verified, and whether notifications are emailed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/email",
+    tag = "email",
+    operation_id = "getEmail",
+    responses((status = 200, description = "One's address (`address` is `null` without one).", body = EmailState)),
+)]
 pub async fn state(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -19,8 +27,9 @@ pub async fn state(
     Ok(Json(email::state(&app.chat, &s.user).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EmailChange)]
 pub struct Change {
     /// A new address: unverified until its link is opened.
     #[serde(default)]
@@ -30,7 +39,20 @@ pub struct Change {
     notify: Option<bool>,
 }
 
-/// PUT /api/v1/me/email: `address` and/or `notify`.
+/// Set a new address (emailed a link that verifies it) and/or turn notification emails on or off.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/email",
+    tag = "email",
+    operation_id = "changeEmail",
+    request_body = Change,
+    responses(
+        (status = 200, description = "The address as it is now; a new one is unverified until its link is opened.", body = EmailState),
+        (status = 400, description = "Neither `address` nor `notify` given, not a valid address, `notify` without an address, this server does not send email, or not a JSON object.", body = ErrorBody),
+        (status = 409, description = "Another account has verified this address.", body = ErrorBody),
+        (status = 429, description = "Too many verification emails (5 an hour); see `Retry-After`.", body = ErrorBody),
+    )
+)]
 pub async fn change(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -49,7 +71,14 @@ pub async fn change(
     Ok(Json(state))
 }
 
-/// DELETE /api/v1/me/email
+/// Forget one's address: nothing is emailed to it any more.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/email",
+    tag = "email",
+    operation_id = "removeEmail",
+    responses((status = 204, description = "The address is forgotten (or there was none).")),
+)]
 pub async fn remove(
     State(app): State<App>,
     ApiSession(s): ApiSession,
@@ -58,16 +87,31 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EmailVerify)]
 pub struct Verify {
     /// The token of the emailed link; none: email a new link.
     #[serde(default)]
     token: Option<String>,
 }
 
-/// POST /api/v1/me/email/verify: `{"token"}` verifies the address with the emailed link's
-/// token (one's own only); `{}` emails a new link.
+/// Verify one's address with the token of the emailed link, or (without a token) email a new link.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/email/verify",
+    tag = "email",
+    operation_id = "verifyEmail",
+    request_body = Verify,
+    responses(
+        (status = 200, description = "The address as it is now: verified, or sent a new link.", body = EmailState),
+        (status = 400, description = "No address to verify, the address is already verified, this server does not send email, or not a JSON object.", body = ErrorBody),
+        (status = 404, description = "No link of one's own has this token.", body = ErrorBody),
+        (status = 409, description = "Another account verified this address first.", body = ErrorBody),
+        (status = 410, description = "The link has expired or was already used.", body = ErrorBody),
+        (status = 429, description = "Too many verification emails (5 an hour); see `Retry-After`.", body = ErrorBody),
+    )
+)]
 pub async fn verify(
     State(app): State<App>,
     ApiSession(s): ApiSession,

@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -36,15 +38,23 @@ pub fn routes() -> Router<App> {
             "/password/forgot",
             get(links::forgot_page).post(links::forgot),
         )
-        .route(
-            "/api/v1/me/email",
-            get(api::state).put(api::change).delete(api::remove),
-        )
-        .route("/api/v1/me/email/verify", post(api::verify))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
+}
+
+/// The email JSON routes, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::state, api::change, api::remove))
+        .routes(routes!(api::verify))
+        .layer(no_store())
+}
+
+/// What one's address answers is never kept by a cache.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// What the page says after an action: done, or what went wrong.

@@ -10,7 +10,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -24,14 +26,19 @@ pub const UPLOAD_PATH: &str = "/api/v1/uploads";
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route(UPLOAD_PATH, post(api::upload))
         .route("/files/{id}", get(original))
         .route("/files/{id}/{name}", get(named))
         .route("/thumbs/{id}", get(thumbnail))
         .route("/previews/{message}/image", get(card_image))
         .route("/c/{id}/files", get(pages::files_page))
-        .route("/api/v1/conversations/{id}/files", get(api::list))
-        .route("/api/v1/messages/{id}/preview", delete(api::remove_preview))
+}
+
+/// The files JSON routes, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::upload))
+        .routes(routes!(api::list))
+        .routes(routes!(api::remove_preview))
 }
 
 /// GET /files/{id}: the file, named as uploaded.

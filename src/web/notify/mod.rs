@@ -11,9 +11,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -32,21 +34,29 @@ pub fn routes() -> Router<App> {
         .route("/account/notifications", get(page))
         .route("/account/notifications/quiet", post(set_quiet))
         .route(
-            "/api/v1/conversations/{id}/notify",
-            get(api::setting).patch(api::set_setting),
-        )
-        .route("/api/v1/me/quiet", get(api::quiet).put(api::set_quiet))
-        .route(
             "/account/notifications/devices/{id}/remove",
             post(remove_device),
         )
-        .route("/api/v1/push/key", get(api::push_key))
-        .route("/api/v1/me/devices", get(api::devices).post(api::subscribe))
-        .route("/api/v1/me/devices/{id}", delete(api::remove_device))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
+}
+
+/// The notifications JSON routes, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::setting, api::set_setting))
+        .routes(routes!(api::quiet, api::set_quiet))
+        .routes(routes!(api::push_key))
+        .routes(routes!(api::devices, api::subscribe))
+        .routes(routes!(api::remove_device))
+        .layer(no_store())
+}
+
+/// What one's settings answer is never kept by a cache.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 #[derive(Deserialize)]

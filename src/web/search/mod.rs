@@ -7,15 +7,20 @@ mod pages;
 use axum::Router;
 use axum::routing::get;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use crate::chat::search::Request;
 use crate::error::{Error, Result};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/search", get(pages::results))
-        .route("/api/v1/search", get(api::search))
+    Router::new().route("/search", get(pages::results))
+}
+
+/// The search JSON route, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(api::search))
 }
 
 /// What both ask, as given in the query string.

@@ -10,6 +10,8 @@ mod pages;
 use axum::Router;
 use axum::routing::{get, post};
 use maud::Markup;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::App;
 use super::auth::PageSession;
@@ -24,17 +26,16 @@ pub fn routes() -> Router<App> {
         .route("/c/{id}/support", post(forms::update))
         .route("/c/{id}/notes", post(forms::add_note))
         .route("/m/{id}/report", post(forms::report))
-        .route("/api/v1/support", post(api::open))
-        .route("/api/v1/inbox", get(api::inbox))
-        .route(
-            "/api/v1/conversations/{id}/support",
-            get(api::thread).post(api::update),
-        )
-        .route(
-            "/api/v1/conversations/{id}/notes",
-            get(api::notes).post(api::add_note),
-        )
-        .route("/api/v1/messages/{id}/report", post(api::report))
+}
+
+/// The support JSON routes, documented.
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(api::open))
+        .routes(routes!(api::inbox))
+        .routes(routes!(api::thread, api::update))
+        .routes(routes!(api::notes, api::add_note))
+        .routes(routes!(api::report))
 }
 
 /// The admins' panel beside a support conversation, for an admin looking at one; nothing
