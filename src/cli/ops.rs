@@ -253,7 +253,7 @@ pub fn export(config: &Config, args: ExportArgs) -> Result<()> {
     // One read transaction: the plan and the messages written agree.
     let tx = conn.unchecked_transaction()?;
     let mut plan = export::plan(&tx, &scope)?;
-    plan.files = Some(config.data_dir.clone());
+    plan.files = Some(blobs.clone());
     let summary = match &args.out {
         Some(out) => {
             let folder = match out.parent() {

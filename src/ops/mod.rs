@@ -14,6 +14,7 @@
 pub mod archive;
 pub mod backup;
 pub mod check;
+mod check_remote;
 pub mod export;
 mod export_html;
 pub mod litestream;
@@ -21,6 +22,7 @@ pub mod lock;
 pub mod progress;
 pub mod restore;
 pub mod stats;
+pub mod stored;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
