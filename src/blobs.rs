@@ -187,6 +187,27 @@ impl Blobs {
         }
     }
 
+    /// Stores the file at `from` as the blob `sha256` (its hash already checked), keeping
+    /// the file: what moving blobs between backends needs.
+    pub async fn put_file(&self, sha256: &str, from: &Path, size: u64) -> Result<()> {
+        match &self.remote {
+            Some(remote) => remote.put_file(sha256, from, size).await,
+            None => {
+                let file = tokio::fs::File::open(from).await?;
+                let received = self
+                    .receive(tokio_util::io::ReaderStream::new(file), u64::MAX)
+                    .await?;
+                if received.sha256 != sha256 {
+                    return Err(Error::Internal(format!(
+                        "{} is not {sha256}",
+                        from.display()
+                    )));
+                }
+                self.keep(received).await
+            }
+        }
+    }
+
     /// Stores bytes made here (a thumbnail, an avatar); answers their SHA-256.
     pub async fn put(&self, bytes: Vec<u8>) -> Result<String> {
         match &self.remote {
@@ -335,7 +356,9 @@ impl Opened {
     }
 }
 
-async fn blocking<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|e| Error::Internal(e.to_string()))?

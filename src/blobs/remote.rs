@@ -51,7 +51,8 @@ impl Remote {
     pub async fn connect(url: &str, s3: &S3Config) -> Result<Remote> {
         // reqwest's rustls has no provider of its own here: ring, as everywhere in Hearth.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (bucket, prefix) = parse_url(url).map_err(|e| Error::invalid(format!("attachments: {e}")))?;
+        let (bucket, prefix) =
+            parse_url(url).map_err(|e| Error::invalid(format!("attachments: {e}")))?;
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&bucket)
             .with_region(&s3.region)
@@ -144,21 +145,29 @@ impl Remote {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(failed("look up", &received.sha256, e)),
         }
-        let mut file = tokio::fs::File::open(&received.temp).await?;
-        if received.size as usize <= PART {
-            let mut bytes = Vec::with_capacity(received.size as usize);
+        self.put_file(&received.sha256, &received.temp, received.size)
+            .await
+    }
+
+    /// Sends the file at `from` (`size` bytes) as the blob `sha256`: in one request, or in
+    /// parts when it is large (a part that fails is retried; the upload is aborted on error).
+    pub async fn put_file(&self, sha256: &str, from: &std::path::Path, size: u64) -> Result<()> {
+        let path = self.object(sha256);
+        let mut file = tokio::fs::File::open(from).await?;
+        if size as usize <= PART {
+            let mut bytes = Vec::with_capacity(size as usize);
             file.read_to_end(&mut bytes).await?;
             self.store
                 .put(&path, PutPayload::from(bytes))
                 .await
-                .map_err(|e| failed("store", &received.sha256, e))?;
+                .map_err(|e| failed("store", sha256, e))?;
             return Ok(());
         }
         let upload = self
             .store
             .put_multipart(&path)
             .await
-            .map_err(|e| failed("store", &received.sha256, e))?;
+            .map_err(|e| failed("store", sha256, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut buf = vec![0u8; 1024 * 1024];
         let sent = async {
@@ -170,7 +179,7 @@ impl Remote {
                 writer
                     .wait_for_capacity(2)
                     .await
-                    .map_err(|e| failed("store", &received.sha256, e))?;
+                    .map_err(|e| failed("store", sha256, e))?;
                 writer.write(&buf[..n]);
             }
         }
@@ -180,7 +189,7 @@ impl Remote {
                 .finish()
                 .await
                 .map(|_| ())
-                .map_err(|e| failed("store", &received.sha256, e)),
+                .map_err(|e| failed("store", sha256, e)),
             Err(e) => {
                 let _ = writer.abort().await;
                 Err(e)

@@ -283,6 +283,11 @@ pub async fn list(
 /// deleted longer ago than the retention time, then every blob no row names. Answers (rows,
 /// blobs, bytes) removed.
 pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
+    collect_with(chat, BLOB_GRACE).await
+}
+
+/// The same, sparing only blobs younger than `grace` (tests: object storage cannot be aged).
+pub async fn collect_with(chat: &Chat, grace: Duration) -> Result<(usize, usize, u64)> {
     let now = now_ms();
     let keep_ms = i64::from(chat.config.deleted_files_keep_days) * 24 * 3600 * 1000;
     let rows = chat
@@ -291,10 +296,10 @@ pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
         .await?;
     let blobs = chat.files.blobs.clone();
     let (removed, freed) = if blobs.is_remote() {
-        collect_remote(chat, &blobs).await?
+        collect_remote(chat, &blobs, grace).await?
     } else {
         chat.db
-            .read(move |conn| blobs.collect(BLOB_GRACE, |sha| store::blob_in_use(conn, sha)))
+            .read(move |conn| blobs.collect(grace, |sha| store::blob_in_use(conn, sha)))
             .await?
     };
     if rows + removed > 0 {
@@ -310,8 +315,8 @@ pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
 
 /// Collects a bucket: lists what is old enough, asks the rows in one read, deletes the rest.
 /// A blob that cannot be deleted now is tried again next time.
-async fn collect_remote(chat: &Chat, blobs: &Blobs) -> Result<(usize, u64)> {
-    let candidates = blobs.remote_candidates(BLOB_GRACE).await?;
+async fn collect_remote(chat: &Chat, blobs: &Blobs, grace: Duration) -> Result<(usize, u64)> {
+    let candidates = blobs.remote_candidates(grace).await?;
     let unused = chat
         .db
         .read(move |conn| {
@@ -331,7 +336,9 @@ async fn collect_remote(chat: &Chat, blobs: &Blobs) -> Result<(usize, u64)> {
                 removed += 1;
                 freed += blob.size;
             }
-            Err(e) => tracing::warn!(blob = %blob.sha256, error = %e, "an unused blob could not be removed"),
+            Err(e) => {
+                tracing::warn!(blob = %blob.sha256, error = %e, "an unused blob could not be removed")
+            }
         }
     }
     Ok((removed, freed))

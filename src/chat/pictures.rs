@@ -49,11 +49,10 @@ where
         .thumbnail_permit()
         .await
         .ok_or_else(|| Error::Internal("thumbnailers closed".into()))?;
-    let thumb = tokio::task::spawn_blocking(move || {
-        media::square(&received.temp, SIDE).map_err(unusable)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+    let thumb =
+        tokio::task::spawn_blocking(move || media::square(&received.temp, SIDE).map_err(unusable))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
     chat.files.blobs.put(thumb.bytes).await
 }
 
@@ -303,8 +302,8 @@ pub async fn logo_icon(chat: &Chat) -> Result<Option<LogoIcon>> {
         std::io::Write::write_all(&mut temp, &bytes)?;
         media::probe(temp.path())
     })
-        .await
-        .map_err(|e| Error::Internal(format!("probing the logo: {e}")))?;
+    .await
+    .map_err(|e| Error::Internal(format!("probing the logo: {e}")))?;
     Ok(match info {
         Ok(Some(info)) if info.width == info.height => Some(LogoIcon {
             url: pictures::logo_url(&sha256),

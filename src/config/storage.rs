@@ -92,9 +92,11 @@ pub(super) fn env_value(key: &str, field: &str, value: &str) -> Result<Option<to
                 )));
             }
         }),
-        "timeout_secs" => toml::Value::Integer(value.trim().parse().map_err(|_| {
-            Error::invalid(format!("{key} must be a whole number, not {value:?}"))
-        })?),
+        "timeout_secs" => {
+            toml::Value::Integer(value.trim().parse().map_err(|_| {
+                Error::invalid(format!("{key} must be a whole number, not {value:?}"))
+            })?)
+        }
         _ => return Ok(None),
     }))
 }

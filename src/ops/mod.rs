@@ -19,6 +19,7 @@ pub mod export;
 mod export_html;
 pub mod litestream;
 pub mod lock;
+pub mod migrate;
 pub mod progress;
 pub mod restore;
 pub mod stats;

@@ -36,3 +36,36 @@ pub async fn download(blobs: &Blobs, sha256: &str, to: &Path) -> Result<u64> {
     file.sync_all().await?;
     Ok(size)
 }
+
+/// The blobs of a bucket as backup entries: (`attachments/ab/ab12…`, no local path, size).
+pub fn listed_files(blobs: &Blobs) -> Result<Vec<(String, std::path::PathBuf, u64)>> {
+    Ok(wait(blobs.list())?
+        .into_iter()
+        .map(|b| {
+            let name = format!(
+                "{}/{}/{}",
+                crate::blobs::ATTACHMENTS_DIR,
+                &b.sha256[..2],
+                b.sha256
+            );
+            (name, std::path::PathBuf::new(), b.size)
+        })
+        .collect())
+}
+
+/// Downloads the blob of a backup entry named `attachments/ab/<sha256>` to `to`; `false` when
+/// it went in the meantime (collected), which leaves it out.
+pub fn fetch(blobs: &Blobs, name: &str, to: &Path) -> Result<bool> {
+    let sha256 = name.rsplit('/').next().unwrap_or(name);
+    match wait(download(blobs, sha256, to)) {
+        Ok(_) => Ok(true),
+        Err(Error::NotFound) => {
+            tracing::warn!(
+                blob = sha256,
+                "a blob listed for the backup went before it was read"
+            );
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -2,12 +2,12 @@
 //! else; `nosniff` and a sandboxing CSP; an ETag of its hash, long private caching, and single
 //! byte ranges (resumable downloads, seeking in a video).
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use crate::blobs::Location;
 use crate::domain::files::url_segment;
 use crate::error::Error;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 /// A file response's Content-Security-Policy: nothing runs, nothing loads, the document is
 /// sandboxed, whatever a browser makes of the bytes.
@@ -190,10 +190,12 @@ pub async fn serve(blob: Blob<'_>, request: &HeaderMap) -> Response {
             );
             set(&mut headers, header::CONTENT_LENGTH, &count.to_string());
             match opened.stream(Some((first, last))).await {
-                Ok(stream) => {
-                    (StatusCode::PARTIAL_CONTENT, headers, Body::from_stream(stream))
-                        .into_response()
-                }
+                Ok(stream) => (
+                    StatusCode::PARTIAL_CONTENT,
+                    headers,
+                    Body::from_stream(stream),
+                )
+                    .into_response(),
                 Err(e) => unreadable(blob.path, e),
             }
         }
