@@ -96,19 +96,36 @@ impl Remote {
     /// The start-up error for a failed first request, naming the setting to look at.
     fn refused(&self, err: object_store::Error) -> Error {
         let url = &self.url;
-        let why = match &err {
-            object_store::Error::PermissionDenied { .. }
-            | object_store::Error::Unauthenticated { .. } => format!(
+        // A listing's failure comes back as a generic error: its status is only in the text.
+        let text = err.to_string();
+        let denied = [
+            "403 Forbidden",
+            "401 Unauthorized",
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+        ]
+        .iter()
+        .any(|sign| text.contains(sign));
+        let denied = denied
+            || matches!(
+                err,
+                object_store::Error::PermissionDenied { .. }
+                    | object_store::Error::Unauthenticated { .. }
+            );
+        let why = if denied {
+            format!(
                 "object storage refused the credentials for {url}: check s3.access_key_id and \
                  s3.secret_access_key (HEARTH_S3_ACCESS_KEY_ID, HEARTH_S3_SECRET_ACCESS_KEY)"
-            ),
-            object_store::Error::NotFound { .. } => {
-                format!("the bucket of attachments = {url:?} does not exist")
-            }
-            _ => format!(
+            )
+        } else if text.contains("NoSuchBucket")
+            || matches!(err, object_store::Error::NotFound { .. })
+        {
+            format!("the bucket of attachments = {url:?} does not exist")
+        } else {
+            format!(
                 "cannot reach the object storage of attachments = {url:?}: check s3.endpoint, \
                  s3.region and s3.allow_http"
-            ),
+            )
         };
         Error::invalid(format!("{why} ({err})"))
     }
