@@ -1,9 +1,12 @@
 //! Attachments in object storage, against moto on loopback: uploads, ranged downloads and
 //! thumbnails live in the bucket; the collector, `check`, backups and `migrate` work on it;
 //! storage that refuses the credentials stops the start, and storage that goes away fails an
-//! upload cleanly. Without moto the tests are skipped (in CI they fail).
+//! upload cleanly (down, 500, 403, no answer). Without moto the tests are skipped (in CI they
+//! fail).
 
 mod common;
+#[path = "common/faults.rs"]
+mod faults;
 #[path = "common/ops.rs"]
 mod ops_support;
 #[path = "common/litestream.rs"]
@@ -319,5 +322,59 @@ async fn an_upload_while_storage_is_down_fails_cleanly_and_leaves_no_row() {
     let incoming = app.dir.path().join("data/incoming");
     let left = std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "no temp file left behind");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_that_fails_refuses_uploads_cleanly_and_recovers() {
+    let Some(moto) = moto() else { return };
+    let upstream: std::net::SocketAddr =
+        moto.endpoint.trim_start_matches("http://").parse().unwrap();
+    let proxy = faults::Faulty::start(upstream).await;
+    let endpoint = proxy.endpoint.clone();
+    let app = TestApp::spawn_with(|c| {
+        on_s3(c, &endpoint);
+        c.s3.timeout_secs = 2;
+    })
+    .await;
+    let ann = app.person("ann").await;
+    let kept = ann.uploaded("before.txt", b"stored".to_vec()).await;
+    let incoming = app.dir.path().join("data/incoming");
+
+    for (mode, what) in [
+        (faults::Mode::ServerError, "500"),
+        (faults::Mode::Forbidden, "403"),
+        (faults::Mode::Stall, "no answer"),
+    ] {
+        proxy.set(mode);
+        let started = std::time::Instant::now();
+        let res = ann
+            .upload("during.txt", format!("sent during {what}").into_bytes())
+            .await;
+        assert!(res.status().is_server_error(), "{what}: {}", res.status());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what}: bounded"
+        );
+        assert_eq!(
+            app.count("SELECT count(*) FROM attachments"),
+            1,
+            "{what}: no row"
+        );
+        let left = std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "{what}: no temp file left behind");
+        if mode == faults::Mode::ServerError {
+            let res = ann.get(&format!("/files/{kept}")).await;
+            assert!(
+                res.status().is_server_error(),
+                "a download: {}",
+                res.status()
+            );
+        }
+    }
+
+    proxy.set(faults::Mode::Pass);
+    ann.uploaded("after.txt", b"stored again".to_vec()).await;
+    assert_eq!(ann.get(&format!("/files/{kept}")).await.status(), 200);
     app.stop().await.unwrap();
 }
