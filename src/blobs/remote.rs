@@ -59,6 +59,8 @@ impl Remote {
             .with_access_key_id(&s3.access_key_id)
             .with_secret_access_key(&s3.secret_access_key)
             .with_allow_http(s3.allow_http)
+            // AWS itself wants the bucket in the host name; other stores take it in the path.
+            .with_virtual_hosted_style_request(s3.endpoint.is_empty())
             .with_retry(RetryConfig {
                 backoff: BackoffConfig {
                     init_backoff: Duration::from_millis(100),
