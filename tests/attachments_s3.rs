@@ -97,6 +97,30 @@ async fn files_live_in_the_bucket_and_are_served_checked_and_backed_up() {
         "the photo, its thumbnail, the notes"
     );
 
+    // A file larger than one part goes up in parts and comes back whole and in ranges.
+    let large: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let video = ann.uploaded("large.bin", large.clone()).await;
+    assert_eq!(stored(&blobs).await.len(), 4);
+    let res = ann.get(&format!("/files/{video}")).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.bytes().await.unwrap().to_vec() == large,
+        "the large file, whole"
+    );
+    let res = ann
+        .http
+        .get(ann.url(&format!("/files/{video}")))
+        .header("cookie", &ann.cookie)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(
+        res.bytes().await.unwrap().to_vec(),
+        large[large.len() - 10..].to_vec()
+    );
+
     // Downloads: whole, a range, and the thumbnail.
     let res = ann.get(&format!("/files/{notes}")).await;
     assert_eq!(res.status(), 200);
@@ -120,6 +144,38 @@ async fn files_live_in_the_bucket_and_are_served_checked_and_backed_up() {
     let thumb = res.bytes().await.unwrap();
     assert!(image::load_from_memory(&thumb).unwrap().width() <= 720);
 
+    // An avatar is cut square, stored in the bucket and served from it.
+    let res = ann
+        .http
+        .put(ann.url("/api/v1/me/avatar"))
+        .header("cookie", &ann.cookie)
+        .body(png(600, 400, 30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    let url = me["avatar_url"].as_str().unwrap().to_owned();
+    assert!(
+        stored(&blobs)
+            .await
+            .contains(&url["/pictures/".len()..].to_owned())
+    );
+    let res = ann.get(&url).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/")
+    );
+    assert_eq!(
+        image::load_from_memory(&res.bytes().await.unwrap())
+            .unwrap()
+            .width(),
+        256
+    );
+
     // A backup holds the blobs, read from the bucket.
     let data = app.dir.path().join("data");
     let archive = app.dir.path().join("backup.tar.gz");
@@ -134,8 +190,8 @@ async fn files_live_in_the_bucket_and_are_served_checked_and_backed_up() {
     .unwrap();
     assert_eq!(
         report.manifest.files.len(),
-        4,
-        "the database and three blobs"
+        6,
+        "the database and five blobs"
     );
 
     // The HTML export inlines the thumbnail, read from the bucket.
