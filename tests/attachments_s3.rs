@@ -346,6 +346,30 @@ async fn refused_credentials_or_no_storage_stop_the_start_naming_the_setting() {
         "{err}"
     );
 
+    // `hearth serve` does not start, and says why.
+    let mut child = ops_support::hearth(&dir.path().join("served"))
+        .envs(s3_env(&strict.endpoint))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hearth serve started against storage that refuses its credentials");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success());
+    assert!(said.contains("s3.access_key_id"), "{said}");
+
     // Nothing listens: the start fails in a few seconds, naming the endpoint.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
