@@ -293,7 +293,7 @@ impl Blobs {
     /// Removes every blob on disk that `in_use` says no row needs and that is older than
     /// `grace` (a blob just stored may be waiting for the write that records it), and temp
     /// files of uploads older than a day. Answers (blobs removed, bytes freed). Blocking; for
-    /// the local backend (object storage is collected by `collect_remote`).
+    /// the local backend (object storage is collected through `remote_candidates`).
     pub fn collect(
         &self,
         grace: Duration,
@@ -327,10 +327,15 @@ impl Location {
         self.blobs.open(&self.sha256).await
     }
 
-    /// Whether it is an object in a bucket (for log lines).
+    /// Where it is, for log lines: the file's path, or the object's `s3://` URL.
     pub fn describe(&self) -> String {
         match &self.blobs.remote {
-            Some(r) => format!("{}/{}", r.url.trim_end_matches('/'), self.sha256),
+            Some(r) => format!(
+                "{}/{}/{}",
+                r.url.trim_end_matches('/'),
+                self.sha256.get(..2).unwrap_or("__"),
+                self.sha256
+            ),
             None => self.blobs.path(&self.sha256).display().to_string(),
         }
     }
