@@ -33,7 +33,7 @@ async fn an_upload_becomes_one_blob_named_by_its_hash() {
         sha,
         "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
     );
-    blobs.keep(got).unwrap();
+    blobs.keep(got).await.unwrap();
     assert_eq!(std::fs::read(blobs.path(&sha)).unwrap(), b"hello world");
     assert!(
         blobs
@@ -48,7 +48,7 @@ async fn an_upload_becomes_one_blob_named_by_its_hash() {
 
     // The same bytes again: stored once, the second temp file gone.
     let again = blobs.receive(body(&[b"hello world"]), 100).await.unwrap();
-    blobs.keep(again).unwrap();
+    blobs.keep(again).await.unwrap();
     assert_eq!(incoming_files(dir.path()), 0);
     assert_eq!(
         std::fs::read_dir(dir.path().join("attachments/b9"))
@@ -81,14 +81,14 @@ async fn a_body_that_breaks_off_leaves_nothing() {
     assert_eq!(incoming_files(dir.path()), 0);
 }
 
-#[test]
-fn the_collector_takes_only_old_blobs_no_row_needs() {
+#[tokio::test]
+async fn the_collector_takes_only_old_blobs_no_row_needs() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = Blobs::new(dir.path());
-    let kept = blobs.put(b"kept").unwrap();
-    let orphan = blobs.put(b"orphan").unwrap();
+    let kept = blobs.put(b"kept".to_vec()).await.unwrap();
+    let orphan = blobs.put(b"orphan".to_vec()).await.unwrap();
     assert_eq!(
-        blobs.put(b"kept").unwrap(),
+        blobs.put(b"kept".to_vec()).await.unwrap(),
         kept,
         "the same bytes, the same blob"
     );

@@ -139,21 +139,25 @@ async fn store_image(chat: &Chat, bytes: Vec<u8>) -> Option<Picture> {
     }
     let blobs = chat.files.blobs.clone();
     let _permit = chat.files.thumbnail_permit().await?;
-    let made = tokio::task::spawn_blocking(move || -> Result<Picture> {
+    let made = tokio::task::spawn_blocking(move || -> Result<crate::media::Thumb> {
         let mut temp = tempfile::NamedTempFile::new()?;
         std::io::Write::write_all(&mut temp, &bytes)?;
-        let thumb = crate::media::thumbnail(temp.path(), CARD_IMAGE_SIDE)
-            .map_err(|e| Error::invalid(e.to_string()))?;
-        Ok(Picture {
-            sha256: blobs.put(&thumb.bytes)?,
-            mime: thumb.mime.to_owned(),
-            width: i64::from(thumb.width),
-            height: i64::from(thumb.height),
-        })
+        crate::media::thumbnail(temp.path(), CARD_IMAGE_SIDE)
+            .map_err(|e| Error::invalid(e.to_string()))
     })
     .await
     .ok()?;
-    made.map_err(|e| tracing::debug!(error = %e, "a card's image cannot be shown"))
+    let stored = match made {
+        Ok(thumb) => blobs.put(thumb.bytes.clone()).await.map(|sha256| Picture {
+            sha256,
+            mime: thumb.mime.to_owned(),
+            width: i64::from(thumb.width),
+            height: i64::from(thumb.height),
+        }),
+        Err(e) => Err(e),
+    };
+    stored
+        .map_err(|e| tracing::debug!(error = %e, "a card's image cannot be shown"))
         .ok()
 }
 

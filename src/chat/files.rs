@@ -2,7 +2,6 @@
 //! them, a conversation's files, and collecting what no row needs any more.
 
 use futures_util::Stream;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -10,7 +9,7 @@ use tokio::sync::Semaphore;
 use super::auth::still_active;
 use super::limits::Budget;
 use super::{Chat, membership};
-use crate::blobs::{Blobs, Received, too_large};
+use crate::blobs::{Blobs, Location, Received, too_large};
 use crate::domain::chat::{ConversationId, MessageId};
 use crate::domain::files::{Attachment, AttachmentId, Picture};
 use crate::domain::{User, now_ms};
@@ -48,6 +47,12 @@ impl Files {
             thumbnailers: Arc::new(Semaphore::new(THUMBNAILERS)),
             wake: Arc::default(),
         }
+    }
+
+    /// The same, with blobs where the config puts them (see `Blobs::connect`).
+    pub fn with_blobs(mut self, blobs: Blobs) -> Files {
+        self.blobs = blobs;
+        self
     }
 }
 
@@ -93,21 +98,24 @@ where
             .acquire()
             .await
             .map_err(|_| Error::Internal("thumbnailers closed".into()))?;
-        let blobs = chat.files.blobs.clone();
-        tokio::task::spawn_blocking(move || {
-            let image = measure(&blobs, &received)?;
-            Ok::<_, Error>((received, Some(image)))
+        let (received, (width, height, thumb)) = tokio::task::spawn_blocking(move || {
+            let measured = measure(&received)?;
+            Ok::<_, Error>((received, measured))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        let picture = Picture {
+            sha256: chat.files.blobs.put(thumb.bytes).await?,
+            mime: thumb.mime.to_owned(),
+            width: i64::from(thumb.width),
+            height: i64::from(thumb.height),
+        };
+        (received, Some((width, height, picture)))
     } else {
         (received, None)
     };
     let (sha256, size) = (received.sha256.clone(), received.size as i64);
-    let blobs = chat.files.blobs.clone();
-    tokio::task::spawn_blocking(move || blobs.keep(received))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    chat.files.blobs.keep(received).await?;
     let (live, me) = (chat.clone(), user.clone());
     chat.db
         .write(move |ctx| {
@@ -135,25 +143,15 @@ where
         .await
 }
 
-/// An image's displayed size and its stored thumbnail; a clear error for one that cannot be
-/// shown (too large, damaged).
-fn measure(blobs: &Blobs, received: &Received) -> Result<(i64, i64, Picture)> {
+/// An image's displayed size and its thumbnail; a clear error for one that cannot be shown
+/// (too large, damaged).
+fn measure(received: &Received) -> Result<(i64, i64, media::Thumb)> {
     let cannot = |e: media::MediaError| Error::invalid(format!("this image cannot be shown: {e}"));
     let info = media::probe(&received.temp)
         .map_err(cannot)?
         .ok_or_else(|| Error::invalid("this image cannot be shown: its format is not readable"))?;
     let thumb = media::thumbnail(&received.temp, THUMB_SIDE).map_err(cannot)?;
-    let sha256 = blobs.put(&thumb.bytes)?;
-    Ok((
-        i64::from(info.width),
-        i64::from(info.height),
-        Picture {
-            sha256,
-            mime: thumb.mime.to_owned(),
-            width: i64::from(thumb.width),
-            height: i64::from(thumb.height),
-        },
-    ))
+    Ok((i64::from(info.width), i64::from(info.height), thumb))
 }
 
 async fn check_quota(chat: &Chat, user: &User, adding: u64) -> Result<()> {
@@ -187,7 +185,7 @@ pub async fn open(
     user: &User,
     id: AttachmentId,
     variant: Variant,
-) -> Result<(Attachment, PathBuf)> {
+) -> Result<(Attachment, Location)> {
     let me = user.clone();
     let attachment = chat
         .db
@@ -215,8 +213,7 @@ pub async fn open(
             .sha256
             .clone(),
     };
-    let path = chat.files.blobs.path(&sha256);
-    Ok((attachment, path))
+    Ok((attachment, chat.files.blobs.location(&sha256)))
 }
 
 /// The stored image of a message's link card, for a member of its conversation.
@@ -224,7 +221,7 @@ pub async fn preview_image(
     chat: &Chat,
     user: &User,
     message: MessageId,
-) -> Result<(Picture, PathBuf)> {
+) -> Result<(Picture, Location)> {
     let me = user.clone();
     let picture = chat
         .db
@@ -234,8 +231,8 @@ pub async fn preview_image(
             link_previews::image(conn, message)?.ok_or(Error::NotFound)
         })
         .await?;
-    let path = chat.files.blobs.path(&picture.sha256);
-    Ok((picture, path))
+    let location = chat.files.blobs.location(&picture.sha256);
+    Ok((picture, location))
 }
 
 /// A file in a conversation's list: who sent it, when, in which message.
@@ -286,6 +283,11 @@ pub async fn list(
 /// deleted longer ago than the retention time, then every blob no row names. Answers (rows,
 /// blobs, bytes) removed.
 pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
+    collect_with(chat, BLOB_GRACE).await
+}
+
+/// The same, sparing only blobs younger than `grace` (tests: object storage cannot be aged).
+pub async fn collect_with(chat: &Chat, grace: Duration) -> Result<(usize, usize, u64)> {
     let now = now_ms();
     let keep_ms = i64::from(chat.config.deleted_files_keep_days) * 24 * 3600 * 1000;
     let rows = chat
@@ -293,10 +295,13 @@ pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
         .write(move |ctx| store::collect_rows(ctx.conn, now - PENDING_MS, now - keep_ms))
         .await?;
     let blobs = chat.files.blobs.clone();
-    let (removed, freed) = chat
-        .db
-        .read(move |conn| blobs.collect(BLOB_GRACE, |sha| store::blob_in_use(conn, sha)))
-        .await?;
+    let (removed, freed) = if blobs.is_remote() {
+        collect_remote(chat, &blobs, grace).await?
+    } else {
+        chat.db
+            .read(move |conn| blobs.collect(grace, |sha| store::blob_in_use(conn, sha)))
+            .await?
+    };
     if rows + removed > 0 {
         tracing::info!(
             rows,
@@ -306,4 +311,35 @@ pub async fn collect(chat: &Chat) -> Result<(usize, usize, u64)> {
         );
     }
     Ok((rows, removed, freed))
+}
+
+/// Collects a bucket: lists what is old enough, asks the rows in one read, deletes the rest.
+/// A blob that cannot be deleted now is tried again next time.
+async fn collect_remote(chat: &Chat, blobs: &Blobs, grace: Duration) -> Result<(usize, u64)> {
+    let candidates = blobs.remote_candidates(grace).await?;
+    let unused = chat
+        .db
+        .read(move |conn| {
+            let mut unused = Vec::new();
+            for blob in candidates {
+                if !store::blob_in_use(conn, &blob.sha256)? {
+                    unused.push(blob);
+                }
+            }
+            Ok(unused)
+        })
+        .await?;
+    let (mut removed, mut freed) = (0, 0);
+    for blob in unused {
+        match blobs.delete(&blob.sha256).await {
+            Ok(()) => {
+                removed += 1;
+                freed += blob.size;
+            }
+            Err(e) => {
+                tracing::warn!(blob = %blob.sha256, error = %e, "an unused blob could not be removed")
+            }
+        }
+    }
+    Ok((removed, freed))
 }

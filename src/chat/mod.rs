@@ -113,6 +113,12 @@ impl Chat {
         }
     }
 
+    /// The same, with blobs where the config puts them (see `Blobs::connect`).
+    pub fn with_blobs(mut self, blobs: crate::blobs::Blobs) -> Chat {
+        self.files = self.files.with_blobs(blobs);
+        self
+    }
+
     /// The same, fetching through `fetch` (tests give one with a resolver of their own).
     pub fn with_fetch(mut self, fetch: crate::net::Client) -> Chat {
         self.fetch = fetch;

@@ -4,7 +4,6 @@
 
 use futures_util::Stream;
 use serde_json::json;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::auth::still_active;
@@ -50,13 +49,11 @@ where
         .thumbnail_permit()
         .await
         .ok_or_else(|| Error::Internal("thumbnailers closed".into()))?;
-    let blobs = chat.files.blobs.clone();
-    tokio::task::spawn_blocking(move || {
-        let thumb = media::square(&received.temp, SIDE).map_err(unusable)?;
-        blobs.put(&thumb.bytes)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    let thumb =
+        tokio::task::spawn_blocking(move || media::square(&received.temp, SIDE).map_err(unusable))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+    chat.files.blobs.put(thumb.bytes).await
 }
 
 fn unusable(err: MediaError) -> Error {
@@ -253,7 +250,8 @@ async fn change_logo(chat: &Chat, actor: &User, sha256: Option<String>) -> Resul
 
 /// A stored picture to serve, and the type its bytes are.
 pub struct Served {
-    pub path: PathBuf,
+    /// Where the picture is stored.
+    pub path: crate::blobs::Location,
     pub mime: &'static str,
 }
 
@@ -298,10 +296,14 @@ pub async fn logo_icon(chat: &Chat) -> Result<Option<LogoIcon>> {
         Err(Error::NotFound) => return Ok(None),
         Err(err) => return Err(err),
     };
-    let path = served.path.clone();
-    let info = tokio::task::spawn_blocking(move || media::probe(&path))
-        .await
-        .map_err(|e| Error::Internal(format!("probing the logo: {e}")))?;
+    let bytes = chat.files.blobs.read_all(&sha256).await?;
+    let info = tokio::task::spawn_blocking(move || {
+        let mut temp = tempfile::NamedTempFile::new()?;
+        std::io::Write::write_all(&mut temp, &bytes)?;
+        media::probe(temp.path())
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("probing the logo: {e}")))?;
     Ok(match info {
         Ok(Some(info)) if info.width == info.height => Some(LogoIcon {
             url: pictures::logo_url(&sha256),
@@ -319,20 +321,25 @@ pub async fn logo_icon(chat: &Chat) -> Result<Option<LogoIcon>> {
 /// Reads the type from the stored bytes: a square is a JPEG or a PNG, and nothing else is
 /// served as a picture.
 async fn served(chat: &Chat, sha256: &str) -> Result<Served> {
-    use tokio::io::AsyncReadExt;
-    let path = chat.files.blobs.path(sha256);
-    let mut head = [0u8; 64];
-    let mut file = tokio::fs::File::open(&path).await.map_err(|e| {
-        tracing::error!(path = %path.display(), error = %e, "a stored picture is missing");
-        Error::NotFound
-    })?;
-    let n = file.read(&mut head).await?;
-    let sniffed = media::sniff(&head[..n]);
+    let location = chat.files.blobs.location(sha256);
+    let Some(opened) = location.open().await? else {
+        tracing::warn!(blob = %location.describe(), "a stored picture is missing");
+        return Err(Error::NotFound);
+    };
+    let wanted = opened.len.min(64);
+    let mut head = Vec::new();
+    if wanted > 0 {
+        let mut stream = opened.stream(Some((0, wanted - 1))).await?;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            head.extend_from_slice(&chunk?);
+        }
+    }
+    let sniffed = media::sniff(&head);
     if !sniffed.inline {
         return Err(Error::NotFound);
     }
     Ok(Served {
-        path,
+        path: location,
         mime: sniffed.mime,
     })
 }

@@ -1,5 +1,6 @@
 //! The command line: the clap command tree and one small function per subcommand.
 
+mod attachments;
 mod email;
 mod import;
 mod invite;
@@ -83,6 +84,9 @@ pub enum Command {
     /// Check the email settings: `hearth email test ADDRESS` sends a test email
     #[command(subcommand)]
     Email(email::EmailCommand),
+    /// Move attachment blobs between the data dir and object storage
+    #[command(subcommand)]
+    Attachments(attachments::AttachmentsCommand),
 }
 
 impl Cli {
@@ -123,6 +127,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Import(cmd) => import::run(config, cmd),
         Command::Healthcheck(args) => ops::healthcheck(&config, args),
         Command::Email(cmd) => block_on(email::run(config, cmd)),
+        Command::Attachments(cmd) => attachments::run(config, cmd),
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::db::LATEST_VERSION;
 use crate::error::{Error, Result};
@@ -106,7 +107,11 @@ pub fn backup(config: &Config, args: BackupArgs) -> Result<()> {
             }
         }
     };
-    let report = backup::create(&config.data_dir, &dest, Progress::terminal())?;
+    let data_dir = config.data_dir.clone();
+    let report = with_blobs(config, move |blobs| {
+        let cancel = backup::Cancel::default();
+        backup::create_from(&data_dir, &blobs, &dest, Progress::terminal(), &cancel)
+    })?;
     let counts = &report.manifest.row_counts;
     let count = |t: &str| counts.get(t).copied().unwrap_or(0);
     println!(
@@ -196,7 +201,10 @@ fn restore_litestream(
 }
 
 pub fn check(config: &Config) -> Result<()> {
-    let report = ops::check::run(&config.data_dir, Progress::terminal())?;
+    let data_dir = config.data_dir.clone();
+    let report = with_blobs(config, move |blobs| {
+        ops::check::run_with(&data_dir, &blobs, Progress::terminal())
+    })?;
     print!("{}", report.render());
     match report.problem_count() {
         0 => Ok(()),
@@ -220,6 +228,33 @@ pub fn stats(config: &Config, args: StatsArgs) -> Result<()> {
 }
 
 pub fn export(config: &Config, args: ExportArgs) -> Result<()> {
+    let (config, shared) = (config.clone(), config.clone());
+    with_blobs(&shared, move |blobs| export_with(&config, args, &blobs))
+}
+
+/// Runs an operator's tool with the blobs the config names. Object storage is reached from a
+/// blocking thread of a runtime made for the tool; the local disk needs none.
+fn with_blobs<T: Send + 'static>(
+    config: &Config,
+    job: impl FnOnce(Blobs) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if config.attachments.is_empty() {
+        return job(Blobs::new(&config.data_dir));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let config = config.clone();
+    runtime.block_on(async move {
+        let blobs = Blobs::connect(&config).await?;
+        tokio::task::spawn_blocking(move || job(blobs))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    })
+}
+
+fn export_with(config: &Config, args: ExportArgs, blobs: &Blobs) -> Result<()> {
     let format = match (args.format, &args.out) {
         (Some(ExportFormat::Html), _) => Format::Html,
         (Some(ExportFormat::Jsonl), _) => Format::Jsonl,
@@ -253,7 +288,7 @@ pub fn export(config: &Config, args: ExportArgs) -> Result<()> {
     // One read transaction: the plan and the messages written agree.
     let tx = conn.unchecked_transaction()?;
     let mut plan = export::plan(&tx, &scope)?;
-    plan.files = Some(config.data_dir.clone());
+    plan.files = Some(blobs.clone());
     let summary = match &args.out {
         Some(out) => {
             let folder = match out.parent() {

@@ -65,7 +65,11 @@ async fn serve(mut config: Config, lock: &InstanceLock) -> Result<()> {
     lock.set_listening(&format!("http://{addr}"))?;
     backups::remove_leftovers(&config);
     let app = App::new(db, config).await?;
-    let backups = backups::schedule(&app.config, app.metrics.clone());
+    let backups = backups::schedule(
+        &app.config,
+        app.chat.files.blobs.clone(),
+        app.metrics.clone(),
+    );
     let stop_backups = backups.as_ref().map(ScheduledBackups::stopper);
     let signal = shutdown_signal();
     tracing::info!(%addr, db = %app.db.path().display(), "Hearth is listening");

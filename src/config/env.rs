@@ -1,6 +1,6 @@
 //! Settings from the environment: `HEARTH_<KEY>` variables read as if they were file keys.
 
-use super::{FileConfig, smtp};
+use super::{FileConfig, smtp, storage};
 use crate::error::{Error, Result};
 
 /// Reads `HEARTH_<KEY>` variables as if they were file keys.
@@ -23,6 +23,18 @@ pub(super) fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
             }
             continue;
         }
+        if let Some(field) = name.strip_prefix("s3_") {
+            let Some(value) = storage::env_value(key, field, value)? else {
+                continue;
+            };
+            if let toml::Value::Table(s3) = table
+                .entry("s3")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            {
+                s3.insert(field.to_owned(), value);
+            }
+            continue;
+        }
         if let Some(field) = name.strip_prefix("backup_") {
             let value = match field {
                 "interval" | "dir" => toml::Value::String(value.clone()),
@@ -41,7 +53,7 @@ pub(super) fn from_env(env: &[(String, String)]) -> Result<FileConfig> {
         }
         let value = match name.as_str() {
             "data_dir" | "listen" | "base_url" | "synchronous" | "log_format" | "metrics_token"
-            | "push_subject" => toml::Value::String(value.clone()),
+            | "push_subject" | "attachments" => toml::Value::String(value.clone()),
             "trusted_proxies" | "fetch_allow_networks" => toml::Value::Array(
                 value
                     .split(',')

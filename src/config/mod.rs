@@ -9,10 +9,12 @@ use crate::error::{Error, Result};
 
 mod env;
 mod smtp;
+mod storage;
 
 use env::from_env;
 
 pub use smtp::{SmtpConfig, SmtpTls};
+pub use storage::S3Config;
 
 /// How hard SQLite works to survive power loss (see docs/operations.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -84,6 +86,10 @@ pub struct Config {
     /// The SMTP server email goes out through (the `[smtp]` table); no host: no email.
     pub smtp: SmtpConfig,
     pub backup: BackupConfig,
+    /// Where attachment blobs live: empty for `attachments/` in the data dir, or
+    /// `s3://bucket/prefix` for object storage reached with `s3`.
+    pub attachments: String,
+    pub s3: S3Config,
 }
 
 /// Scheduled backups made by `serve` (the `[backup]` table).
@@ -140,6 +146,8 @@ impl Default for Config {
             email_idle: Duration::from_secs(15 * 60),
             smtp: SmtpConfig::default(),
             backup: BackupConfig::default(),
+            attachments: String::new(),
+            s3: S3Config::default(),
         }
     }
 }
@@ -178,6 +186,8 @@ struct FileConfig {
     email_idle_minutes: Option<u64>,
     smtp: Option<smtp::FileSmtp>,
     backup: Option<FileBackup>,
+    attachments: Option<String>,
+    s3: Option<storage::FileS3>,
 }
 
 /// The `[backup]` table of a config file.
@@ -280,6 +290,12 @@ impl Config {
             push_subject,
             push_idle_secs
         );
+        if let Some(v) = f.attachments {
+            self.attachments = v.trim().to_owned();
+        }
+        if let Some(s) = f.s3 {
+            s.apply(&mut self.s3);
+        }
         if let Some(v) = f.email_idle_minutes {
             if !(1..=1440).contains(&v) {
                 return Err(Error::invalid(
@@ -369,6 +385,7 @@ impl Config {
         }
         self.smtp
             .validate(&self.base_url, &self.fetch_allow_networks)?;
+        storage::validate(&self.attachments, &self.s3)?;
         if self.backup.keep == 0 {
             return Err(Error::invalid("backup.keep must be at least 1"));
         }

@@ -124,6 +124,12 @@ fn the_example_file_parses_to_the_defaults() {
         "max_request_bytes",
         "interval",
         "keep",
+        "attachments",
+        "endpoint",
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "allow_http",
     ] {
         assert!(uncommented.contains(&format!("{key} = ")), "{key} missing");
     }
@@ -233,4 +239,29 @@ fn email_is_configured_by_file_and_environment() {
     let file = write("[smtp]\nhost = \"smtp.example.org\"\nport = 25\nsecure = true\n");
     let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
     assert!(err.to_string().contains("secure"), "{err}");
+}
+
+#[test]
+fn object_storage_needs_every_setting_and_names_the_missing_one() {
+    let file = write("attachments = \"s3://hearth/blobs\"\n[s3]\nsecret_access_key = \"s\"\n");
+    let err = Config::load(Some(file.path()), &[], &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("s3.access_key_id"), "{err}");
+    let env = vec![
+        ("HEARTH_S3_ACCESS_KEY_ID".to_string(), "k".to_string()),
+        (
+            "HEARTH_S3_ENDPOINT".to_string(),
+            "http://127.0.0.1:9".to_string(),
+        ),
+    ];
+    let err = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("s3.allow_http"), "{err}");
+    let mut env = env;
+    env.push(("HEARTH_S3_ALLOW_HTTP".to_string(), "true".to_string()));
+    let c = Config::load(Some(file.path()), &env, &Overrides::default()).unwrap();
+    assert_eq!(c.attachments, "s3://hearth/blobs");
+    assert_eq!((c.s3.access_key_id.as_str(), c.s3.allow_http), ("k", true));
+    assert!(!format!("{c:?}").contains("secret_access_key: Some(\"s\")"));
+    let bad = write("attachments = \"/var/blobs\"\n");
+    let err = Config::load(Some(bad.path()), &[], &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("attachments"), "{err}");
 }

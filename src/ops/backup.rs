@@ -1,6 +1,7 @@
 //! `hearth backup`: a consistent snapshot of the live database (taken with `VACUUM INTO` on a
 //! read-only connection, so the writer keeps going), checked, archived with the attachments
 //! and a manifest, fsynced and renamed into place. Scheduled backups from `serve` use the same.
+//! Attachments in object storage are downloaded into the archive one by one.
 
 use rusqlite::Connection;
 use std::collections::BTreeMap;
@@ -14,7 +15,9 @@ use work::WorkFolder;
 pub use work::remove_leftovers;
 
 use super::archive::{self, FORMAT, FORMAT_VERSION, Manifest};
+use super::stored;
 use super::{ATTACHMENTS_DIR, DB_FILE, Progress, file_timestamp, has_table, io_error, open_live};
+use crate::blobs::Blobs;
 use crate::domain::now_ms;
 use crate::error::{Error, Result};
 
@@ -102,6 +105,19 @@ pub fn create_until(
     progress: Progress,
     cancel: &Cancel,
 ) -> Result<Report> {
+    create_from(data_dir, &Blobs::new(data_dir), dest, progress, cancel)
+}
+
+/// The same, with the attachments read from `blobs` (its disk, or object storage: each
+/// object is downloaded into the work folder, archived, and removed). Call it from a blocking
+/// thread.
+pub fn create_from(
+    data_dir: &Path,
+    blobs: &Blobs,
+    dest: &Destination,
+    progress: Progress,
+    cancel: &Cancel,
+) -> Result<Report> {
     let source = open_live(data_dir)?;
     let started = now_ms();
     let (target, keep) = match dest {
@@ -151,16 +167,27 @@ pub fn create_until(
     drop(snap);
     spinner.finish_and_clear();
 
-    let attachments = attachment_files(data_dir)?;
+    let remote = blobs.is_remote();
+    let attachments = if remote {
+        stored::listed_files(blobs)?
+    } else {
+        attachment_files(data_dir)?
+    };
     let total = std::fs::metadata(&snapshot).map(|m| m.len()).unwrap_or(0)
         + attachments.iter().map(|(_, _, size)| size).sum::<u64>();
     let bar = progress.bytes(total, "archive");
     let partial = work.path().join("archive.tar.gz");
     let mut writer = archive::Writer::create(&partial)?;
     writer.add(DB_FILE, &snapshot, &bar)?;
+    let fetched = work.path().join("blob");
     for (name, path, _) in &attachments {
         cancel.check()?;
-        writer.add(name, path, &bar)?;
+        if !remote {
+            writer.add(name, path, &bar)?;
+        } else if stored::fetch(blobs, name, &fetched)? {
+            writer.add(name, &fetched, &bar)?;
+            let _ = std::fs::remove_file(&fetched);
+        }
     }
     cancel.check()?;
     let manifest = writer.finish(manifest)?;

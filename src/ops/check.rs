@@ -15,11 +15,12 @@ use super::{
     ATTACHMENTS_DIR, DB_FILE, Progress, archive, attachment_path, has_column, has_table, io_error,
     open_live,
 };
+use crate::blobs::Blobs;
 use crate::db::LATEST_VERSION;
 use crate::error::{Error, Result};
 
 /// How many lines of one kind of problem are listed before "and N more".
-const LIST: usize = 20;
+pub(super) const LIST: usize = 20;
 
 /// One aspect checked, and what was found.
 #[derive(Debug)]
@@ -73,7 +74,14 @@ impl Report {
     }
 }
 
+/// Checks a data dir whose blobs are on its own disk.
 pub fn run(data_dir: &Path, progress: Progress) -> Result<Report> {
+    run_with(data_dir, &Blobs::new(data_dir), progress)
+}
+
+/// Checks a data dir whose blobs are in `blobs` (its disk, or object storage). Call it from a
+/// blocking thread.
+pub fn run_with(data_dir: &Path, blobs: &Blobs, progress: Progress) -> Result<Report> {
     let live = open_live(data_dir)?;
     let spinner = progress.spinner("copying the database");
     let work = tempfile::Builder::new()
@@ -102,7 +110,11 @@ pub fn run(data_dir: &Path, progress: Progress) -> Result<Report> {
     }
     spinner.finish_and_clear();
     if has_table(&copy, "attachments")? {
-        findings.push(attachments(&copy, data_dir, progress)?);
+        findings.push(if blobs.is_remote() {
+            super::check_remote::attachments(&copy, blobs)?
+        } else {
+            attachments(&copy, data_dir, progress)?
+        });
     }
     Ok(Report {
         db: data_dir.join(DB_FILE),
@@ -319,7 +331,7 @@ fn attachments(conn: &Connection, data_dir: &Path, progress: Progress) -> Result
 
 /// The blobs Hearth made itself and rows name: thumbnails, link cards' images, avatars,
 /// conversation pictures and the community's logo (each named by its own hash).
-fn derived_blobs(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
+pub(super) fn derived_blobs(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let sources: [(&str, &str, &str, &str); 5] = [
         (
             "attachments",

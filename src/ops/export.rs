@@ -40,8 +40,8 @@ pub struct Plan {
     pub messages: u64,
     /// How the scope reads in the file's header, e.g. "conversations of ada".
     pub description: String,
-    /// The data dir, when the HTML export should show images (their thumbnails, inlined).
-    pub files: Option<std::path::PathBuf>,
+    /// The blobs, when the HTML export should show images (their thumbnails, inlined).
+    pub files: Option<crate::blobs::Blobs>,
 }
 
 /// Resolves the scope. An unknown conversation or user is an error, and nothing is written.

@@ -41,12 +41,12 @@ figure.file { margin: .4rem 0; } figure.file figcaption, p.file, p.card { font-s
 pub struct ConversationState {
     last_day: Option<i64>,
     messages: u64,
-    /// The data dir, to inline images' thumbnails; none: files are listed by name.
-    files: Option<std::path::PathBuf>,
+    /// The blobs, to inline images' thumbnails; none: files are listed by name.
+    files: Option<crate::blobs::Blobs>,
 }
 
 impl ConversationState {
-    pub fn with_files(files: Option<std::path::PathBuf>) -> Self {
+    pub fn with_files(files: Option<crate::blobs::Blobs>) -> Self {
         ConversationState {
             files,
             ..Default::default()
@@ -56,11 +56,11 @@ impl ConversationState {
 
 /// An image's thumbnail as a `data:` URL, so the export needs no other file.
 fn inline_image(
-    files: Option<&std::path::Path>,
+    files: Option<&crate::blobs::Blobs>,
     picture: &crate::domain::files::Picture,
 ) -> Option<String> {
     use base64::Engine;
-    let bytes = std::fs::read(crate::blobs::attachment_path(files?, &picture.sha256)).ok()?;
+    let bytes = super::stored::wait(files?.read_all(&picture.sha256)).ok()?;
     let data = base64::engine::general_purpose::STANDARD.encode(bytes);
     Some(format!("data:{};base64,{data}", picture.mime))
 }
@@ -179,7 +179,7 @@ pub fn message(out: &mut dyn Write, state: &mut ConversationState, m: &Message) 
                     // The stored HTML is the sanitized rendering the web UI shows (markdown, then ammonia).
                     div.body { (PreEscaped(&m.html)) }
                     @for a in &m.attachments {
-                        @let shown = a.thumb.as_ref().and_then(|t| inline_image(state.files.as_deref(), t).map(|src| (src, t)));
+                        @let shown = a.thumb.as_ref().and_then(|t| inline_image(state.files.as_ref(), t).map(|src| (src, t)));
                         @if let Some((src, t)) = shown {
                             figure.file {
                                 img src=(src) width=(t.width) height=(t.height) alt=(a.name);

@@ -14,13 +14,16 @@
 pub mod archive;
 pub mod backup;
 pub mod check;
+mod check_remote;
 pub mod export;
 mod export_html;
 pub mod litestream;
 pub mod lock;
+pub mod migrate;
 pub mod progress;
 pub mod restore;
 pub mod stats;
+pub mod stored;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;

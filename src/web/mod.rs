@@ -125,11 +125,13 @@ impl App {
         }
         let config = Arc::new(config);
         let sign_ins = Arc::new(SignIns::load(&db).await?);
+        let blobs = crate::blobs::Blobs::connect(&config).await?;
         Ok(App(Arc::new(Shared {
             chat: match fetch {
                 Some(fetch) => Chat::new(db.clone(), config.clone()).with_fetch(fetch),
                 None => Chat::new(db.clone(), config.clone()),
-            },
+            }
+            .with_blobs(blobs),
             db,
             config,
             sign_ins,

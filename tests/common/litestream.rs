@@ -204,12 +204,19 @@ pub struct Moto {
 
 impl Moto {
     pub fn start(binary: &Path) -> Moto {
+        Moto::start_with(binary, &[])
+    }
+
+    /// The same, with variables for moto (`INITIAL_NO_AUTH_ACTION_COUNT=0` makes it check
+    /// credentials, which it then knows none of).
+    pub fn start_with(binary: &Path, env: &[(&str, &str)]) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = Command::new(binary)
+            .envs(env.iter().copied())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -57,7 +57,11 @@ impl ScheduledBackups {
 
 /// Starts the scheduled backups of `serve`, when `backup.interval` is set. The first comes
 /// one interval after start. Failures are logged and counted; the server keeps running.
-pub fn schedule(config: &Config, metrics: Arc<Metrics>) -> Option<ScheduledBackups> {
+pub fn schedule(
+    config: &Config,
+    blobs: crate::blobs::Blobs,
+    metrics: Arc<Metrics>,
+) -> Option<ScheduledBackups> {
     let every = config.backup.interval?;
     let (data_dir, dir, keep) = (
         config.data_dir.clone(),
@@ -77,6 +81,7 @@ pub fn schedule(config: &Config, metrics: Arc<Metrics>) -> Option<ScheduledBacku
                 _ = stopped.wait_for(|stop| *stop) => return,
             }
             let (data_dir, dir, cancel) = (data_dir.clone(), dir.clone(), stop.clone());
+            let blobs = blobs.clone();
             let outcome = tokio::task::spawn_blocking(move || {
                 crate::files::create_dir_all(&dir).map_err(|e| {
                     ops::io_error(format_args!("cannot create {}", dir.display()), e)
@@ -85,7 +90,7 @@ pub fn schedule(config: &Config, metrics: Arc<Metrics>) -> Option<ScheduledBacku
                     dir,
                     keep: Some(keep),
                 };
-                backup::create_until(&data_dir, &dest, Progress::quiet(), &cancel)
+                backup::create_from(&data_dir, &blobs, &dest, Progress::quiet(), &cancel)
             })
             .await
             .unwrap_or_else(|e| Err(Error::Internal(format!("backup task: {e}"))));

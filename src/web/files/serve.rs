@@ -2,25 +2,22 @@
 //! else; `nosniff` and a sandboxing CSP; an ETag of its hash, long private caching, and single
 //! byte ranges (resumable downloads, seeking in a video).
 
+use crate::blobs::Location;
+use crate::domain::files::url_segment;
+use crate::error::Error;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::io::SeekFrom;
-use std::path::Path;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
-
-use crate::domain::files::url_segment;
-use crate::error::Error;
 
 /// A file response's Content-Security-Policy: nothing runs, nothing loads, the document is
 /// sandboxed, whatever a browser makes of the bytes.
 pub const FILE_CSP: &str = "default-src 'none'; img-src 'self'; media-src 'self'; \
                             style-src 'unsafe-inline'; sandbox";
 
-/// What to serve: the blob, the type to name, whether to show it in place, its download name.
+/// What to serve: where the blob is (a file, or an object in a bucket), the type to name,
+/// whether to show it in place, its download name.
 pub struct Blob<'a> {
-    pub path: &'a Path,
+    pub path: &'a Location,
     pub sha256: &'a str,
     pub mime: &'a str,
     pub inline: bool,
@@ -136,17 +133,18 @@ pub async fn serve(blob: Blob<'_>, request: &HeaderMap) -> Response {
     if matches(header::IF_NONE_MATCH) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    let mut file = match tokio::fs::File::open(blob.path).await {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!(path = %blob.path.display(), error = %e, "a stored file is missing");
+    let opened = match blob.path.open().await {
+        Ok(Some(opened)) => opened,
+        Ok(None) => {
+            tracing::warn!(blob = %blob.path.describe(), "a stored file is missing");
             return super::super::api::ApiError(Error::NotFound).into_response();
         }
+        Err(e) => {
+            tracing::error!(blob = %blob.path.describe(), error = %e, "a stored file cannot be read");
+            return super::super::api::ApiError(e).into_response();
+        }
     };
-    let len = match file.metadata().await {
-        Ok(m) => m.len(),
-        Err(e) => return super::super::api::ApiError(Error::Io(e)).into_response(),
-    };
+    let len = opened.len;
     set(
         &mut headers,
         header::CONTENT_TYPE,
@@ -178,13 +176,12 @@ pub async fn serve(blob: Blob<'_>, request: &HeaderMap) -> Response {
         }
         Wanted::Whole => {
             set(&mut headers, header::CONTENT_LENGTH, &len.to_string());
-            let body = Body::from_stream(ReaderStream::new(file));
-            (StatusCode::OK, headers, body).into_response()
+            match opened.stream(None).await {
+                Ok(stream) => (StatusCode::OK, headers, Body::from_stream(stream)).into_response(),
+                Err(e) => unreadable(blob.path, e),
+            }
         }
         Wanted::Part(first, last) => {
-            if let Err(e) = file.seek(SeekFrom::Start(first)).await {
-                return super::super::api::ApiError(Error::Io(e)).into_response();
-            }
             let count = last - first + 1;
             set(
                 &mut headers,
@@ -192,10 +189,30 @@ pub async fn serve(blob: Blob<'_>, request: &HeaderMap) -> Response {
                 &format!("bytes {first}-{last}/{len}"),
             );
             set(&mut headers, header::CONTENT_LENGTH, &count.to_string());
-            let body = Body::from_stream(ReaderStream::new(file.take(count)));
-            (StatusCode::PARTIAL_CONTENT, headers, body).into_response()
+            match opened.stream(Some((first, last))).await {
+                Ok(stream) => (
+                    StatusCode::PARTIAL_CONTENT,
+                    headers,
+                    Body::from_stream(stream),
+                )
+                    .into_response(),
+                Err(e) => unreadable(blob.path, e),
+            }
         }
     }
+}
+
+/// A blob that was there a moment ago and now cannot be read: 404 when it went, else 500.
+fn unreadable(location: &Location, err: Error) -> Response {
+    match err {
+        Error::NotFound => {
+            tracing::warn!(blob = %location.describe(), "a stored file is missing");
+        }
+        ref e => {
+            tracing::error!(blob = %location.describe(), error = %e, "a stored file cannot be read");
+        }
+    }
+    super::super::api::ApiError(err).into_response()
 }
 
 #[cfg(test)]
