@@ -400,7 +400,7 @@ def scenario_account(base, tokens, general, mailbox):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hearth", default=os.path.join(ROOT, "target/debug/hearth"))
-    parser.add_argument("--max-time", type=int, default=60, help="seconds per Schemathesis run")
+    parser.add_argument("--max-time", type=int, default=45, help="seconds per Schemathesis run")
     parser.add_argument("--max-examples", type=int, default=25)
     args = parser.parse_args()
 
