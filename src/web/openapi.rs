@@ -9,7 +9,6 @@ use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::Value;
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, ResponseBuilder};
@@ -165,41 +164,40 @@ fn documented() -> OpenApiRouter<App> {
         .merge(super::support::api())
 }
 
-/// The routes and the finished description.
-fn parts() -> (Router<App>, Value) {
-    let (router, mut doc) = documented().split_for_parts();
-    Shared.modify(&mut doc);
-    let mut doc = serde_json::to_value(&doc).expect("the API description serializes");
-    inline_ids(&mut doc);
-    (router, doc)
+/// The routes and the finished description, as JSON. Made on a thread of its own: building
+/// the description allocates a few MB that are all freed once it is written out, and on a
+/// short-lived thread they are not left in the main heap for the life of the process.
+fn parts() -> (Router<App>, Bytes) {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let (router, doc) = documented().split_for_parts();
+                (router, finished(doc))
+            })
+            .join()
+            .expect("the API description is made")
+    })
 }
 
-/// Ids are `i64` aliases (`MessageId`, `UserId`…), which the generator names as a schema of
-/// their own, `i64`: written in place instead, as the integers they are.
-fn inline_ids(value: &mut Value) {
-    const ID: &str = "#/components/schemas/i64";
-    match value {
-        Value::Object(map) => {
-            if map.get("$ref").and_then(Value::as_str) == Some(ID) {
-                map.remove("$ref");
-                map.insert("type".into(), "integer".into());
-                map.insert("format".into(), "int64".into());
-            }
-            if let Some(Value::Object(schemas)) = map.get_mut("schemas") {
-                schemas.remove("i64");
-            }
-            map.values_mut().for_each(inline_ids);
-        }
-        Value::Array(items) => items.iter_mut().for_each(inline_ids),
-        _ => {}
+/// The description with what every operation shares, serialized. Ids are `i64` aliases
+/// (`MessageId`, `UserId`…), which the generator names as a schema of their own, `i64`:
+/// written in place instead, as the integers they are.
+fn finished(mut doc: utoipa::openapi::OpenApi) -> Bytes {
+    Shared.modify(&mut doc);
+    if let Some(components) = doc.components.as_mut() {
+        components.schemas.remove("i64");
     }
+    let json = serde_json::to_string(&doc).expect("the API description serializes");
+    Bytes::from(json.replace(
+        r##""$ref":"#/components/schemas/i64""##,
+        r#""type":"integer","format":"int64""#,
+    ))
 }
 
 /// The documented routes (answering JSON for a method a path does not take) and the
 /// description, serialized once.
 pub fn routes() -> Router<App> {
-    let (router, doc) = parts();
-    let json = Bytes::from(serde_json::to_vec_pretty(&doc).expect("a value serializes"));
+    let (router, json) = parts();
     router
         .method_not_allowed_fallback(|| async {
             let mut res =
@@ -208,11 +206,6 @@ pub fn routes() -> Router<App> {
             res
         })
         .route(PATH, get(move || std::future::ready(served(json.clone()))))
-}
-
-/// The description as a value, for tests and tools.
-pub fn description() -> Value {
-    parts().1
 }
 
 fn served(json: Bytes) -> Response {
