@@ -123,6 +123,18 @@ async fn the_description_is_served_to_anyone_and_is_well_formed() {
     }
     // Sign-in is the one way in without credentials.
     assert!(is_public(&doc["paths"]["/api/v1/session"]["post"]));
+    // What authentication brings is not added to it: its 401 and 400 are its own.
+    let sign_in = &doc["paths"]["/api/v1/session"]["post"]["responses"];
+    assert_eq!(sign_in["401"]["description"], "Wrong username or password.");
+    let bad = sign_in["400"]["description"].as_str().unwrap();
+    assert!(!bad.contains("token_with_cookie"), "{bad}");
+    // An authenticated operation's own 400 is kept, with the shared reason added.
+    let send = &doc["paths"]["/api/v1/conversations/{id}/messages"]["post"]["responses"];
+    let bad = send["400"]["description"].as_str().unwrap();
+    assert!(
+        bad.starts_with("An empty or too long body") && bad.contains("token_with_cookie"),
+        "{bad}"
+    );
     assert!(!is_public(&doc["paths"]["/api/v1/me"]["get"]));
 
     // Every reference names a schema that exists; ids are plain integers.
