@@ -102,7 +102,7 @@ impl Modify for Shared {
 }
 
 /// Whether an operation needs authentication: it does unless it says `security(())`.
-pub fn is_public(op: &Operation) -> bool {
+fn is_public(op: &Operation) -> bool {
     op.security
         .as_ref()
         .is_some_and(|reqs| reqs.iter().all(|r| *r == Default::default()))
