@@ -94,16 +94,43 @@ export function setPresence(userId, status) {
   for (const word of document.querySelectorAll(`[data-status-for="${userId}"]`)) word.textContent = status;
 }
 
+/**
+ * Live changes to counts, numbered: `touched` holds the number of each conversation's last
+ * one. A re-read from the server that overlapped a live change may predate it, so it leaves
+ * that conversation alone and reads again.
+ */
+let changes = 0;
+const touched = new Map();
+let refreshTimer;
+
+function touch(id) {
+  touched.set(String(id), ++changes);
+}
+
+/** Whether a live change reached `id` after change number `since`. */
+function changedSince(id, since) {
+  return (touched.get(String(id)) ?? 0) > since;
+}
+
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refreshUnread, 300);
+}
+
 /** Re-reads every count from the server (after a reconnect, or when counts may be off). */
 export async function refreshUnread() {
+  const since = changes;
   try {
     const res = await fetch("/api/v1/unread", { credentials: "same-origin" });
     if (!res.ok) return;
     const u = await res.json();
+    let stale = false;
     for (const a of document.querySelectorAll("#sidebar a.conv")) {
       const id = a.dataset.conversationId;
-      setCounts(id, u.conversations?.[id] || 0, u.mention_counts?.[id] || 0);
+      if (changedSince(id, since)) stale = true;
+      else setCounts(id, u.conversations?.[id] || 0, u.mention_counts?.[id] || 0);
     }
+    if (stale) refreshSoon();
   } catch {
     /* offline: the badges stay as they are */
   }
@@ -111,15 +138,19 @@ export async function refreshUnread() {
 
 /** Adds conversations the list does not show yet (joined or added elsewhere). */
 async function refreshList() {
+  const since = changes;
   try {
     const res = await fetch("/api/v1/conversations", { credentials: "same-origin" });
     if (!res.ok) return;
     const body = await res.json();
+    let stale = false;
     for (const c of body.conversations || body) {
       // Support conversations are reached by the inbox or the team's entry, never the lists.
       if (!link(c.id) && !c.support) addEntry(c);
-      setCounts(c.id, c.unread || 0, c.mentions || 0);
+      if (changedSince(c.id, since)) stale = true;
+      else setCounts(c.id, c.unread || 0, c.mentions || 0);
     }
+    if (stale) refreshSoon();
   } catch {
     /* try again on the next change */
   }
@@ -185,11 +216,6 @@ function mentionsMe(html, me) {
  * looking at that conversation's newest messages right now (then nothing is unread).
  */
 export function initSidebar(live, me, reading) {
-  let refreshTimer;
-  const refreshSoon = () => {
-    clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(refreshUnread, 300);
-  };
   live.on("stop", () => clearTimeout(refreshTimer));
   live.on("ready", () => refreshUnread());
   live.on("presence", (f) => setPresence(f.user_id, f.status));
@@ -201,6 +227,7 @@ export function initSidebar(live, me, reading) {
         toTop(id);
         const m = data.message;
         if (!m || String(m.sender?.id) === me || reading(id)) return;
+        touch(id);
         const a = link(id);
         if (!a) return refreshList();
         const mentioned = mentionsMe(data.html, me);

@@ -1,6 +1,7 @@
 //! Moving between conversations in real Chromium: the sidebar, links and Back/Forward swap
 //! the conversation in place under the same live connection, drafts and scroll positions
-//! are kept, and the keyboard moves around (the quick switcher, Alt+↑/↓, Esc, `?`).
+//! are kept, the keyboard moves around (the quick switcher, Alt+↑/↓, Esc, `?`), and a
+//! message arriving while the sidebar re-reads its counts stays counted.
 //!
 //! Skipped with a loud message when Chromium or chromedriver is missing, unless `CI` is
 //! set: then a missing browser fails the run. Every test signs in through the /login form,
@@ -739,6 +740,128 @@ async fn a_link_to_a_message_opens_it_in_place_and_a_preview_loads_as_a_page() {
         wait_shown(&browser, s.general).await;
 
         assert_clean(&browser, "links").await;
+        (app, browser)
+    })
+    .await;
+}
+
+/// Holds the page's next re-read of the unread counts: the request goes out and its answer
+/// arrives (the server's counts as of then), but the page gets it only once released.
+const HOLD_UNREAD: &str = "\
+    const real = window.fetch;\
+    window.heldUnread = { asked: 0, answered: 0 };\
+    let held = false;\
+    window.fetch = async (input, init) => {\
+      const url = new URL(input instanceof Request ? input.url : input, location.href);\
+      if (url.pathname !== '/api/v1/unread') return real(input, init);\
+      window.heldUnread.asked += 1;\
+      const res = await real(input, init);\
+      if (!held) {\
+        held = true;\
+        await new Promise((release) => { window.releaseUnread = release; });\
+      }\
+      window.heldUnread.answered += 1;\
+      return res;\
+    };";
+
+/// Reads one of `window.heldUnread`'s counters.
+async fn held_unread(browser: &Browser, counter: &str) -> i64 {
+    browser
+        .execute(
+            "return window.heldUnread[arguments[0]];",
+            vec![json!(counter)],
+        )
+        .await
+        .as_i64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_arriving_while_counts_are_reread_is_not_lost_from_the_badge() {
+    with_ann(|app, s, browser| async move {
+        open(&browser, &app, s.general).await;
+        // Opening #general read it, and the page re-reads its counts 300 ms after hearing so.
+        let general_newest = s
+            .ann
+            .json(&format!("/api/v1/conversations/{}", s.general))
+            .await["last_message_id"]
+            .as_i64()
+            .expect("#general has messages");
+        browser
+            .wait_until("Ann's read of #general to be recorded", async || {
+                last_read(&s.ann, s.general).await == general_newest
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(
+            unread_badge(&browser, s.direct).await,
+            0,
+            "read on signing in"
+        );
+        browser.execute(HOLD_UNREAD, vec![]).await;
+
+        // Ann reads #random in another tab: this page re-reads its counts, and the server
+        // answers while the direct still has one unread message.
+        let random_newest = s
+            .ann
+            .json(&format!("/api/v1/conversations/{}", s.random))
+            .await["last_message_id"]
+            .as_i64()
+            .expect("#random has a message");
+        let res = s
+            .ann
+            .post(
+                &format!("/api/v1/conversations/{}/read", s.random),
+                json!({"message_id": random_newest}),
+            )
+            .await;
+        assert!(res.status().is_success(), "Ann reads #random");
+        browser
+            .wait_until("the counts to be re-read", async || {
+                held_unread(&browser, "asked").await == 1
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await; // the answer is in the page
+
+        // Bob writes before the page takes that answer: the live event counts it.
+        s.bob.say(s.direct, "Psst, Ann").await;
+        browser
+            .wait_until("the direct to count Bob's message", async || {
+                unread_badge(&browser, s.direct).await == 1
+            })
+            .await;
+
+        // The older answer must not take it back; the page reads again instead.
+        browser.execute("window.releaseUnread();", vec![]).await;
+        browser
+            .wait_until("the held answer to be taken", async || {
+                held_unread(&browser, "answered").await >= 1
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            unread_badge(&browser, s.direct).await,
+            1,
+            "an answer older than the live event left the direct's count alone"
+        );
+        browser
+            .wait_until("the counts to be read again", async || {
+                held_unread(&browser, "answered").await >= 2
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            unread_badge(&browser, s.direct).await,
+            1,
+            "the server agrees"
+        );
+        assert_eq!(
+            unread_badge(&browser, s.random).await,
+            0,
+            "#random was read"
+        );
+
+        assert_clean(&browser, "a held re-read").await;
         (app, browser)
     })
     .await;
