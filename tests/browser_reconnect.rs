@@ -295,14 +295,18 @@ async fn after_a_restart_the_page_is_live_again_within_two_seconds() {
         browser
             .screenshot(screenshot_path("reconnect-offline-360.png"))
             .await;
-        // A restarting server is tried every half second (±20%), not less and less often.
+        // A restarting server is tried every half second (±20%), not less and less often: at
+        // least four gaps in the downtime (a doubling schedule fits two), all but one of them
+        // in the window (a busy machine may hold one try back; the next is timed from it).
         let knocked = gaps(&away.await.unwrap());
         println!("tries while a restarting server was away, ms apart: {knocked:?}");
         assert!(knocked.len() >= 4, "too few tries while away: {knocked:?}");
+        let late = knocked
+            .iter()
+            .filter(|ms| !(400 - SLACK_MS..=600 + SLACK_MS).contains(*ms))
+            .count();
         assert!(
-            knocked
-                .iter()
-                .all(|ms| (400 - SLACK_MS..=600 + SLACK_MS).contains(ms)),
+            late <= 1,
             "tries while a restarting server was away, ms apart: {knocked:?}"
         );
 
