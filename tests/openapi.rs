@@ -135,6 +135,20 @@ async fn the_description_is_served_to_anyone_and_is_well_formed() {
         bad.starts_with("An empty or too long body") && bad.contains("token_with_cookie"),
         "{bad}"
     );
+    // So is its own 403, with the read-only token's added; a write without one gets that alone.
+    let refused = send["403"]["description"].as_str().unwrap();
+    assert!(
+        refused.starts_with("The conversation is archived.")
+            && refused.contains("insufficient_scope"),
+        "{refused}"
+    );
+    let me = &doc["paths"]["/api/v1/me"]["patch"]["responses"]["403"]["description"];
+    assert!(
+        me.as_str()
+            .unwrap()
+            .starts_with("Not allowed: a read-only token"),
+        "{me}"
+    );
     assert!(!is_public(&doc["paths"]["/api/v1/me"]["get"]));
 
     // Every reference names a schema that exists; ids are plain integers.

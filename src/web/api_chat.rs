@@ -124,6 +124,7 @@ async fn list(State(app): State<App>, ApiSession(s): ApiSession) -> ApiResult<Re
     responses(
         (status = 201, description = "The new conversation; one is its owner.", body = Conversation),
         (status = 400, description = "A kind other than channel or group, a bad name or topic, or a member who does not exist or is deactivated.", body = ErrorBody),
+        (status = 403, description = "A channel, when this community lets only admins create channels (anyone may start a group).", body = ErrorBody),
         (status = 409, description = "A channel with that name exists.", body = ErrorBody),
         (status = 429, description = "Too many conversations opened; see `Retry-After`.", body = ErrorBody),
     )
@@ -198,6 +199,7 @@ async fn show(
     responses(
         (status = 200, description = "The conversation as it now is.", body = Conversation),
         (status = 400, description = "Nothing to change, a bad name or topic, or a name for a direct.", body = ErrorBody),
+        (status = 403, description = "Renaming or archiving, by someone who is neither an owner nor an admin; a support conversation; any change but unarchiving to an archived conversation.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
         (status = 409, description = "Another channel has that name.", body = ErrorBody),
         (status = 429, description = "Too many changes; see `Retry-After`.", body = ErrorBody),
@@ -223,6 +225,7 @@ async fn update(
     responses(
         (status = 200, description = "Joined (or already a member).", body = Conversation),
         (status = 400, description = "Not a channel: groups and directs are joined by being added.", body = ErrorBody),
+        (status = 403, description = "The channel is archived.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one may not see it.", body = ErrorBody),
         (status = 429, description = "Too many joins and leaves; see `Retry-After`.", body = ErrorBody),
     )
@@ -246,6 +249,7 @@ async fn join(
     responses(
         (status = 204, description = "Left."),
         (status = 400, description = "A direct conversation cannot be left.", body = ErrorBody),
+        (status = 403, description = "A support conversation, which cannot be left.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
         (status = 429, description = "Too many joins and leaves; see `Retry-After`.", body = ErrorBody),
     )
@@ -276,6 +280,7 @@ struct MemberToAdd {
     responses(
         (status = 204, description = "Added."),
         (status = 400, description = "A direct, or a person who does not exist or is deactivated.", body = ErrorBody),
+        (status = 403, description = "Adding to a group, by someone who is neither its owner nor an admin; a support conversation; an archived conversation.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
         (status = 409, description = "Already a member.", body = ErrorBody),
         (status = 429, description = "Too many membership changes; see `Retry-After`.", body = ErrorBody),
@@ -304,6 +309,7 @@ async fn add_member(
     responses(
         (status = 204, description = "Removed."),
         (status = 400, description = "A direct, or oneself (leave instead).", body = ErrorBody),
+        (status = 403, description = "Someone who is neither an owner nor an admin; a support conversation.", body = ErrorBody),
         (status = 404, description = "No such conversation, or that person is not a member.", body = ErrorBody),
         (status = 429, description = "Too many membership changes; see `Retry-After`.", body = ErrorBody),
     )

@@ -127,6 +127,7 @@ async fn history(
     responses(
         (status = 201, description = "The message as sent.", body = MessageView),
         (status = 400, description = "An empty or too long body, a bad `client_id`, a reply to a message not here, or uploads that are not one's own and pending.", body = ErrorBody),
+        (status = 403, description = "The conversation is archived.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
         (status = 429, description = "Too many messages; see `Retry-After`.", body = ErrorBody),
     )
@@ -160,6 +161,7 @@ struct Edit {
     responses(
         (status = 200, description = "The message as edited.", body = MessageView),
         (status = 400, description = "An empty or too long body, a deleted message, or a line about the conversation.", body = ErrorBody),
+        (status = 403, description = "Someone else's message; the conversation is archived.", body = ErrorBody),
         (status = 404, description = "No such message, or one may not see it.", body = ErrorBody),
         (status = 429, description = "Too many messages; see `Retry-After`.", body = ErrorBody),
     )
@@ -184,6 +186,7 @@ async fn edit(
     responses(
         (status = 204, description = "Deleted (it stays in history as deleted)."),
         (status = 400, description = "A line about the conversation.", body = ErrorBody),
+        (status = 403, description = "Someone else's message, for anyone but an admin; the conversation is archived.", body = ErrorBody),
         (status = 404, description = "No such message, or one may not see it.", body = ErrorBody),
         (status = 429, description = "Too many messages; see `Retry-After`.", body = ErrorBody),
     )
@@ -210,6 +213,7 @@ async fn delete(
     responses(
         (status = 200, description = "The message with its reactions.", body = MessageView),
         (status = 400, description = "Not one emoji, a deleted message, a line about the conversation, or too many distinct emoji.", body = ErrorBody),
+        (status = 403, description = "The conversation is archived.", body = ErrorBody),
         (status = 404, description = "No such message, or one may not see it.", body = ErrorBody),
         (status = 429, description = "Too many messages; see `Retry-After`.", body = ErrorBody),
     )
@@ -236,6 +240,7 @@ async fn react_on(
     responses(
         (status = 200, description = "The message with its reactions.", body = MessageView),
         (status = 400, description = "Not one emoji, a deleted message, a line about the conversation, or too many distinct emoji.", body = ErrorBody),
+        (status = 403, description = "The conversation is archived.", body = ErrorBody),
         (status = 404, description = "No such message, or one may not see it.", body = ErrorBody),
         (status = 429, description = "Too many messages; see `Retry-After`.", body = ErrorBody),
     )
@@ -297,6 +302,7 @@ async fn read(
     params(("id" = i64, Path, description = "The conversation.", example = 1)),
     responses(
         (status = 204, description = "Sent."),
+        (status = 403, description = "The conversation is archived.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one is not a member.", body = ErrorBody),
         (status = 429, description = "Too many typing notices; see `Retry-After`.", body = ErrorBody),
     )

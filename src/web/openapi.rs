@@ -139,9 +139,15 @@ fn complete(method: HttpMethod, op: &mut Operation) {
         error("No valid credentials: no token or session, or a token that is not valid, has expired or was revoked.")
     });
     if method != HttpMethod::Get {
-        responses.entry("403".into()).or_insert_with(|| {
-            error("Not allowed: a read-only token (`insufficient_scope`), or a cookie-authenticated write from another origin.")
-        });
+        const WRITE: &str = "a read-only token (`insufficient_scope`), or a cookie-authenticated write from another origin.";
+        match responses.get_mut("403") {
+            Some(RefOr::T(refused)) => {
+                refused.description = format!("{} Or: {WRITE}", refused.description)
+            }
+            _ => {
+                responses.insert("403".into(), error(&format!("Not allowed: {WRITE}")));
+            }
+        }
     }
 }
 

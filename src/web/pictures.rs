@@ -176,6 +176,7 @@ async fn delete_avatar(
     responses(
         (status = 200, description = "The conversation with its new picture; its members hear `conversation.updated`.", body = Conversation),
         (status = 400, description = "A direct conversation (it has no picture), or not a picture Hearth shows.", body = ErrorBody),
+        (status = 403, description = "Someone who is neither an owner nor an admin; a support conversation; an archived conversation.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one one is not a member of (nor, for a group, an admin).", body = ErrorBody),
         (status = 413, description = TOO_LARGE, body = ErrorBody),
         (status = 429, description = TOO_MANY, body = ErrorBody),
@@ -203,6 +204,7 @@ async fn put_picture(
     responses(
         (status = 200, description = "The conversation without a picture; its members hear `conversation.updated`.", body = Conversation),
         (status = 400, description = "A direct conversation (it has no picture).", body = ErrorBody),
+        (status = 403, description = "Someone who is neither an owner nor an admin; a support conversation; an archived conversation.", body = ErrorBody),
         (status = 404, description = "No such conversation, or one one is not a member of (nor, for a group, an admin).", body = ErrorBody),
     )
 )]

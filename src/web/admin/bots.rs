@@ -306,6 +306,7 @@ pub async fn api_tokens(
     responses(
         (status = 201, description = "The token made, with its value (`token`), shown only now.", body = Made),
         (status = 400, description = "Not a JSON object of the fields above, a bad name, scope or expiry, or the bot is deactivated.", body = ErrorBody),
+        (status = 403, description = "A scope above the bot's role.", body = ErrorBody),
         (status = 404, description = "Not an admin, or no bot has this username.", body = ErrorBody),
         (status = 409, description = "The bot already has 50 working tokens: revoke one first.", body = ErrorBody),
     )

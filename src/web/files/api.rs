@@ -175,6 +175,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "The message's id.")),
     responses(
         (status = 200, description = "The message without its card; its conversation hears `message.updated`.", body = MessageView),
+        (status = 403, description = "Someone else's message: only its author removes its preview.", body = ErrorBody),
         (status = 404, description = "No such message, or not in a conversation one is a member of.", body = ErrorBody),
     )
 )]

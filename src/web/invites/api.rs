@@ -123,6 +123,7 @@ pub struct NewInvite {
     responses(
         (status = 201, description = "The invite and its link, shown only now.", body = CreatedInvite),
         (status = 400, description = "Not a JSON object of the fields above, uses out of range, an unknown expiry or role, over 50 conversations, or a conversation one cannot see or that cannot be joined by invite.", body = ErrorBody),
+        (status = 403, description = "An invite that makes admins, from someone who is not an admin.", body = ErrorBody),
         (status = 404, description = "One may not make invites (members, unless the instance lets them invite).", body = ErrorBody),
     )
 )]

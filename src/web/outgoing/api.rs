@@ -59,6 +59,7 @@ pub async fn list(
     responses(
         (status = 201, description = "The hook, with the secret that signs what it sends.", body = Hook),
         (status = 400, description = "Not a JSON object of the fields above, or a bad name, URL, trigger or words.", body = ErrorBody),
+        (status = 403, description = "The conversation is archived.", body = ErrorBody),
         (status = 404, description = "Not an admin, or no channel or group with this id that one can see.", body = ErrorBody),
         (status = 409, description = "The conversation already has 10 working hooks, or no free username is left for the bot.", body = ErrorBody),
     )

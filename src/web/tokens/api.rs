@@ -89,6 +89,7 @@ pub async fn list(
     responses(
         (status = 201, description = "The token made, with its value (`token`), shown only now.", body = Made),
         (status = 400, description = "Not a JSON object of the fields above, a name that is empty, too long or holds control characters, an unknown scope or a bad expiry.", body = ErrorBody),
+        (status = 403, description = "Authenticated with an API token (tokens are managed only from a signed-in session); a token that never expires, for someone who is not an admin; a scope above one's role.", body = ErrorBody),
         (status = 409, description = "One already has 50 working tokens: revoke one first.", body = ErrorBody),
     )
 )]
@@ -112,6 +113,7 @@ pub async fn create(
     params(("id" = i64, Path, description = "The token's id.")),
     responses(
         (status = 204, description = "Revoked; the sockets it opened are closed."),
+        (status = 403, description = "Authenticated with an API token: tokens are managed only from a signed-in session.", body = ErrorBody),
         (status = 404, description = "None of one's working tokens has this id.", body = ErrorBody),
     )
 )]

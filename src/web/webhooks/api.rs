@@ -87,6 +87,7 @@ pub async fn list(
     responses(
         (status = 201, description = "The hook and its URL, shown only now.", body = MadeWebhook),
         (status = 400, description = "Not a JSON object with a name, a bad name, or a direct or support conversation.", body = ErrorBody),
+        (status = 403, description = "A member who is neither an owner nor an admin; the conversation is archived.", body = ErrorBody),
         (status = 404, description = "No conversation with this id that one can see.", body = ErrorBody),
         (status = 409, description = "The conversation already has 20 working hooks, or no free username is left for the bot.", body = ErrorBody),
     )
@@ -120,6 +121,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The hook and its new URL, shown only now.", body = MadeWebhook),
         (status = 400, description = "The conversation is a direct or support conversation.", body = ErrorBody),
+        (status = 403, description = "A member who is neither an owner nor an admin.", body = ErrorBody),
         (status = 404, description = "No conversation one can see with this id, or no working hook of it with this id.", body = ErrorBody),
     )
 )]
@@ -150,6 +152,7 @@ pub async fn rotate(
     responses(
         (status = 204, description = "Revoked; what it posted stays."),
         (status = 400, description = "The conversation is a direct or support conversation.", body = ErrorBody),
+        (status = 403, description = "A member who is neither an owner nor an admin.", body = ErrorBody),
         (status = 404, description = "No conversation one can see with this id, or no working hook of it with this id.", body = ErrorBody),
     )
 )]
