@@ -776,6 +776,15 @@ async fn held_unread(browser: &Browser, counter: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// Waits until the page has been given `n` answers to its re-reads, and a moment for it to
+/// apply the last one.
+async fn answers_taken(browser: &Browser, n: i64, what: &str) {
+    browser
+        .wait_until(what, async || held_unread(browser, "answered").await >= n)
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_arriving_while_counts_are_reread_is_not_lost_from_the_badge() {
     with_ann(|app, s, browser| async move {
@@ -833,23 +842,13 @@ async fn a_message_arriving_while_counts_are_reread_is_not_lost_from_the_badge()
 
         // The older answer must not take it back; the page reads again instead.
         browser.execute("window.releaseUnread();", vec![]).await;
-        browser
-            .wait_until("the held answer to be taken", async || {
-                held_unread(&browser, "answered").await >= 1
-            })
-            .await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        answers_taken(&browser, 1, "the held answer to be taken").await;
         assert_eq!(
             unread_badge(&browser, s.direct).await,
             1,
             "an answer older than the live event left the direct's count alone"
         );
-        browser
-            .wait_until("the counts to be read again", async || {
-                held_unread(&browser, "answered").await >= 2
-            })
-            .await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        answers_taken(&browser, 2, "the counts to be read again").await;
         assert_eq!(
             unread_badge(&browser, s.direct).await,
             1,
