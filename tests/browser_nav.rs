@@ -224,6 +224,14 @@ async fn last_read(p: &Person, room: i64) -> i64 {
     me["last_read_message_id"].as_i64().unwrap_or(0)
 }
 
+/// The newest message in conversation `room`, as `p` sees it.
+async fn newest(p: &Person, room: i64) -> i64 {
+    let c = p.json(&format!("/api/v1/conversations/{room}")).await;
+    c["last_message_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("conversation {room} has no message: {c}"))
+}
+
 /// Asserts no console error and no CSP violation was logged on any page this browser saw.
 async fn assert_clean(browser: &Browser, who: &str) {
     browser.assert_no_console_errors(who).await;
@@ -790,12 +798,7 @@ async fn a_message_arriving_while_counts_are_reread_is_not_lost_from_the_badge()
     with_ann(|app, s, browser| async move {
         open(&browser, &app, s.general).await;
         // Opening #general read it, and the page re-reads its counts 300 ms after hearing so.
-        let general_newest = s
-            .ann
-            .json(&format!("/api/v1/conversations/{}", s.general))
-            .await["last_message_id"]
-            .as_i64()
-            .expect("#general has messages");
+        let general_newest = newest(&s.ann, s.general).await;
         browser
             .wait_until("Ann's read of #general to be recorded", async || {
                 last_read(&s.ann, s.general).await == general_newest
@@ -811,12 +814,7 @@ async fn a_message_arriving_while_counts_are_reread_is_not_lost_from_the_badge()
 
         // Ann reads #random in another tab: this page re-reads its counts, and the server
         // answers while the direct still has one unread message.
-        let random_newest = s
-            .ann
-            .json(&format!("/api/v1/conversations/{}", s.random))
-            .await["last_message_id"]
-            .as_i64()
-            .expect("#random has a message");
+        let random_newest = newest(&s.ann, s.random).await;
         let res = s
             .ann
             .post(
